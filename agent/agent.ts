@@ -1,0 +1,312 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { watch, type FSWatcher } from 'chokidar';
+import type { Logger } from 'pino';
+import { formatProblems, parseConfigText } from '../common/config/load.js';
+import type { ArmoryConfig } from '../common/config/document.js';
+import type { ServiceConfig } from '../common/config/service.js';
+import { ArmoryError } from '../common/errors/armory-error.js';
+import { AppendLog } from '../common/node/append-log.js';
+import type { ResultOf } from '../common/wire/agent-control.js';
+import { agentEventSchema, type AgentEvent, type AgentEventInput } from '../common/wire/service-status.js';
+import { ControlServer, type ControlHandlers } from './api/control-server.js';
+import { AgentStateJournal } from './journal/agent-state.js';
+import { planReconcile } from './reconcile.js';
+import { lockStateDir, prepareStateDir, stateDirLayout, type StateDirLayout } from './state-dir.js';
+import { findProcessesByEnv, isSameLiveProcess, readProcStat, signalGroup } from './supervisor/proc.js';
+import { REASONS } from './supervisor/reasons.js';
+import { ServiceRunner } from './supervisor/service-runner.js';
+import { AGENT_VERSION } from './version.js';
+
+export interface AgentOptions {
+  configFile: string;
+  stateDir: string;
+  log: Logger;
+  watchConfig?: boolean;
+}
+
+const EVENT_LOG = { segmentBytes: 4 * 1024 * 1024, segments: 4 };
+
+/**
+ * The agent's composition root: it loads its state journal and configuration, re-adopts the
+ * programs an earlier agent left running, reconciles what runs with what is desired, and serves
+ * the control API. It never stops a program merely because it is itself going away.
+ */
+export class Agent {
+  readonly layout: StateDirLayout;
+  private readonly events: AppendLog<AgentEventInput>;
+  private readonly journal: AgentStateJournal;
+  private readonly runners = new Map<string, ServiceRunner>();
+  private server: ControlServer | null = null;
+  private watcher: FSWatcher | null = null;
+  private config: ArmoryConfig | null = null;
+  private configText = '';
+  private persistQueued = false;
+  private readonly startedAt = new Date().toISOString();
+  private exitResolve: ((code: number) => void) | null = null;
+  readonly exited: Promise<number>;
+
+  constructor(private readonly options: AgentOptions) {
+    this.layout = stateDirLayout(options.stateDir);
+    this.events = new AppendLog(this.layout.eventsDir, agentEventSchema as never, EVENT_LOG);
+    this.journal = new AgentStateJournal(this.layout.stateFile, (info) =>
+      this.event({ kind: 'store', reason: `state journal was ${info.problem}; using the last good copy`, detail: { ...info } }),
+    );
+    this.exited = new Promise((resolve) => (this.exitResolve = resolve));
+  }
+
+  private event(e: AgentEventInput): AgentEvent {
+    const full = this.events.append(e) as AgentEvent;
+    this.options.log.info({ service: e.service, from: e.from, to: e.to, kind: e.kind, ...e.detail }, e.reason);
+    return full;
+  }
+
+  private persist = (): void => {
+    if (this.persistQueued) return;
+    this.persistQueued = true;
+    setImmediate(() => {
+      this.persistQueued = false;
+      const services: Record<string, ReturnType<ServiceRunner['snapshot']>> = {};
+      for (const [name, r] of this.runners) services[name] = r.snapshot();
+      this.journal.data.services = services;
+      this.journal.save().catch((e: unknown) => this.options.log.error({ err: e }, 'cannot save the agent state journal'));
+    });
+  };
+
+  private readConfigFile(): { ok: true; config: ArmoryConfig; text: string } | { ok: false; error: ArmoryError } {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.options.configFile, 'utf8');
+    } catch (e) {
+      return { ok: false, error: new ArmoryError('CONFIG_E_UNREADABLE', `cannot read ${this.options.configFile}: ${(e as Error).message}`) };
+    }
+    const r = parseConfigText(text);
+    if (!r.ok) {
+      return {
+        ok: false,
+        error: new ArmoryError('CONFIG_E_INVALID', `${this.options.configFile} was refused:\n${formatProblems(r.problems, this.options.configFile)}`, {
+          problems: r.problems,
+        }),
+      };
+    }
+    return { ok: true, config: r.config, text };
+  }
+
+  async start(): Promise<void> {
+    prepareStateDir(this.layout);
+    lockStateDir(this.layout);
+    this.events.open();
+    const state = await this.journal.load(() => randomBytes(8).toString('hex'));
+
+    const loaded = this.readConfigFile();
+    if (loaded.ok) {
+      this.config = loaded.config;
+      this.configText = loaded.text;
+    } else if (state.appliedConfig !== null) {
+      const fallback = parseConfigText(state.appliedConfig);
+      if (!fallback.ok) throw loaded.error;
+      this.config = fallback.config;
+      this.configText = state.appliedConfig;
+      this.event({ kind: 'config', reason: `configuration refused; running the last good one\n${loaded.error.message}`, detail: { code: loaded.error.code } });
+    } else {
+      throw loaded.error;
+    }
+    this.journal.data.appliedConfig = this.configText;
+
+    let adopted = 0;
+    for (const [name, spec] of Object.entries(this.config.services)) {
+      const runner = this.makeRunner(name, spec);
+      const snap = state.services[name];
+      if (snap?.pid != null && snap.startTicks !== null && isSameLiveProcess(snap.pid, snap.startTicks)) {
+        runner.adopt(snap.pid, snap.startTicks, snap);
+        adopted += 1;
+      } else if (snap?.pid != null) {
+        runner.vanished(snap);
+      } else if (snap) {
+        runner.restore(snap);
+      }
+    }
+    // Programs of this agent that the journal does not name (the agent died between spawn and save,
+    // or a service was removed meanwhile) would run unsupervised: stop them and say so.
+    this.sweepStrays(state.instance, new Set(Object.values(state.services).map((s) => s.pid ?? -1)));
+    for (const [name, runner] of this.runners) {
+      const snap = state.services[name];
+      if (runner.current === 'stopped' && (snap ? snap.desired === 'up' : runner.config.autostart)) runner.start(REASONS.autostart);
+    }
+    // Services the journal knows but the configuration no longer names.
+    for (const [name, snap] of Object.entries(state.services)) {
+      if (this.config.services[name] || snap.pid === null || snap.startTicks === null) continue;
+      if (isSameLiveProcess(snap.pid, snap.startTicks)) {
+        signalGroup(snap.pid, 'SIGKILL');
+        this.event({ kind: 'adoption', service: name, reason: 'removed from the configuration while the agent was down; stopped', detail: { pid: snap.pid } });
+      }
+    }
+    this.persist();
+    await this.journal.save();
+
+    this.server = new ControlServer(this.layout.socket, this.handlers());
+    await this.server.listen();
+    if (this.options.watchConfig !== false) this.watchConfigFile();
+    this.event({ kind: 'agent', reason: `agent started (pid ${process.pid}, ${this.runners.size} services, ${adopted} re-adopted)`, detail: { pid: process.pid, adopted, version: AGENT_VERSION } });
+  }
+
+  private sweepStrays(instance: string, known: Set<number>): void {
+    const live = new Set<number>([...known, ...[...this.runners.values()].map((r) => r.snapshot().pid ?? -1)]);
+    for (const pid of findProcessesByEnv('ARMORY_INSTANCE', instance)) {
+      const st = readProcStat(pid);
+      if (!st || st.state === 'Z' || live.has(st.pgrp) || live.has(pid)) continue;
+      signalGroup(st.pgrp, 'SIGKILL');
+      this.event({ kind: 'adoption', reason: 'found a program of this agent that its journal does not name; stopped it', detail: { pid, pgrp: st.pgrp } });
+    }
+  }
+
+  private makeRunner(name: string, spec: ServiceConfig): ServiceRunner {
+    const runner = new ServiceRunner(name, spec, {
+      instance: this.journal.data.instance,
+      runDir: this.layout.runDir,
+      logDir: this.layout.logDir,
+      journal: (e) => this.event(e),
+      persist: this.persist,
+      canEscalate: () => spec.placement.nodes.length > 1,
+    });
+    this.runners.set(name, runner);
+    return runner;
+  }
+
+  private watchConfigFile(): void {
+    let timer: NodeJS.Timeout | null = null;
+    this.watcher = watch(this.options.configFile, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 25 } });
+    this.watcher.on('all', (kind) => {
+      if (kind !== 'change' && kind !== 'add') return;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        this.reload('the configuration file changed').catch(() => undefined);
+      }, 50);
+    });
+  }
+
+  /** Reads the configuration again and starts, stops or restarts only what changed. */
+  async reload(why = 'reload requested'): Promise<ResultOf<'reload'>> {
+    const loaded = this.readConfigFile();
+    if (!loaded.ok) {
+      this.event({ kind: 'config', reason: `configuration refused; the running set is unchanged\n${loaded.error.message}`, detail: { code: loaded.error.code } });
+      throw loaded.error;
+    }
+    if (loaded.text === this.configText) return { message: 'configuration unchanged', started: [], stopped: [], restarted: [] };
+    const current = new Map([...this.runners].map(([n, r]) => [n, r.config] as const));
+    const plan = planReconcile(current, loaded.config.services);
+    this.config = loaded.config;
+    this.configText = loaded.text;
+    this.journal.data.appliedConfig = loaded.text;
+    for (const name of plan.remove) {
+      const r = this.runners.get(name) as ServiceRunner;
+      r.stop(REASONS.configRemoved);
+      this.runners.delete(name);
+      void r.whenIdle().then(() => r.dispose());
+    }
+    const restarted: string[] = [];
+    for (const name of plan.change) {
+      const r = this.runners.get(name) as ServiceRunner;
+      const wasUp = r.snapshot().desired === 'up';
+      r.updateSpec(loaded.config.services[name] as ServiceConfig);
+      if (wasUp) {
+        r.restart(REASONS.configChanged);
+        restarted.push(name);
+      }
+    }
+    const started: string[] = [];
+    for (const name of plan.add) {
+      const spec = loaded.config.services[name] as ServiceConfig;
+      const r = this.makeRunner(name, spec);
+      if (spec.autostart) {
+        r.start(REASONS.configAdded);
+        started.push(name);
+      }
+    }
+    this.persist();
+    const message = `${why}: ${started.length} started, ${plan.remove.length} stopped, ${restarted.length} restarted, ${plan.keep.length} unchanged`;
+    this.event({ kind: 'config', reason: message, detail: { started, stopped: plan.remove, restarted } });
+    return { message, started, stopped: plan.remove, restarted };
+  }
+
+  private runner(name: string): ServiceRunner {
+    const r = this.runners.get(name);
+    if (!r) throw new ArmoryError('AGENT_E_UNKNOWN_SERVICE', `no service named "${name}" (known: ${[...this.runners.keys()].join(', ') || 'none'})`, { service: name });
+    return r;
+  }
+
+  private handlers(): ControlHandlers {
+    return {
+      hello: () => ({ protocol: 1, agentVersion: AGENT_VERSION, pid: process.pid, startedAt: this.startedAt }),
+      status: () => ({
+        agent: { pid: process.pid, startedAt: this.startedAt, configFile: this.options.configFile, configVersion: String(this.config?.version ?? '') },
+        services: [...this.runners.values()].map((r) => r.status()).sort((a, b) => a.name.localeCompare(b.name)),
+      }),
+      start: ({ name }) => {
+        this.runner(name).start();
+        return { message: `${name}: start requested` };
+      },
+      stop: ({ name }) => {
+        this.runner(name).stop();
+        return { message: `${name}: stop requested` };
+      },
+      restart: ({ name }) => {
+        this.runner(name).restart();
+        return { message: `${name}: restart requested` };
+      },
+      reload: () => this.reload(),
+      logs: ({ name, lines, follow }, emit, onClose) => {
+        const r = this.runner(name);
+        if (follow) {
+          const sub = r.followLogs((line) => emit({ line }));
+          onClose(() => sub.dispose());
+        }
+        return { lines: r.tailLogs(lines) };
+      },
+      events: (params, emit, onClose) => {
+        const p = params ?? { limit: 100, follow: false };
+        const filter = p.service ? (e: AgentEventInput) => e.service === p.service : undefined;
+        const events = this.events.read({ limit: p.limit, ...(p.since !== undefined ? { since: p.since } : {}), ...(filter ? { filter } : {}) }) as AgentEvent[];
+        if (p.follow) {
+          const sub = this.events.subscribe((e) => {
+            if (!filter || filter(e)) emit(e);
+          });
+          onClose(() => sub.dispose());
+        }
+        return { events };
+      },
+      shutdown: () => {
+        setImmediate(() => void this.shutdown());
+        return { message: `stopping ${this.runners.size} services and the agent` };
+      },
+    };
+  }
+
+  /** Stops every program, then the agent (the keeper does not restart an agent that shut down). */
+  async shutdown(): Promise<void> {
+    this.event({ kind: 'agent', reason: 'shutdown requested: stopping every service' });
+    for (const r of this.runners.values()) r.stop('agent shutdown');
+    await Promise.all([...this.runners.values()].map((r) => r.whenIdle()));
+    await this.close();
+  }
+
+  /** Lets go of every program without stopping it, saves state, and ends. */
+  async detach(): Promise<void> {
+    this.event({ kind: 'agent', reason: `agent exiting; ${[...this.runners.values()].filter((r) => r.snapshot().pid !== null).length} programs keep running and will be re-adopted` });
+    await this.close();
+  }
+
+  private async close(): Promise<void> {
+    await this.watcher?.close();
+    const services: Record<string, ReturnType<ServiceRunner['snapshot']>> = {};
+    for (const [name, r] of this.runners) services[name] = r.snapshot();
+    this.journal.data.services = services;
+    await this.journal.save();
+    for (const r of this.runners.values()) r.detach();
+    await this.server?.close();
+    await this.events.flush();
+    this.events.close();
+    fs.rmSync(this.layout.pidFile, { force: true });
+    this.exitResolve?.(0);
+  }
+}

@@ -1,0 +1,88 @@
+import net from 'node:net';
+import { ArmoryError, fromErrorPayload } from '../../common/errors/armory-error.js';
+import { incomingSchema } from '../../common/rpc/envelope.js';
+import type { AgentMethod, ParamsOf, ResultOf } from '../../common/wire/agent-control.js';
+import { encodeLine, LineFramer, parseJsonLine } from '../../common/wire/line-framer.js';
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; onItem?: (data: unknown) => void };
+
+/** Talks to a running agent over its control socket. */
+export class ControlClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly framer = new LineFramer();
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const line of this.framer.push(chunk)) this.receive(line);
+      } catch (e) {
+        this.failAll(e as Error);
+        socket.destroy();
+      }
+    });
+    socket.on('close', () => this.failAll(new ArmoryError('AGENT_E_UNREACHABLE', 'the agent closed the connection')));
+    socket.on('error', () => undefined);
+  }
+
+  static connect(socketPath: string, timeoutMs = 3000): Promise<ControlClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.createConnection(socketPath);
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new ArmoryError('AGENT_E_UNREACHABLE', `no agent answered on ${socketPath} within ${timeoutMs}ms`));
+      }, timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve(new ControlClient(socket));
+      });
+      socket.once('error', (e: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        const why = e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? 'no agent is running with this state directory' : e.message;
+        reject(new ArmoryError('AGENT_E_UNREACHABLE', `${why} (${socketPath})`));
+      });
+    });
+  }
+
+  private receive(line: string): void {
+    const msg = incomingSchema.safeParse(parseJsonLine(line));
+    if (!msg.success) return;
+    const m = msg.data;
+    if ('event' in m) {
+      this.pending.get(m.id)?.onItem?.(m.data);
+      return;
+    }
+    if (m.id === null) {
+      if (!m.ok) this.failAll(fromErrorPayload(m.error));
+      return;
+    }
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    if (!p.onItem) this.pending.delete(m.id);
+    if (m.ok) p.resolve(m.result);
+    else p.reject(fromErrorPayload(m.error));
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  call<M extends AgentMethod>(method: M, params?: ParamsOf<M>, onItem?: (data: unknown) => void): Promise<ResultOf<M>> {
+    const id = this.nextId++;
+    return new Promise<ResultOf<M>>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, ...(onItem ? { onItem } : {}) });
+      this.socket.write(encodeLine(params === undefined ? { id, method } : { id, method, params }));
+    });
+  }
+
+  /** Resolves when the agent closes the connection (the end of a followed stream). */
+  closed(): Promise<void> {
+    return new Promise((resolve) => (this.socket.destroyed ? resolve() : this.socket.once('close', () => resolve())));
+  }
+
+  close(): void {
+    this.socket.end();
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,192 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { formatProblems, parseConfigText } from '../../common/config/load.js';
+import { ArmoryError } from '../../common/errors/armory-error.js';
+import type { AgentEvent } from '../../common/wire/service-status.js';
+import { Agent } from '../agent.js';
+import { ControlClient } from '../api/control-client.js';
+import { runKeeper } from '../keeper/keeper.js';
+import { stateDirLayout } from '../state-dir.js';
+import { AGENT_VERSION } from '../version.js';
+import { formatEvent, formatStatus } from './format.js';
+
+const USAGE = `armory-agent ${AGENT_VERSION}: keeps programs running on this node
+
+usage:
+  armory-agent run --config FILE --state-dir DIR     run the agent in the foreground
+  armory-agent keeper --config FILE --state-dir DIR  run the agent under the keeper (restarts it if it dies)
+  armory-agent validate --config FILE                check a configuration and list every problem
+  armory-agent status [--json] --state-dir DIR       services and their states
+  armory-agent start|stop|restart NAME --state-dir DIR
+  armory-agent reload --state-dir DIR                apply the configuration file again (only what changed)
+  armory-agent logs NAME [--lines N] [--follow] --state-dir DIR
+  armory-agent events [--json] [--limit N] [--service NAME] [--follow] --state-dir DIR
+  armory-agent shutdown --state-dir DIR              stop every service, then the agent
+
+--state-dir defaults to $ARMORY_STATE_DIR, else ./.armory
+exit codes: 0 ok, 1 the agent refused or failed, 2 bad command line or configuration, 3 no agent running`;
+
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  'state-dir': { type: 'string', short: 'd' },
+  json: { type: 'boolean' },
+  follow: { type: 'boolean', short: 'f' },
+  lines: { type: 'string', short: 'n' },
+  limit: { type: 'string' },
+  service: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+const out = (s: string) => process.stdout.write(`${s}\n`);
+const err = (s: string) => process.stderr.write(`${s}\n`);
+
+function usage(message: string): never {
+  throw new ArmoryError('CLI_E_USAGE', `${message}\n\n${USAGE}`);
+}
+
+function intFlag(v: string | undefined, name: string, dflt: number, max: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > max) usage(`--${name} takes a whole number from 0 to ${max}`);
+  return n;
+}
+
+async function withClient<T>(stateDir: string, fn: (c: ControlClient) => Promise<T>): Promise<T> {
+  const client = await ControlClient.connect(stateDirLayout(stateDir).socket);
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+function agentEntry(): string[] {
+  return [...process.execArgv, process.argv[1] as string];
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    usage((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.version) return (out(AGENT_VERSION), 0);
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined || command === 'help') return (out(USAGE), 0);
+  const stateDir = path.resolve(values['state-dir'] ?? process.env.ARMORY_STATE_DIR ?? '.armory');
+  const needName = (): string => {
+    if (rest.length !== 1) usage(`${command} takes one service name`);
+    return rest[0] as string;
+  };
+  const noArgs = () => {
+    if (rest.length > 0) usage(`${command} takes no arguments (got: ${rest.join(' ')})`);
+  };
+  const needConfig = (): string => {
+    if (!values.config) usage(`${command} needs --config FILE`);
+    return path.resolve(values.config);
+  };
+
+  switch (command) {
+    case 'run': {
+      noArgs();
+      const log = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: false }));
+      const agent = new Agent({ configFile: needConfig(), stateDir, log });
+      const stopOn = (signal: string) => {
+        log.info(`${signal}: the agent exits; its programs keep running (armory-agent shutdown stops them)`);
+        void agent.detach();
+      };
+      process.once('SIGTERM', () => stopOn('SIGTERM'));
+      process.once('SIGINT', () => stopOn('SIGINT'));
+      await agent.start();
+      const code = await agent.exited;
+      log.flush();
+      return code;
+    }
+    case 'keeper': {
+      noArgs();
+      const config = needConfig();
+      return runKeeper({ command: process.execPath, args: [...agentEntry(), 'run', '--config', config, '--state-dir', stateDir], log: err });
+    }
+    case 'validate': {
+      noArgs();
+      const file = needConfig();
+      let text: string;
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch (e) {
+        throw new ArmoryError('CONFIG_E_UNREADABLE', `cannot read ${file}: ${(e as Error).message}`);
+      }
+      const r = parseConfigText(text);
+      if (!r.ok) {
+        err(formatProblems(r.problems, values.config));
+        return 2;
+      }
+      out(`${values.config}: valid (${Object.keys(r.config.services).length} services)`);
+      return 0;
+    }
+    case 'status': {
+      noArgs();
+      const s = await withClient(stateDir, (c) => c.call('status'));
+      out(values.json ? JSON.stringify(s, null, 2) : formatStatus(s.services));
+      return 0;
+    }
+    case 'start':
+    case 'stop':
+    case 'restart': {
+      const name = needName();
+      const r = await withClient(stateDir, (c) => c.call(command, { name }));
+      out(r.message);
+      return 0;
+    }
+    case 'reload': {
+      noArgs();
+      const r = await withClient(stateDir, (c) => c.call('reload'));
+      out(r.message);
+      return 0;
+    }
+    case 'shutdown': {
+      noArgs();
+      const r = await withClient(stateDir, (c) => c.call('shutdown'));
+      out(r.message);
+      return 0;
+    }
+    case 'logs': {
+      const name = needName();
+      const lines = intFlag(values.lines, 'lines', 100, 100_000);
+      const client = await ControlClient.connect(stateDirLayout(stateDir).socket);
+      const r = await client.call('logs', { name, lines, follow: values.follow ?? false }, (d) => out((d as { line: string }).line));
+      for (const l of r.lines) out(l);
+      if (values.follow) await client.closed();
+      else client.close();
+      return 0;
+    }
+    case 'events': {
+      noArgs();
+      const limit = intFlag(values.limit, 'limit', 50, 100_000);
+      const print = (e: AgentEvent) => out(values.json ? JSON.stringify(e) : formatEvent(e));
+      const client = await ControlClient.connect(stateDirLayout(stateDir).socket);
+      const params = { limit, follow: values.follow ?? false, ...(values.service ? { service: values.service } : {}) };
+      const r = await client.call('events', params, (d) => print(d as AgentEvent));
+      if (values.json && !values.follow) out(JSON.stringify(r.events, null, 2));
+      else for (const e of r.events) print(e);
+      if (values.follow) await client.closed();
+      else client.close();
+      return 0;
+    }
+    default:
+      usage(`unknown command "${command}"`);
+  }
+}
+
+export function exitCodeFor(e: unknown): number {
+  if (e instanceof ArmoryError) {
+    if (e.code === 'CLI_E_USAGE' || e.code.startsWith('CONFIG_E')) return 2;
+    if (e.code === 'AGENT_E_UNREACHABLE') return 3;
+  }
+  return 1;
+}

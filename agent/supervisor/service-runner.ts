@@ -1,0 +1,302 @@
+import type { ServiceConfig } from '../../common/config/service.js';
+import { ArmoryError } from '../../common/errors/armory-error.js';
+import { step } from '../../common/fsm/table.js';
+import type { AgentEventInput, ServiceStatus } from '../../common/wire/service-status.js';
+import { launch } from './launcher.js';
+import { LogCapture } from './log-capture.js';
+import { readProcStat, signalGroup } from './proc.js';
+import { REASONS } from './reasons.js';
+import { initialTracker, type TrackerState } from './restart-tracker.js';
+import {
+  PUBLIC_STATE,
+  SUPERVISOR_TABLE,
+  describeExit,
+  type SupervisorCtx,
+  type SupervisorEffect,
+  type SupervisorEvent,
+  type SupervisorState,
+} from './state-table.js';
+import { AdoptedHandle, ChildHandle, type WatchedProcess } from './watched-process.js';
+
+/** What the runner persists so that a restarted agent can re-adopt the program. */
+export interface RunnerSnapshot {
+  state: SupervisorState;
+  desired: 'up' | 'down';
+  pid: number | null;
+  startTicks: number | null;
+  tracker: TrackerState;
+  reason: string;
+  lastExit: string | null;
+}
+
+export interface RunnerDeps {
+  instance: string;
+  runDir: string;
+  logDir: string;
+  journal: (event: AgentEventInput) => void;
+  persist: () => void;
+  canEscalate: () => boolean;
+  now?: () => number;
+  random?: () => number;
+}
+
+const KILL_WAIT_MS = 5000;
+
+function contextFor(spec: ServiceConfig, canEscalate: boolean, carry?: Partial<SupervisorCtx>): SupervisorCtx {
+  return {
+    policy: spec.restart,
+    stopSignal: spec.stop.signal,
+    graceMs: spec.stop.grace,
+    killWaitMs: KILL_WAIT_MS,
+    startTimeoutMs: spec.startTimeout,
+    needsReadiness: false,
+    canEscalate,
+    desired: carry?.desired ?? 'down',
+    afterStop: carry?.afterStop ?? 'stay',
+    tracker: carry?.tracker ?? initialTracker(),
+    pid: carry?.pid ?? null,
+    lastExit: carry?.lastExit ?? null,
+    failure: carry?.failure ?? null,
+  };
+}
+
+/**
+ * Runs one service: holds its state and context, feeds events through the transition table, and
+ * performs the effects the table asks for (spawn, signal, one timer per state).
+ */
+export class ServiceRunner {
+  private state: SupervisorState = 'stopped';
+  private ctx: SupervisorCtx;
+  private proc: WatchedProcess | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private timerDue: number | null = null;
+  private since: number;
+  private reason = 'not started';
+  private readonly logs: LogCapture;
+  private readonly now: () => number;
+  private readonly random: () => number;
+
+  constructor(
+    readonly name: string,
+    private spec: ServiceConfig,
+    private readonly deps: RunnerDeps,
+  ) {
+    this.now = deps.now ?? Date.now;
+    this.random = deps.random ?? Math.random;
+    this.ctx = contextFor(spec, deps.canEscalate());
+    this.since = this.now();
+    this.logs = new LogCapture(deps.runDir, deps.logDir, name, spec.logs);
+  }
+
+  get config(): ServiceConfig {
+    return this.spec;
+  }
+
+  get current(): SupervisorState {
+    return this.state;
+  }
+
+  /** A new specification that takes effect at the next start (the caller restarts when needed). */
+  updateSpec(spec: ServiceConfig): void {
+    this.spec = spec;
+    this.ctx = contextFor(spec, this.deps.canEscalate(), this.ctx);
+    this.logs.file.setLimits(spec.logs.maxSize, spec.logs.keep);
+  }
+
+  dispatch(event: SupervisorEvent): void {
+    const now = this.now();
+    const r = step(SUPERVISOR_TABLE, this.state, this.ctx, event, now);
+    if (!r.handled) return;
+    const changed = r.from !== r.to;
+    this.state = r.to;
+    this.ctx = r.ctx;
+    this.reason = r.reason;
+    if (changed || r.effects.some((e) => e.kind === 'timer')) this.clearTimer();
+    if (changed) {
+      this.since = now;
+      this.deps.journal({ kind: 'transition', service: this.name, from: PUBLIC_STATE[r.from], to: PUBLIC_STATE[r.to], reason: r.reason, detail: this.eventDetail(event, r.from, r.to) });
+    }
+    for (const effect of r.effects) this.perform(effect);
+    this.deps.persist();
+  }
+
+  private eventDetail(event: SupervisorEvent, from: SupervisorState, to: SupervisorState): Record<string, unknown> {
+    const d: Record<string, unknown> = { event: event.type };
+    if (from !== PUBLIC_STATE[from] || to !== PUBLIC_STATE[to]) Object.assign(d, { fromDetail: from, toDetail: to });
+    if (this.ctx.pid !== null) d.pid = this.ctx.pid;
+    if (event.type === 'exited') d.exit = describeExit(event.code, event.signal);
+    return d;
+  }
+
+  private perform(effect: SupervisorEffect): void {
+    switch (effect.kind) {
+      case 'spawn':
+        this.spawn();
+        return;
+      case 'signal':
+        if (this.ctx.pid !== null) {
+          if (effect.cont) signalGroup(this.ctx.pid, 'SIGCONT');
+          signalGroup(this.ctx.pid, effect.signal);
+        }
+        return;
+      case 'kill-leftovers':
+        // The main process has ended: anything left in its group (a child that ignored the stop
+        // signal, a grandchild holding the port) must not outlive it.
+        if (this.lastPgid !== null) signalGroup(this.lastPgid, 'SIGKILL');
+        return;
+      case 'timer': {
+        const token = this.state;
+        this.timerDue = this.now() + effect.ms;
+        this.timer = setTimeout(() => {
+          this.timer = null;
+          this.timerDue = null;
+          if (this.state === token) this.dispatch({ type: 'timer' });
+        }, effect.ms);
+        return;
+      }
+    }
+  }
+
+  private lastPgid: number | null = null;
+
+  private spawn(): void {
+    let child;
+    try {
+      child = launch(this.spec, { service: this.name, instance: this.deps.instance, stdio: this.logs.stdio });
+    } catch (e) {
+      const msg = e instanceof ArmoryError ? e.message : (e as Error).message;
+      queueMicrotask(() => this.dispatch({ type: 'spawn-failed', error: msg }));
+      return;
+    }
+    const pid = child.pid;
+    if (pid === undefined) {
+      child.once('error', (err) => this.dispatch({ type: 'spawn-failed', error: err.message }));
+      return;
+    }
+    child.on('error', () => undefined);
+    const startTicks = readProcStat(pid)?.startTicks ?? 0;
+    this.watch(new ChildHandle(child, pid, startTicks));
+    this.dispatch({ type: 'spawned', pid });
+  }
+
+  private watch(proc: WatchedProcess): void {
+    this.proc?.dispose();
+    this.proc = proc;
+    this.lastPgid = proc.pid;
+    proc.onExit((exit) => {
+      if (this.proc !== proc) return;
+      this.proc = null;
+      this.dispatch({ type: 'exited', code: exit.code, signal: exit.signal, rand: this.random() });
+    });
+  }
+
+  /** Takes over a program that an earlier agent started and that still runs (same pid and start time). */
+  adopt(pid: number, startTicks: number, restored: RunnerSnapshot): void {
+    this.ctx = contextFor(this.spec, this.deps.canEscalate(), { tracker: restored.tracker, lastExit: restored.lastExit });
+    this.watch(new AdoptedHandle(pid, startTicks));
+    this.dispatch({ type: 'adopted', pid, startedAt: restored.tracker.lastStartAt ?? this.now() });
+  }
+
+  /** The program an earlier agent ran has ended meanwhile: apply the policy as to any exit. */
+  vanished(restored: RunnerSnapshot): void {
+    this.ctx = contextFor(this.spec, this.deps.canEscalate(), { tracker: restored.tracker, lastExit: restored.lastExit });
+    this.deps.journal({ kind: 'adoption', service: this.name, reason: REASONS.vanished, detail: { pid: restored.pid } });
+    this.state = 'running';
+    this.ctx = { ...this.ctx, desired: 'up', pid: restored.pid };
+    if (restored.pid !== null) this.lastPgid = restored.pid;
+    this.dispatch({ type: 'exited', code: null, signal: null, rand: this.random() });
+  }
+
+  /** Restores a state that involves no process (failed, escalated, stopped) after an agent restart. */
+  restore(restored: RunnerSnapshot): void {
+    this.ctx = contextFor(this.spec, this.deps.canEscalate(), { tracker: restored.tracker, lastExit: restored.lastExit, desired: restored.desired });
+    if (restored.state === 'failed' || restored.state === 'escalated') {
+      this.state = restored.state;
+      this.reason = restored.reason;
+    }
+  }
+
+  start(reason?: string): void {
+    this.dispatch(reason ? { type: 'start', reason } : { type: 'start' });
+  }
+
+  stop(reason?: string): void {
+    this.dispatch(reason ? { type: 'stop', reason } : { type: 'stop' });
+  }
+
+  restart(reason?: string): void {
+    this.dispatch(reason ? { type: 'restart', reason } : { type: 'restart' });
+  }
+
+  /** Resolves once the program is stopped (or in a state with no process). */
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.proc === null && this.state !== 'stopping' && this.state !== 'killing' && this.state !== 'starting' && this.state !== 'running') resolve();
+        else setTimeout(check, 20);
+      };
+      check();
+    });
+  }
+
+  snapshot(): RunnerSnapshot {
+    return {
+      state: this.state,
+      desired: this.ctx.desired,
+      pid: this.proc?.pid ?? null,
+      startTicks: this.proc?.startTicks ?? null,
+      tracker: this.ctx.tracker,
+      reason: this.reason,
+      lastExit: this.ctx.lastExit,
+    };
+  }
+
+  status(): ServiceStatus {
+    const now = this.now();
+    const up = this.state === 'running' || this.state === 'starting';
+    return {
+      name: this.name,
+      state: PUBLIC_STATE[this.state],
+      desired: this.ctx.desired,
+      ready: this.state === 'running',
+      pid: this.proc?.pid ?? null,
+      restarts: this.ctx.tracker.totalRestarts,
+      reason: this.reason,
+      since: new Date(this.since).toISOString(),
+      uptimeMs: up && this.ctx.tracker.lastStartAt !== null ? Math.max(0, now - this.ctx.tracker.lastStartAt) : null,
+      lastExit: this.ctx.lastExit,
+      nextRestartMs: this.state === 'backing-off' && this.timerDue !== null ? Math.max(0, this.timerDue - now) : null,
+    };
+  }
+
+  tailLogs(lines: number): string[] {
+    return this.logs.file.tail(lines);
+  }
+
+  followLogs(listener: (line: string) => void): { dispose(): void } {
+    return this.logs.file.subscribe(listener);
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerDue = null;
+  }
+
+  /** Lets go of the program without stopping it (the agent is exiting; a later agent re-adopts it). */
+  detach(): void {
+    this.release({ removePipes: false });
+  }
+
+  /** The service was removed from the configuration and has stopped: free everything. */
+  dispose(): void {
+    this.release({ removePipes: true });
+  }
+
+  private release(options: { removePipes: boolean }): void {
+    this.clearTimer();
+    this.proc?.dispose();
+    this.proc = null;
+    this.logs.close(options);
+  }
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { duration } from './units.js';
+
+const probeTiming = {
+  interval: duration({ min: 10, max: 3_600_000 }).prefault('1s').describe('How often the probe runs.'),
+  timeout: duration({ min: 10, max: 600_000 }).prefault('1s').describe('A probe that has not answered by then counts as failed.'),
+  failures: z.number().int().min(1).max(100).default(3).describe('Failures in a row that make the program count as hung.'),
+  grace: duration().prefault('0s').describe('Start-up grace: failures in this time after a start do not count.'),
+};
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'write host:port, like 127.0.0.1:6379')
+  .refine((s) => {
+    const port = Number(s.slice(s.lastIndexOf(':') + 1));
+    return port >= 1 && port <= 65535;
+  }, 'the port must be 1-65535');
+
+export const tcpProbeSchema = z
+  .strictObject({ tcp: hostPort.describe('Address the probe connects to (host:port); success is an accepted connection.'), ...probeTiming })
+  .describe('TCP connect probe.');
+
+export const httpProbeSchema = z
+  .strictObject({
+    http: z.url({ protocol: /^https?$/, error: 'write an http:// or https:// URL' }).describe('URL the probe requests with GET.'),
+    status: z
+      .string()
+      .regex(/^[1-5]\d\d(-[1-5]\d\d)?$/, 'write a status or a range, like 200 or 200-399')
+      .default('200-399')
+      .describe('Status code or range that counts as healthy.'),
+    body: z.string().max(4096).optional().describe('Text the response body must contain (optional).'),
+    ...probeTiming,
+  })
+  .describe('HTTP probe.');
+
+export const execProbeSchema = z
+  .strictObject({
+    exec: z.array(z.string()).min(1, 'give the command and its arguments').describe('Command run by the probe; exit code 0 is healthy.'),
+    ...probeTiming,
+  })
+  .describe('Command probe.');
+
+export const probeSchema = z.union([tcpProbeSchema, httpProbeSchema, execProbeSchema], {
+  error: 'a probe has exactly one of tcp, http or exec',
+});
+export type ProbeConfig = z.output<typeof probeSchema>;

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { method } from '../rpc/envelope.js';
+import { PROTOCOL_VERSION } from './protocol.js';
+import { agentEventSchema, serviceStatusSchema } from './service-status.js';
+
+const serviceName = z.strictObject({ name: z.string().min(1).max(63) });
+const done = z.strictObject({ message: z.string() });
+
+/** The agent's control API, spoken over its Unix socket (and later over mTLS to the manager). */
+export const agentControl = {
+  hello: method(
+    z.strictObject({ protocol: z.number().int() }),
+    z.strictObject({ protocol: z.literal(PROTOCOL_VERSION), agentVersion: z.string(), pid: z.number().int(), startedAt: z.string() }),
+  ),
+  status: method(
+    z.strictObject({}).optional(),
+    z.strictObject({
+      agent: z.strictObject({ pid: z.number().int(), startedAt: z.string(), configFile: z.string(), configVersion: z.string() }),
+      services: z.array(serviceStatusSchema),
+    }),
+  ),
+  start: method(serviceName, done),
+  stop: method(serviceName, done),
+  restart: method(serviceName, done),
+  reload: method(
+    z.strictObject({}).optional(),
+    z.strictObject({ message: z.string(), started: z.array(z.string()), stopped: z.array(z.string()), restarted: z.array(z.string()) }),
+  ),
+  logs: method(
+    z.strictObject({ name: z.string().min(1).max(63), lines: z.number().int().min(0).max(100_000).default(100), follow: z.boolean().default(false) }),
+    z.strictObject({ lines: z.array(z.string()) }),
+    z.strictObject({ line: z.string() }),
+  ),
+  events: method(
+    z
+      .strictObject({
+        limit: z.number().int().min(0).max(100_000).default(100),
+        service: z.string().max(63).optional(),
+        since: z.number().int().nonnegative().optional(),
+        follow: z.boolean().default(false),
+      })
+      .optional(),
+    z.strictObject({ events: z.array(agentEventSchema) }),
+    agentEventSchema,
+  ),
+  shutdown: method(z.strictObject({}).optional(), done),
+} as const;
+
+export type AgentControl = typeof agentControl;
+export type AgentMethod = keyof AgentControl;
+export type ParamsOf<M extends AgentMethod> = z.input<AgentControl[M]['params']>;
+export type ResultOf<M extends AgentMethod> = z.output<AgentControl[M]['result']>;

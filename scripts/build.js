@@ -1,0 +1,15 @@
+// Bundles the agent into one file (dist/agent.js): what `armory-agent` runs here and what is
+// shipped to remote nodes with a Node runtime.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: { agent: 'agent/cli/entry.ts' },
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  sourcemap: 'linked',
+  banner: { js: "import { createRequire as __armoryRequire } from 'node:module'; const require = __armoryRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
