@@ -51,7 +51,11 @@ function walk(s: JsonSchema, path: string, required: boolean, out: FieldHelp[]):
     out.splice(out.findIndex((f) => f.path === `${path}.<name>`), 1);
   } else if (s.items) {
     const variants = s.items.anyOf ?? [s.items];
-    for (const v of variants) if (v.properties) walk({ ...v, description: undefined }, `${path}[]`, true, out), out.splice(out.findIndex((f) => f.path === `${path}[]`), 1);
+    for (const v of variants) {
+      if (!v.properties) continue;
+      walk({ ...v, description: undefined }, `${path}[]`, true, out);
+      out.splice(out.findIndex((f) => f.path === `${path}[]`), 1);
+    }
   } else if (s.anyOf) {
     for (const v of s.anyOf) if (v.properties) for (const [key, child] of Object.entries(v.properties)) walk(child, `${path}.${key}`, false, out);
   }

@@ -1,0 +1,29 @@
+// Lint, including the layering arrows of DESIGN.md: renderer → common ← main, agent → common.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const ours = (layer) => [`**/${layer}/**`, `../${layer}/*`, `../../${layer}/*`, `../../../${layer}/*`];
+
+const forbid = (layers, message) => ({
+  'no-restricted-imports': ['error', { patterns: layers.map((l) => ({ group: ours(l), message })) }],
+});
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'bench-results/', '.scratch/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setImmediate: 'readonly', Buffer: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-restricted-syntax': ['error', { selector: 'ExportDefaultDeclaration', message: 'named exports only' }],
+    },
+  },
+  { files: ['common/**/*.ts'], rules: forbid(['agent', 'main', 'renderer'], 'common/ imports nothing of ours outside common/') },
+  { files: ['common/**/*.ts'], ignores: ['common/node/**'], rules: { 'no-restricted-imports': ['error', { patterns: [{ group: [...ours('agent'), ...ours('main'), ...ours('renderer'), '**/node/*', 'node:*'], message: 'common/ outside common/node is plain ES: no Node modules' }] }] } },
+  { files: ['agent/**/*.ts'], rules: forbid(['main', 'renderer'], 'agent/ imports common/ only') },
+  { files: ['main/**/*.ts'], ignores: ['main/electron/**'], rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'only main/electron/ imports electron' }], patterns: [...['agent', 'renderer'].map((l) => ({ group: ours(l), message: 'main/ imports common/ only' }))] }] } },
+  { files: ['renderer/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [{ group: [...ours('agent'), ...ours('main'), '**/common/node/*', 'node:*'], message: 'renderer/ sees common/ types only' }] }] } },
+  { files: ['test/helpers/global-setup.ts', 'vitest.config.ts', 'eslint.config.js'], rules: { 'no-restricted-syntax': 'off' } },
+);
