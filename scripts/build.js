@@ -3,7 +3,7 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: { agent: 'agent/cli/entry.ts' },
+  entryPoints: { agent: 'agent/cli/entry.ts', 'config-reference': 'common/config/reference.ts' },
   outdir: 'dist',
   bundle: true,
   platform: 'node',

@@ -9,6 +9,7 @@ import { Agent } from '../agent.js';
 import { ControlClient } from '../api/control-client.js';
 import { runKeeper } from '../keeper/keeper.js';
 import { stateDirLayout } from '../state-dir.js';
+import { startSystemdNotify } from '../systemd-notify.js';
 import { AGENT_VERSION } from '../version.js';
 import { formatEvent, formatStatus } from './format.js';
 
@@ -103,7 +104,9 @@ export async function main(argv: string[]): Promise<number> {
       process.once('SIGTERM', () => stopOn('SIGTERM'));
       process.once('SIGINT', () => stopOn('SIGINT'));
       await agent.start();
+      const systemd = startSystemdNotify();
       const code = await agent.exited;
+      systemd.stop();
       log.flush();
       return code;
     }

@@ -1,0 +1,59 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AgentHarness, freePort } from '../../helpers/agent-harness.js';
+import { waitFor } from '../../helpers/wait.js';
+
+const REDIS = '/usr/bin/redis-server';
+let h: AgentHarness | undefined;
+afterEach(async () => {
+  await h?.dispose();
+  h = undefined;
+});
+
+/** Speaks RESP to redis: sends one command, returns the first reply line. */
+function redis(port: number, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let buf = '';
+    s.on('data', (d) => {
+      buf += d.toString();
+      if (buf.includes('\r\n')) {
+        s.destroy();
+        resolve(buf.split('\r\n')[0] as string);
+      }
+    });
+    s.on('error', reject);
+    s.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+  });
+}
+
+describe.skipIf(!fs.existsSync(REDIS))('protecting a real third-party server (Debian redis-server)', () => {
+  it('restarts redis after a crash, survives the agent dying, and stops it cleanly', async () => {
+    const port = freePort();
+    h = new AgentHarness(`services:
+  cache:
+    command: ${REDIS}
+    args: ["--port", "${port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
+    cwd: /tmp
+    stop: { signal: SIGTERM, grace: 5s }
+`);
+    await h.start();
+    const first = await h.waitService('cache', 'running', (s) => s.state === 'running');
+    await waitFor('redis to answer PING', async () => (await redis(port, 'PING')) === '+PONG');
+    expect(await redis(port, 'SET', 'k', 'v')).toBe('+OK');
+
+    process.kill(first.pid as number, 'SIGSEGV');
+    const second = await h.waitService('cache', 'restarted', (s) => s.state === 'running' && s.pid !== first.pid);
+    expect(second.lastExit).toBe('killed by SIGSEGV');
+    await waitFor('redis to answer again', async () => (await redis(port, 'PING')) === '+PONG');
+
+    await h.killAgent();
+    expect(await redis(port, 'PING')).toBe('+PONG');
+    await h.start();
+    expect((await h.service('cache')).pid).toBe(second.pid);
+
+    const logs = fs.readFileSync(`${h.stateDir}/logs/cache.log`, 'utf8');
+    expect(logs).toMatch(/Ready to accept connections/);
+  });
+});
