@@ -2,6 +2,8 @@ import type { ServiceConfig } from '../../common/config/service.js';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import { step } from '../../common/fsm/table.js';
 import type { AgentEventInput, ServiceStatus } from '../../common/wire/service-status.js';
+import { LivenessMonitor } from '../liveness/liveness-monitor.js';
+import type { NotifyMessage } from '../liveness/notify-message.js';
 import { launch } from './launcher.js';
 import { LogCapture } from './log-capture.js';
 import { readProcStat, signalGroup } from './proc.js';
@@ -49,7 +51,7 @@ function contextFor(spec: ServiceConfig, canEscalate: boolean, carry?: Partial<S
     graceMs: spec.stop.grace,
     killWaitMs: KILL_WAIT_MS,
     startTimeoutMs: spec.startTimeout,
-    needsReadiness: false,
+    needsReadiness: LivenessMonitor.needsReadiness(spec),
     canEscalate,
     desired: carry?.desired ?? 'down',
     afterStop: carry?.afterStop ?? 'stay',
@@ -73,6 +75,7 @@ export class ServiceRunner {
   private since: number;
   private reason = 'not started';
   private readonly logs: LogCapture;
+  private monitor: LivenessMonitor;
   private readonly now: () => number;
   private readonly random: () => number;
 
@@ -86,6 +89,28 @@ export class ServiceRunner {
     this.ctx = contextFor(spec, deps.canEscalate());
     this.since = this.now();
     this.logs = new LogCapture(deps.runDir, deps.logDir, name, spec.logs);
+    this.monitor = this.makeMonitor();
+  }
+
+  private makeMonitor(): LivenessMonitor {
+    return new LivenessMonitor(
+      this.spec,
+      {
+        ready: () => this.dispatch({ type: 'ready' }),
+        hung: (detail) => {
+          this.deps.journal({ kind: 'liveness', service: this.name, reason: `hang detected: ${detail}`, detail: { pid: this.ctx.pid } });
+          this.dispatch({ type: 'hung', detail });
+        },
+        extend: (ms) => this.dispatch({ type: 'extend', ms }),
+        note: (text) => this.deps.journal({ kind: 'liveness', service: this.name, reason: text }),
+      },
+      this.now,
+    );
+  }
+
+  /** A notify datagram from the program, already checked to come from its process group. */
+  notify(message: NotifyMessage): void {
+    this.monitor.notify(message);
   }
 
   get config(): ServiceConfig {
@@ -101,6 +126,8 @@ export class ServiceRunner {
     this.spec = spec;
     this.ctx = contextFor(spec, this.deps.canEscalate(), this.ctx);
     this.logs.file.setLimits(spec.logs.maxSize, spec.logs.keep);
+    this.monitor.end();
+    this.monitor = this.makeMonitor();
   }
 
   dispatch(event: SupervisorEvent): void {
@@ -116,6 +143,7 @@ export class ServiceRunner {
       this.since = now;
       this.deps.journal({ kind: 'transition', service: this.name, from: PUBLIC_STATE[r.from], to: PUBLIC_STATE[r.to], reason: r.reason, detail: this.eventDetail(event, r.from, r.to) });
     }
+    if (this.state !== 'starting' && this.state !== 'running') this.monitor.end();
     for (const effect of r.effects) this.perform(effect);
     this.deps.persist();
   }
@@ -176,6 +204,7 @@ export class ServiceRunner {
     child.on('error', () => undefined);
     const startTicks = readProcStat(pid)?.startTicks ?? 0;
     this.watch(new ChildHandle(child, pid, startTicks));
+    this.monitor.begin({ alreadyReady: false });
     this.dispatch({ type: 'spawned', pid });
   }
 
@@ -186,6 +215,7 @@ export class ServiceRunner {
     proc.onExit((exit) => {
       if (this.proc !== proc) return;
       this.proc = null;
+      this.monitor.end();
       this.dispatch({ type: 'exited', code: exit.code, signal: exit.signal, rand: this.random() });
     });
   }
@@ -195,6 +225,7 @@ export class ServiceRunner {
     this.ctx = contextFor(this.spec, this.deps.canEscalate(), { tracker: restored.tracker, lastExit: restored.lastExit });
     this.watch(new AdoptedHandle(pid, startTicks));
     this.dispatch({ type: 'adopted', pid, startedAt: restored.tracker.lastStartAt ?? this.now() });
+    this.monitor.begin({ alreadyReady: true });
   }
 
   /** The program an earlier agent ran has ended meanwhile: apply the policy as to any exit. */
@@ -258,7 +289,7 @@ export class ServiceRunner {
       name: this.name,
       state: PUBLIC_STATE[this.state],
       desired: this.ctx.desired,
-      ready: this.state === 'running',
+      ready: this.state === 'running' && (!this.ctx.needsReadiness || this.monitor.ready),
       pid: this.proc?.pid ?? null,
       restarts: this.ctx.tracker.totalRestarts,
       reason: this.reason,
@@ -266,6 +297,7 @@ export class ServiceRunner {
       uptimeMs: up && this.ctx.tracker.lastStartAt !== null ? Math.max(0, now - this.ctx.tracker.lastStartAt) : null,
       lastExit: this.ctx.lastExit,
       nextRestartMs: this.state === 'backing-off' && this.timerDue !== null ? Math.max(0, this.timerDue - now) : null,
+      ...(up ? this.monitor.report() : { statusText: null, health: null }),
     };
   }
 
@@ -294,6 +326,7 @@ export class ServiceRunner {
   }
 
   private release(options: { removePipes: boolean }): void {
+    this.monitor.end();
     this.clearTimer();
     this.proc?.dispose();
     this.proc = null;

@@ -31,9 +31,10 @@ export type SupervisorEvent =
   | { type: 'exited'; code: number | null; signal: string | null; rand: number }
   | { type: 'timer' }
   | { type: 'hung'; detail: string }
-  | { type: 'adopted'; pid: number; startedAt: number };
+  | { type: 'adopted'; pid: number; startedAt: number }
+  | { type: 'extend'; ms: number };
 
-export const SUPERVISOR_EVENT_TYPES = ['start', 'stop', 'restart', 'spawned', 'spawn-failed', 'ready', 'exited', 'timer', 'hung', 'adopted'] as const;
+export const SUPERVISOR_EVENT_TYPES = ['start', 'stop', 'restart', 'spawned', 'spawn-failed', 'ready', 'exited', 'timer', 'hung', 'adopted', 'extend'] as const;
 
 export type SupervisorEffect =
   | { kind: 'spawn' }
@@ -139,6 +140,7 @@ export const SUPERVISOR_TABLE: TransitionTable<SupervisorState, SupervisorEvent,
     stop: (ctx, e) => beginStop(ctx, 'stay', e.reason ?? REASONS.stopRequested),
     restart: (ctx, e) => beginStop(ctx, 'start', e.reason ?? REASONS.restartRequested),
     start: (ctx) => ({ to: 'starting', ctx: { ...ctx, desired: 'up' }, reason: 'already starting' }),
+    extend: (ctx, e) => ({ to: 'starting', ctx, effects: [{ kind: 'timer', ms: e.ms }], reason: `start timeout extended by ${e.ms}ms (EXTEND_TIMEOUT_USEC)` }),
   },
   running: {
     exited: onUnexpectedExit,

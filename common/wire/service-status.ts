@@ -16,10 +16,12 @@ export const serviceStatusSchema = z.strictObject({
   uptimeMs: z.number().nullable(),
   lastExit: z.string().nullable().describe('how the previous run ended, e.g. "exit code 1" or "signal SIGKILL"'),
   nextRestartMs: z.number().nullable().describe('milliseconds until the next restart while backing off'),
+  statusText: z.string().nullable().describe('the last STATUS= the program sent (notify protocol)'),
+  health: z.string().nullable().describe('what liveness sees wrong right now (failing probe, stale heartbeat), else null'),
 });
 export type ServiceStatus = z.output<typeof serviceStatusSchema>;
 
-export const EVENT_KINDS = ['transition', 'config', 'adoption', 'agent', 'store', 'error'] as const;
+export const EVENT_KINDS = ['transition', 'config', 'adoption', 'agent', 'store', 'liveness', 'error'] as const;
 
 /** One entry of the event journal: a failure, a recovery action or a change of state. */
 export const agentEventSchema = z.strictObject({

@@ -1,0 +1,109 @@
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import type { ProbeConfig } from '../../common/config/probes.js';
+
+export interface ProbeResult {
+  ok: boolean;
+  detail: string;
+}
+
+const MAX_BODY = 64 * 1024;
+
+/** A short name for a probe, used in status and events. */
+export function probeLabel(p: ProbeConfig): string {
+  if ('tcp' in p) return `tcp ${p.tcp}`;
+  if ('http' in p) return `http ${p.http}`;
+  return `exec ${p.exec.join(' ')}`;
+}
+
+/** Runs one probe once; it always settles, by its own timeout at the latest. */
+export function runProbe(p: ProbeConfig): Promise<ProbeResult> {
+  if ('tcp' in p) return tcpProbe(p.tcp, p.timeout);
+  if ('http' in p) return httpProbe(p.http, p.status, p.body, p.timeout);
+  return execProbe(p.exec, p.timeout);
+}
+
+function tcpProbe(target: string, timeoutMs: number): Promise<ProbeResult> {
+  const i = target.lastIndexOf(':');
+  const host = target.slice(0, i).replace(/^\[|\]$/g, '');
+  const port = Number(target.slice(i + 1));
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (r: ProbeResult) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(() => done({ ok: false, detail: `no connection to ${target} within ${timeoutMs}ms` }), timeoutMs);
+    socket.once('connect', () => done({ ok: true, detail: `connected to ${target}` }));
+    socket.once('error', (e: NodeJS.ErrnoException) => done({ ok: false, detail: `${target}: ${e.code ?? e.message}` }));
+  });
+}
+
+function statusMatches(code: number, range: string): boolean {
+  const [lo, hi] = range.split('-').map(Number);
+  return code >= (lo as number) && code <= (hi ?? lo ?? 0);
+}
+
+function httpProbe(url: string, range: string, body: string | undefined, timeoutMs: number): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const lib = url.startsWith('https:') ? https : http;
+    let settled = false;
+    const done = (r: ProbeResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      resolve(r);
+    };
+    const req = lib.get(url, { agent: false, headers: { 'user-agent': 'armory-probe' }, rejectUnauthorized: false }, (res) => {
+      const code = res.statusCode ?? 0;
+      if (!statusMatches(code, range)) return done({ ok: false, detail: `${url}: status ${code}, wanted ${range}` });
+      if (body === undefined) return done({ ok: true, detail: `${url}: status ${code}` });
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+        if (text.includes(body)) done({ ok: true, detail: `${url}: status ${code}, body matches` });
+        else if (text.length > MAX_BODY) done({ ok: false, detail: `${url}: body does not contain "${body}" (first ${MAX_BODY} bytes)` });
+      });
+      res.on('end', () => done({ ok: text.includes(body), detail: text.includes(body) ? `${url}: body matches` : `${url}: body does not contain "${body}"` }));
+      res.on('error', (e) => done({ ok: false, detail: `${url}: ${e.message}` }));
+    });
+    const timer = setTimeout(() => done({ ok: false, detail: `${url}: no answer within ${timeoutMs}ms` }), timeoutMs);
+    req.on('error', (e: NodeJS.ErrnoException) => done({ ok: false, detail: `${url}: ${e.code ?? e.message}` }));
+  });
+}
+
+function execProbe(argv: readonly string[], timeoutMs: number): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const [cmd, ...args] = argv as [string, ...string[]];
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => (stderr = (stderr + d).slice(-300)));
+    let settled = false;
+    const done = (r: ProbeResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(r);
+    };
+    const timer = setTimeout(() => {
+      if (child.pid) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      done({ ok: false, detail: `${cmd}: did not finish within ${timeoutMs}ms` });
+    }, timeoutMs);
+    child.once('error', (e) => done({ ok: false, detail: `${cmd}: ${e.message}` }));
+    child.once('exit', (code, signal) =>
+      done(code === 0 ? { ok: true, detail: `${cmd}: exit 0` } : { ok: false, detail: `${cmd}: ${signal ? `killed by ${signal}` : `exit code ${code}`}${stderr ? `: ${stderr.trim()}` : ''}` }),
+    );
+  });
+}
