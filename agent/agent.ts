@@ -10,6 +10,10 @@ import { AppendLog } from '../common/node/append-log.js';
 import type { ResultOf } from '../common/wire/agent-control.js';
 import { agentEventSchema, type AgentEvent, type AgentEventInput } from '../common/wire/service-status.js';
 import { ControlServer, type ControlHandlers } from './api/control-server.js';
+import { NotifyHub } from './liveness/notify-hub.js';
+import { isEmptyNotify, parseNotifyMessage } from './liveness/notify-message.js';
+import type { WorkerDatagram } from './liveness/notify-worker.js';
+import { lookupUser } from './supervisor/user.js';
 import { AgentStateJournal } from './journal/agent-state.js';
 import { planReconcile } from './reconcile.js';
 import { lockStateDir, prepareStateDir, stateDirLayout, type StateDirLayout } from './state-dir.js';
@@ -37,6 +41,8 @@ export class Agent {
   private readonly events: AppendLog<AgentEventInput>;
   private readonly journal: AgentStateJournal;
   private readonly runners = new Map<string, ServiceRunner>();
+  private readonly notifyHub: NotifyHub;
+  private readonly lastRefusal = new Map<string, number>();
   private server: ControlServer | null = null;
   private watcher: FSWatcher | null = null;
   private config: ArmoryConfig | null = null;
@@ -53,6 +59,30 @@ export class Agent {
       this.event({ kind: 'store', reason: `state journal was ${info.problem}; using the last good copy`, detail: { ...info } }),
     );
     this.exited = new Promise((resolve) => (this.exitResolve = resolve));
+    this.notifyHub = new NotifyHub(`${this.layout.root}/notify`, (d) => this.onNotify(d));
+  }
+
+  /** A notify datagram: accepted only from the service's own process group, and only when well formed. */
+  private onNotify(d: WorkerDatagram): void {
+    const runner = this.runners.get(d.service);
+    if (!runner) return;
+    const refuse = (why: string) => {
+      // One event per service and kind of refusal per 10 s: a noisy or hostile sender cannot flood the journal.
+      const now = Date.now();
+      const key = `${d.service}\0${why.replace(/\d+/g, '#')}`;
+      if (now - (this.lastRefusal.get(key) ?? 0) < 10_000) return;
+      if (this.lastRefusal.size > 1000) this.lastRefusal.clear();
+      this.lastRefusal.set(key, now);
+      this.event({ kind: 'liveness', service: d.service, reason: `notify message ignored: ${why}`, detail: { pid: d.pid } });
+    };
+    if (d.truncated) return refuse('datagram larger than 4096 bytes');
+    const parsed = parseNotifyMessage(d.data);
+    if (!parsed.ok) return refuse(parsed.error);
+    // BARRIER=1 (systemd-notify's second datagram) asks for nothing; its sender may already be gone.
+    if (isEmptyNotify(parsed.message)) return;
+    const group = runner.processGroup;
+    if (group === null || d.pgrp !== group) return refuse(`sender pid ${d.pid ?? '?'} is outside the service's process group`);
+    runner.notify(parsed.message);
   }
 
   private event(e: AgentEventInput): AgentEvent {
@@ -168,6 +198,10 @@ export class Agent {
       journal: (e) => this.event(e),
       persist: this.persist,
       canEscalate: () => spec.placement.nodes.length > 1,
+      notifySocket: (service, s) => {
+        const user = s.user !== undefined ? lookupUser(s.user) : undefined;
+        return this.notifyHub.open(service, user ? { uid: user.uid, gid: user.gid } : undefined);
+      },
     });
     this.runners.set(name, runner);
     return runner;
@@ -202,7 +236,10 @@ export class Agent {
       const r = this.runners.get(name) as ServiceRunner;
       r.stop(REASONS.configRemoved);
       this.runners.delete(name);
-      void r.whenIdle().then(() => r.dispose());
+      void r.whenIdle().then(() => {
+        r.dispose();
+        this.notifyHub.close(name);
+      });
     }
     const restarted: string[] = [];
     for (const name of plan.change) {
@@ -304,6 +341,7 @@ export class Agent {
     await this.journal.save();
     for (const r of this.runners.values()) r.detach();
     await this.server?.close();
+    await this.notifyHub.stop();
     await this.events.flush();
     this.events.close();
     fs.rmSync(this.layout.pidFile, { force: true });

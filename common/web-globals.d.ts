@@ -1,6 +1,6 @@
 // Web-standard globals that Node, Chromium and Electron all provide; common/ sees no DOM or Node
 // types, so the few it uses are declared here.
 declare class TextDecoder {
-  constructor(label?: string, options?: { fatal?: boolean });
+  constructor(label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean });
   decode(input?: Uint8Array): string;
 }

@@ -3,7 +3,13 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: { agent: 'agent/cli/entry.ts', 'config-reference': 'common/config/reference.ts' },
+  entryPoints: {
+    agent: 'agent/cli/entry.ts',
+    'notify-worker': 'agent/liveness/notify-worker.ts',
+    'config-reference': 'common/config/reference.ts',
+  },
+  // koffi finds its prebuilt native library next to its own files: it ships as a module, not bundled.
+  external: ['koffi'],
   outdir: 'dist',
   bundle: true,
   platform: 'node',

@@ -94,3 +94,8 @@ export function parseNotifyMessage(bytes: Uint8Array): { ok: true; message: Noti
   }
   return { ok: true, message };
 }
+
+/** True when a message asks for nothing (a bare BARRIER=1, say): it is dropped without a check. */
+export function isEmptyNotify(m: NotifyMessage): boolean {
+  return Object.keys(m).every((k) => k === 'unknown') && m.unknown.length === 0;
+}

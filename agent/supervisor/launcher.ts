@@ -35,6 +35,8 @@ export interface LaunchOptions {
   instance: string;
   stdio: [number, number];
   extraEnv?: Record<string, string>;
+  /** Set WATCHDOG_PID to the program's own pid (through a shell that execs it, keeping the pid). */
+  watchdogPid?: boolean;
 }
 
 /**
@@ -50,12 +52,15 @@ export function launch(spec: ServiceConfig, options: LaunchOptions): ChildProces
   if (user) Object.assign(env, { HOME: user.home, USER: user.name, LOGNAME: user.name });
   Object.assign(env, { ARMORY_SERVICE: options.service, ARMORY_INSTANCE: options.instance }, options.extraEnv ?? {});
   const file = resolveCommand(spec.command, env.PATH, spec.cwd);
-  return spawn(file, spec.args, {
+  const [exe, argv] = options.watchdogPid
+    ? ['/bin/sh', ['-c', 'WATCHDOG_PID=$$; export WATCHDOG_PID; exec "$@"', spec.command, file, ...spec.args]]
+    : [file, spec.args];
+  return spawn(exe, argv, {
     cwd: spec.cwd,
     env,
     detached: true,
     stdio: ['ignore', options.stdio[0], options.stdio[1]],
-    argv0: spec.command,
+    ...(options.watchdogPid ? {} : { argv0: spec.command }),
     ...(user ? { uid: user.uid, gid: user.gid } : {}),
   });
 }

@@ -38,6 +38,8 @@ export interface RunnerDeps {
   journal: (event: AgentEventInput) => void;
   persist: () => void;
   canEscalate: () => boolean;
+  /** The path of the service's notify socket (NOTIFY_SOCKET), created on first use. */
+  notifySocket: (service: string, spec: ServiceConfig) => string;
   now?: () => number;
   random?: () => number;
 }
@@ -111,6 +113,11 @@ export class ServiceRunner {
   /** A notify datagram from the program, already checked to come from its process group. */
   notify(message: NotifyMessage): void {
     this.monitor.notify(message);
+  }
+
+  /** The process group of the program that runs now (its pid), to check notify senders against. */
+  get processGroup(): number | null {
+    return this.proc?.pid ?? null;
   }
 
   get config(): ServiceConfig {
@@ -190,7 +197,18 @@ export class ServiceRunner {
   private spawn(): void {
     let child;
     try {
-      child = launch(this.spec, { service: this.name, instance: this.deps.instance, stdio: this.logs.stdio });
+      const extraEnv: Record<string, string> = {};
+      if (this.spec.notify) {
+        extraEnv.NOTIFY_SOCKET = this.deps.notifySocket(this.name, this.spec);
+        if (this.spec.watchdog !== undefined) extraEnv.WATCHDOG_USEC = String(this.spec.watchdog * 1000);
+      }
+      child = launch(this.spec, {
+        service: this.name,
+        instance: this.deps.instance,
+        stdio: this.logs.stdio,
+        extraEnv,
+        watchdogPid: this.spec.notify && this.spec.watchdog !== undefined,
+      });
     } catch (e) {
       const msg = e instanceof ArmoryError ? e.message : (e as Error).message;
       queueMicrotask(() => this.dispatch({ type: 'spawn-failed', error: msg }));
@@ -223,6 +241,13 @@ export class ServiceRunner {
   /** Takes over a program that an earlier agent started and that still runs (same pid and start time). */
   adopt(pid: number, startTicks: number, restored: RunnerSnapshot): void {
     this.ctx = contextFor(this.spec, this.deps.canEscalate(), { tracker: restored.tracker, lastExit: restored.lastExit });
+    if (this.spec.notify) {
+      try {
+        this.deps.notifySocket(this.name, this.spec);
+      } catch (e) {
+        this.deps.journal({ kind: 'liveness', service: this.name, reason: `cannot re-create the notify socket: ${(e as Error).message}` });
+      }
+    }
     this.watch(new AdoptedHandle(pid, startTicks));
     this.dispatch({ type: 'adopted', pid, startedAt: restored.tracker.lastStartAt ?? this.now() });
     this.monitor.begin({ alreadyReady: true });

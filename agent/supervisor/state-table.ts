@@ -119,6 +119,14 @@ const onExitWhileStopping = (ctx: SupervisorCtx, e: { code: number | null; signa
   return { to: 'stopped', ctx: { ...ctx, pid: null, lastExit: exit, desired: 'down' }, effects: [leftovers], reason: REASONS.stopped };
 };
 
+/** A stop arrived while a spawn was still being set up, and the spawn failed: there is nothing to stop. */
+const onSpawnFailedWhileStopping = (ctx: SupervisorCtx, error: string, now: number): T =>
+  ctx.afterStop === 'start'
+    ? { to: 'failed', ctx: { ...ctx, pid: null }, reason: `${REASONS.spawnFailed}: ${error}` }
+    : ctx.afterStop === 'policy'
+      ? applyPolicy(ctx, `${REASONS.spawnFailed}: ${error}`, false, 0.5, now, null)
+      : { to: 'stopped', ctx: { ...ctx, pid: null, desired: 'down' }, reason: REASONS.stopped };
+
 /** The supervisor's transition table: every state, the events it accepts, where they lead. */
 export const SUPERVISOR_TABLE: TransitionTable<SupervisorState, SupervisorEvent, SupervisorCtx, SupervisorEffect> = {
   stopped: {
@@ -151,12 +159,13 @@ export const SUPERVISOR_TABLE: TransitionTable<SupervisorState, SupervisorEvent,
   },
   'backing-off': {
     timer: (ctx, _e, now) => spawnNow(ctx, REASONS.backoffElapsed, now),
-    start: (ctx, e, now) => spawnNow(ctx, e.reason ?? REASONS.startRequested, now),
-    restart: (ctx, e, now) => spawnNow(ctx, e.reason ?? REASONS.restartRequested, now),
+    start: (ctx, e, now) => startFresh(ctx, e.reason ?? REASONS.startRequested, now),
+    restart: (ctx, e, now) => startFresh(ctx, e.reason ?? REASONS.restartRequested, now),
     stop: (ctx, e) => ({ to: 'stopped', ctx: { ...ctx, desired: 'down' }, reason: e.reason ?? REASONS.stopRequested }),
   },
   stopping: {
     exited: onExitWhileStopping,
+    'spawn-failed': (ctx, e, now) => onSpawnFailedWhileStopping(ctx, e.error, now),
     timer: (ctx) => ({ to: 'killing', ctx, effects: [{ kind: 'signal', signal: 'SIGKILL', cont: false }, { kind: 'timer', ms: ctx.killWaitMs }], reason: REASONS.graceExpired }),
     stop: (ctx, e) => ({ to: 'stopping', ctx: { ...ctx, afterStop: 'stay', desired: 'down' }, reason: e.reason ?? REASONS.stopRequested }),
     start: (ctx, e) => ({ to: 'stopping', ctx: { ...ctx, afterStop: 'start', desired: 'up' }, reason: e.reason ?? REASONS.startRequested }),
@@ -164,6 +173,7 @@ export const SUPERVISOR_TABLE: TransitionTable<SupervisorState, SupervisorEvent,
   },
   killing: {
     exited: onExitWhileStopping,
+    'spawn-failed': (ctx, e, now) => onSpawnFailedWhileStopping(ctx, e.error, now),
     timer: (ctx) => ({ to: 'failed', ctx, reason: REASONS.unkillable }),
     stop: (ctx, e) => ({ to: 'killing', ctx: { ...ctx, afterStop: 'stay', desired: 'down' }, reason: e.reason ?? REASONS.stopRequested }),
     start: (ctx, e) => ({ to: 'killing', ctx: { ...ctx, afterStop: 'start', desired: 'up' }, reason: e.reason ?? REASONS.startRequested }),

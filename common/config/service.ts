@@ -125,11 +125,6 @@ export const serviceSchema = z
       .default([])
       .describe('Session shims for the service\'s clients.'),
   })
-  .superRefine((svc, ctx) => {
-    if (svc.watchdog !== undefined && !svc.notify) {
-      ctx.addIssue({ code: 'custom', path: ['watchdog'], message: 'a watchdog needs notify: true (the program sends WATCHDOG=1)' });
-    }
-  })
   .describe('A program Armory keeps running.');
 
 export type ServiceConfig = z.output<typeof serviceSchema>;

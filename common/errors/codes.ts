@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   SUPERVISOR_E_SPAWN: 'the program could not be started',
   SUPERVISOR_E_USER: 'the configured user does not exist',
   SUPERVISOR_E_CWD: 'the working directory cannot be used',
+  LIVENESS_E_NOTIFY: 'the notify socket cannot be used',
   CLI_E_USAGE: 'the command line is not valid',
 } as const;
 

@@ -93,7 +93,7 @@ export class AppendLog<T extends object> {
     const full = { seq: this.nextSeq, time: new Date().toISOString(), ...entry } as Sequenced<T>;
     this.nextSeq += 1;
     const line = `${JSON.stringify(full)}\n`;
-    if (this.segmentSize > 0 && this.segmentSize + line.length > this.options.segmentBytes) this.rotate();
+    if (this.segmentSize > 0 && this.segmentSize + Buffer.byteLength(line) > this.options.segmentBytes) this.rotate();
     this.segmentSize += fs.writeSync(this.fd, line);
     this.dirty = true;
     this.scheduleSync();
@@ -104,9 +104,16 @@ export class AppendLog<T extends object> {
   private scheduleSync(): void {
     if (this.syncing) return;
     this.syncing = new Promise<void>((resolve) => {
+      const fd = this.fd;
       setImmediate(() => {
         this.dirty = false;
-        const fd = this.fd;
+        if (fd < 0 || this.fd !== fd) {
+          // closed (close() syncs itself) or rotated (rotate() synced the old segment) meanwhile
+          this.syncing = null;
+          if (this.dirty && this.fd >= 0) this.scheduleSync();
+          resolve();
+          return;
+        }
         fs.fdatasync(fd, () => {
           this.syncing = null;
           if (this.dirty) this.scheduleSync();

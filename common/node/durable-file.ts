@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import path from 'node:path';
 import type { z } from 'zod';
 import { ArmoryError } from '../errors/armory-error.js';
 import { fsyncDir, writeFileAtomic } from './fsync.js';
@@ -100,7 +101,7 @@ export class DurableFile<T> {
         await fsp.rename(bakTmp, this.backupPath);
       }
       await writeFileAtomic(this.file, text, this.options.mode ?? 0o600);
-      if (!hadMain) await fsyncDir(this.file.slice(0, this.file.lastIndexOf('/')) || '/');
+      if (!hadMain) await fsyncDir(path.dirname(path.resolve(this.file)));
     } catch (e) {
       throw new ArmoryError('STORE_E_IO', `cannot write ${this.file}: ${(e as Error).message}`, { file: this.file }, { cause: e });
     }

@@ -10,7 +10,7 @@ export class LineFramer {
   private parts: Uint8Array[] = [];
   private pending = 0;
   private broken = false;
-  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
   constructor(private readonly maxBytes: number = MAX_MESSAGE_BYTES) {}
 
