@@ -10,9 +10,9 @@ import { AppendLog } from '../common/node/append-log.js';
 import type { ResultOf } from '../common/wire/agent-control.js';
 import { agentEventSchema, type AgentEvent, type AgentEventInput } from '../common/wire/service-status.js';
 import { ControlServer, type ControlHandlers } from './api/control-server.js';
-import { NotifyHub } from './liveness/notify-hub.js';
+import { NotifyHub, type NotifyDatagram } from './liveness/notify-hub.js';
 import { isEmptyNotify, parseNotifyMessage } from './liveness/notify-message.js';
-import type { WorkerDatagram } from './liveness/notify-worker.js';
+import { pollThread } from './os/poll-thread.js';
 import { lookupUser } from './supervisor/user.js';
 import { AgentStateJournal } from './journal/agent-state.js';
 import { planReconcile } from './reconcile.js';
@@ -63,7 +63,7 @@ export class Agent {
   }
 
   /** A notify datagram: accepted only from the service's own process group, and only when well formed. */
-  private onNotify(d: WorkerDatagram): void {
+  private onNotify(d: NotifyDatagram): void {
     const runner = this.runners.get(d.service);
     if (!runner) return;
     const refuse = (why: string) => {
@@ -87,7 +87,7 @@ export class Agent {
 
   private event(e: AgentEventInput): AgentEvent {
     const full = this.events.append(e) as AgentEvent;
-    this.options.log.info({ service: e.service, from: e.from, to: e.to, kind: e.kind, ...e.detail }, e.reason);
+    this.options.log.info({ seq: full.seq, kind: e.kind, service: e.service, from: e.from, to: e.to, detail: e.detail }, e.reason);
     return full;
   }
 
@@ -341,7 +341,7 @@ export class Agent {
     await this.journal.save();
     for (const r of this.runners.values()) r.detach();
     await this.server?.close();
-    await this.notifyHub.stop();
+    await pollThread.stop();
     await this.events.flush();
     this.events.close();
     fs.rmSync(this.layout.pidFile, { force: true });

@@ -1,11 +1,14 @@
 // Bundles the agent into one file (dist/agent.js): what `armory-agent` runs here and what is
 // shipped to remote nodes with a Node runtime.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+rmSync('dist', { recursive: true, force: true });
 
 await build({
   entryPoints: {
     agent: 'agent/cli/entry.ts',
-    'notify-worker': 'agent/liveness/notify-worker.ts',
+    'poll-worker': 'agent/os/poll-worker.ts',
     'config-reference': 'common/config/reference.ts',
   },
   // koffi finds its prebuilt native library next to its own files: it ships as a module, not bundled.

@@ -3,6 +3,8 @@ import { exitCodeFor, main } from './main.js';
 
 main(process.argv.slice(2)).then(
   (code) => {
+    // Exit explicitly: an agent that lets go of its programs still holds their process handles.
+    if (process.argv[2] === 'run' || process.argv[2] === 'keeper') process.exit(code);
     process.exitCode = code;
   },
   (e: unknown) => {

@@ -1,9 +1,21 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import { libc } from '../os/libc.js';
 import { LogFile } from './log-file.js';
 
 const MAX_LINE = 16 * 1024;
+
+/** mkfifo through libc where koffi loads (no process spawned), else the mkfifo command. */
+function makeFifo(file: string): void {
+  try {
+    libc().mkfifo(file, 0o600);
+    return;
+  } catch {
+    // fall back to the coreutils command
+  }
+  execFileSync('mkfifo', ['-m', '600', file]);
+}
 
 /**
  * Captures a program's stdout and stderr through two named pipes in the state directory. The
@@ -22,7 +34,7 @@ export class LogCapture {
       const fifo = `${runDir}/${name}.${tag}`;
       const st = fs.statSync(fifo, { throwIfNoEntry: false });
       if (st && !st.isFIFO()) fs.rmSync(fifo, { force: true });
-      if (!st || !st.isFIFO()) execFileSync('mkfifo', ['-m', '600', fifo]);
+      if (!st || !st.isFIFO()) makeFifo(fifo);
       const readFd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
       const holder = fs.openSync(fifo, fs.constants.O_RDWR);
       const reader = new net.Socket({ fd: readFd, readable: true, writable: false });

@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 
 /**
- * Unix datagram sockets through libc, via koffi (an FFI library shipped with prebuilt binaries for
+ * The few system calls Node lacks — Unix datagram sockets, poll, eventfd, pidfd_open, mkfifo —
+ * through libc, via koffi (an FFI library shipped with prebuilt binaries for
  * linux x64/arm64, glibc and musl: no compiler needed on a node). Node itself has no AF_UNIX
  * SOCK_DGRAM. The struct layouts below are those of 64-bit Linux (x64, arm64).
  */
@@ -20,6 +21,8 @@ const MSG_CMSG_CLOEXEC = 0x40000000;
 const EFD_CLOEXEC = 0x80000;
 const EFD_NONBLOCK = 0x800;
 export const POLLIN = 1;
+// pidfd_open has the same number on every architecture (asm-generic).
+const SYS_PIDFD_OPEN = 434;
 
 /** systemd accepts notify datagrams up to this size; larger ones come back truncated and are refused. */
 export const DATAGRAM_MAX = 4096;
@@ -44,8 +47,11 @@ export interface Datagram {
   truncated: boolean;
 }
 
-export interface LibcSocket {
+export interface Libc {
   socketDgram(path: string): number;
+  /** An fd that becomes readable when the process ends (Linux ≥ 5.3), or -1. */
+  pidfdOpen(pid: number): number;
+  mkfifo(path: string, mode: number): void;
   recv(fd: number): Datagram | null;
   poll(fds: readonly number[], timeoutMs: number): number[];
   eventfd(): number;
@@ -54,10 +60,10 @@ export interface LibcSocket {
   close(fd: number): void;
 }
 
-let cached: LibcSocket | null = null;
+let cached: Libc | null = null;
 
 /** Loads the libc bindings once per thread; throws a coded error where koffi or libc is missing. */
-export function libcSocket(): LibcSocket {
+export function libc(): Libc {
   if (cached) return cached;
   let koffi: Koffi;
   try {
@@ -65,16 +71,16 @@ export function libcSocket(): LibcSocket {
   } catch (e) {
     throw new ArmoryError('LIVENESS_E_NOTIFY', `the notify socket needs the koffi module, which cannot be loaded: ${(e as Error).message}`);
   }
-  let libc: ReturnType<Koffi['load']> | undefined;
+  let lib: ReturnType<Koffi['load']> | undefined;
   for (const name of ['libc.so.6', 'libc.so']) {
     try {
-      libc = koffi.load(name);
+      lib = koffi.load(name);
       break;
     } catch {
       // try the next name (musl)
     }
   }
-  if (!libc) throw new ArmoryError('LIVENESS_E_NOTIFY', 'cannot load the C library for the notify socket');
+  if (!lib) throw new ArmoryError('LIVENESS_E_NOTIFY', 'cannot load the C library');
   koffi.struct('armory_msghdr', {
     msg_name: 'void *',
     msg_namelen: 'uint32_t',
@@ -84,15 +90,17 @@ export function libcSocket(): LibcSocket {
     msg_controllen: 'size_t',
     msg_flags: 'int',
   });
-  const socket = libc.func('int socket(int, int, int)');
-  const bind = libc.func('int bind(int, const void *, uint32_t)');
-  const setsockopt = libc.func('int setsockopt(int, int, int, const void *, uint32_t)');
-  const recvmsg = libc.func('intptr_t recvmsg(int, _Inout_ armory_msghdr *, int)');
-  const close = libc.func('int close(int)');
-  const poll = libc.func('int poll(_Inout_ uint8_t *, uint64_t, int)');
-  const eventfd = libc.func('int eventfd(uint32_t, int)');
-  const write = libc.func('intptr_t write(int, const void *, size_t)');
-  const read = libc.func('intptr_t read(int, void *, size_t)');
+  const socket = lib.func('int socket(int, int, int)');
+  const bind = lib.func('int bind(int, const void *, uint32_t)');
+  const setsockopt = lib.func('int setsockopt(int, int, int, const void *, uint32_t)');
+  const recvmsg = lib.func('intptr_t recvmsg(int, _Inout_ armory_msghdr *, int)');
+  const close = lib.func('int close(int)');
+  const poll = lib.func('int poll(_Inout_ uint8_t *, uint64_t, int)');
+  const eventfd = lib.func('int eventfd(uint32_t, int)');
+  const write = lib.func('intptr_t write(int, const void *, size_t)');
+  const read = lib.func('intptr_t read(int, void *, size_t)');
+  const syscall = lib.func('long syscall(long, int, unsigned int)');
+  const mkfifo = lib.func('int mkfifo(const char *, uint32_t)');
 
   const fail = (what: string): never => {
     throw new ArmoryError('LIVENESS_E_NOTIFY', `${what} failed (errno ${koffi.errno()})`);
@@ -105,6 +113,12 @@ export function libcSocket(): LibcSocket {
   iovView.setBigUint64(8, BigInt(DATAGRAM_MAX), true);
 
   cached = {
+    pidfdOpen(pid) {
+      return Number(syscall(SYS_PIDFD_OPEN, pid, 0));
+    },
+    mkfifo(path, mode) {
+      if ((mkfifo(path, mode) as number) < 0) fail(`mkfifo ${path}`);
+    },
     socketDgram(path) {
       const p = Buffer.from(path);
       if (p.length > 107) throw new ArmoryError('LIVENESS_E_NOTIFY', `notify socket path is longer than 107 bytes: ${path}`);
