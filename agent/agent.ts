@@ -150,26 +150,29 @@ export class Agent {
       if (snap?.pid != null && snap.startTicks !== null && isSameLiveProcess(snap.pid, snap.startTicks)) {
         runner.adopt(snap.pid, snap.startTicks, snap);
         adopted += 1;
-      } else if (snap?.pid != null) {
-        runner.vanished(snap);
-      } else if (snap) {
-        runner.restore(snap);
       }
-    }
-    // Programs of this agent that the journal does not name (the agent died between spawn and save,
-    // or a service was removed meanwhile) would run unsupervised: stop them and say so.
-    this.sweepStrays(state.instance, new Set(Object.values(state.services).map((s) => s.pid ?? -1)));
-    for (const [name, runner] of this.runners) {
-      const snap = state.services[name];
-      if (runner.current === 'stopped' && (snap ? snap.desired === 'up' : runner.config.autostart)) runner.start(REASONS.autostart);
     }
     // Services the journal knows but the configuration no longer names.
     for (const [name, snap] of Object.entries(state.services)) {
       if (this.config.services[name] || snap.pid === null || snap.startTicks === null) continue;
       if (isSameLiveProcess(snap.pid, snap.startTicks)) {
-        signalGroup(snap.pid, 'SIGKILL');
+        signalGroup(readProcStat(snap.pid)?.pgrp ?? snap.pid, 'SIGKILL');
         this.event({ kind: 'adoption', service: name, reason: 'removed from the configuration while the agent was down; stopped', detail: { pid: snap.pid } });
       }
+    }
+    // Programs of this agent in no adopted group (the agent died between spawn and save, or what
+    // is left of a program that ended meanwhile) would run unsupervised: stop them and say so,
+    // before anything is started again (a leftover may hold the port).
+    this.sweepStrays(state.instance);
+    for (const [name, runner] of this.runners) {
+      const snap = state.services[name];
+      if (!snap || runner.processGroup !== null) continue;
+      if (snap.pid !== null) runner.vanished(snap);
+      else runner.restore(snap);
+    }
+    for (const [name, runner] of this.runners) {
+      const snap = state.services[name];
+      if (runner.current === 'stopped' && (snap ? snap.desired === 'up' : runner.config.autostart)) runner.start(REASONS.autostart);
     }
     this.persist();
     await this.journal.save();
@@ -180,11 +183,11 @@ export class Agent {
     this.event({ kind: 'agent', reason: `agent started (pid ${process.pid}, ${this.runners.size} services, ${adopted} re-adopted)`, detail: { pid: process.pid, adopted, version: AGENT_VERSION } });
   }
 
-  private sweepStrays(instance: string, known: Set<number>): void {
-    const live = new Set<number>([...known, ...[...this.runners.values()].map((r) => r.snapshot().pid ?? -1)]);
+  private sweepStrays(instance: string): void {
+    const live = new Set<number>([...this.runners.values()].map((r) => r.processGroup ?? -1));
     for (const pid of findProcessesByEnv('ARMORY_INSTANCE', instance)) {
       const st = readProcStat(pid);
-      if (!st || st.state === 'Z' || live.has(st.pgrp) || live.has(pid)) continue;
+      if (!st || st.state === 'Z' || live.has(st.pgrp)) continue;
       signalGroup(st.pgrp, 'SIGKILL');
       this.event({ kind: 'adoption', reason: 'found a program of this agent that its journal does not name; stopped it', detail: { pid, pgrp: st.pgrp } });
     }

@@ -6,7 +6,7 @@ import { LivenessMonitor } from '../liveness/liveness-monitor.js';
 import type { NotifyMessage } from '../liveness/notify-message.js';
 import { launch } from './launcher.js';
 import { LogCapture } from './log-capture.js';
-import { readProcStat, signalGroup } from './proc.js';
+import { isSameLiveProcess, readProcStat, signalGroup } from './proc.js';
 import { REASONS } from './reasons.js';
 import { initialTracker, type TrackerState } from './restart-tracker.js';
 import {
@@ -112,12 +112,28 @@ export class ServiceRunner {
 
   /** A notify datagram from the program, already checked to come from its process group. */
   notify(message: NotifyMessage): void {
+    if (message.mainPid !== undefined) this.noteMainPid(message.mainPid);
     this.monitor.notify(message);
   }
 
-  /** The process group of the program that runs now (its pid), to check notify senders against. */
+  /**
+   * MAINPID=: a program that forks (a daemon whose first process exits) names its real main
+   * process. It must be of the same process group; when the started process then exits, the
+   * supervisor follows the main process instead of counting a crash.
+   */
+  private noteMainPid(pid: number): void {
+    const st = readProcStat(pid);
+    if (!st || st.pgrp !== this.pgid || st.state === 'Z') {
+      this.deps.journal({ kind: 'liveness', service: this.name, reason: `MAINPID=${pid} ignored: not a live process of the service's group` });
+      return;
+    }
+    this.mainPid = { pid, startTicks: st.startTicks };
+    if (this.proc?.pid !== pid) this.deps.journal({ kind: 'liveness', service: this.name, reason: `main process is pid ${pid} (MAINPID)` });
+  }
+
+  /** The process group of the program that runs now, to check notify senders against. */
   get processGroup(): number | null {
-    return this.proc?.pid ?? null;
+    return this.proc ? this.pgid : null;
   }
 
   get config(): ServiceConfig {
@@ -169,15 +185,15 @@ export class ServiceRunner {
         this.spawn();
         return;
       case 'signal':
-        if (this.ctx.pid !== null) {
-          if (effect.cont) signalGroup(this.ctx.pid, 'SIGCONT');
-          signalGroup(this.ctx.pid, effect.signal);
+        if (this.pgid !== null) {
+          if (effect.cont) signalGroup(this.pgid, 'SIGCONT');
+          signalGroup(this.pgid, effect.signal);
         }
         return;
       case 'kill-leftovers':
         // The main process has ended: anything left in its group (a child that ignored the stop
         // signal, a grandchild holding the port) must not outlive it.
-        if (this.lastPgid !== null) signalGroup(this.lastPgid, 'SIGKILL');
+        if (this.pgid !== null) signalGroup(this.pgid, 'SIGKILL');
         return;
       case 'timer': {
         const token = this.state;
@@ -192,7 +208,9 @@ export class ServiceRunner {
     }
   }
 
-  private lastPgid: number | null = null;
+  /** The program's process group (the pid it was started with); signals go to the whole group. */
+  private pgid: number | null = null;
+  private mainPid: { pid: number; startTicks: number } | null = null;
 
   private spawn(): void {
     let child;
@@ -221,17 +239,26 @@ export class ServiceRunner {
     }
     child.on('error', () => undefined);
     const startTicks = readProcStat(pid)?.startTicks ?? 0;
-    this.watch(new ChildHandle(child, pid, startTicks));
+    this.mainPid = null;
+    this.watch(new ChildHandle(child, pid, startTicks), pid);
     this.monitor.begin({ alreadyReady: false });
     this.dispatch({ type: 'spawned', pid });
   }
 
-  private watch(proc: WatchedProcess): void {
+  private watch(proc: WatchedProcess, pgid: number): void {
     this.proc?.dispose();
     this.proc = proc;
-    this.lastPgid = proc.pid;
+    this.pgid = pgid;
     proc.onExit((exit) => {
       if (this.proc !== proc) return;
+      const main = this.mainPid;
+      if (main && main.pid !== proc.pid && isSameLiveProcess(main.pid, main.startTicks)) {
+        this.deps.journal({ kind: 'liveness', service: this.name, reason: `process ${proc.pid} exited (${describeExit(exit.code, exit.signal)}); following the main process ${main.pid}` });
+        this.watch(new AdoptedHandle(main.pid, main.startTicks), pgid);
+        this.ctx = { ...this.ctx, pid: main.pid };
+        this.deps.persist();
+        return;
+      }
       this.proc = null;
       this.monitor.end();
       this.dispatch({ type: 'exited', code: exit.code, signal: exit.signal, rand: this.random() });
@@ -248,7 +275,7 @@ export class ServiceRunner {
         this.deps.journal({ kind: 'liveness', service: this.name, reason: `cannot re-create the notify socket: ${(e as Error).message}` });
       }
     }
-    this.watch(new AdoptedHandle(pid, startTicks));
+    this.watch(new AdoptedHandle(pid, startTicks), readProcStat(pid)?.pgrp ?? pid);
     this.dispatch({ type: 'adopted', pid, startedAt: restored.tracker.lastStartAt ?? this.now() });
     this.monitor.begin({ alreadyReady: true });
   }
@@ -259,7 +286,9 @@ export class ServiceRunner {
     this.deps.journal({ kind: 'adoption', service: this.name, reason: REASONS.vanished, detail: { pid: restored.pid } });
     this.state = 'running';
     this.ctx = { ...this.ctx, desired: 'up', pid: restored.pid };
-    if (restored.pid !== null) this.lastPgid = restored.pid;
+    // Its group is not signalled blindly (the pid may be anyone's by now): the agent's sweep stops
+    // what is left of it by the instance mark in its environment.
+    this.pgid = null;
     this.dispatch({ type: 'exited', code: null, signal: null, rand: this.random() });
   }
 

@@ -113,4 +113,19 @@ describe('self-recovery: the agent dies, the programs do not', () => {
     fs.writeFileSync(path.join(h.stateDir, 'state.json.bak'), 'not json');
     await expect(h.start()).rejects.toThrow(/STORE_E_CORRUPT/);
   });
+
+  it('stops a program of its own that its journal does not name (the agent died between spawn and save)', async () => {
+    h = new AgentHarness(`services:\n  s:\n    command: /bin/sleep\n    args: ["1000"]\n`);
+    await h.start();
+    await h.waitService('s', 'running', (x) => x.state === 'running');
+    await h.killAgent();
+    const { instance } = JSON.parse(fs.readFileSync(path.join(h.stateDir, 'state.json'), 'utf8')) as { instance: string };
+    const orphan = spawn('/bin/sleep', ['1000'], { detached: true, stdio: 'ignore', env: { ...process.env, ARMORY_INSTANCE: instance, ARMORY_SERVICE: 's' } });
+    h.track(orphan.pid as number);
+    await h.start();
+    await waitFor('the orphan to be stopped', () => !isAlive(orphan.pid as number));
+    const events = await h.events();
+    expect(events.some((e) => e.kind === 'adoption' && /journal does not name; stopped it/.test(e.reason) && e.detail?.pid === orphan.pid)).toBe(true);
+    expect((await h.service('s')).reason).toMatch(/re-adopted/);
+  });
 });

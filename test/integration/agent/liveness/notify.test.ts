@@ -99,3 +99,17 @@ describe.skipIf(!fs.existsSync(REDIS))('a real third-party daemon that speaks th
     });
   });
 });
+
+describe('MAINPID: a program that forks its real main process', () => {
+  it('is followed to its main process when the started one exits, and restarted when that one dies', async () => {
+    const script = 'sleep 1000 & systemd-notify --ready "MAINPID=$!"; exit 0';
+    h = new AgentHarness(`services:\n  forker:\n    command: /bin/sh\n    args: ["-c", ${JSON.stringify(script)}]\n    notify: true\n`);
+    await h.start();
+    const first = await h.waitService('forker', 'following its main process', (s) => s.state === 'running' && s.ready && s.restarts === 0 && s.pid !== null && fs.readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').startsWith('sleep'));
+    const events = await h.events();
+    expect(events.some((e) => /following the main process \d+/.test(e.reason))).toBe(true);
+    process.kill(first.pid as number, 'SIGKILL');
+    const second = await h.waitService('forker', 'restarted', (s) => s.restarts === 1 && s.state === 'running' && s.pid !== first.pid);
+    expect(second.lastExit).toMatch(/ended/);
+  });
+});
