@@ -8,7 +8,8 @@ import { launch } from './launcher.js';
 import { LogCapture } from './log-capture.js';
 import { isSameLiveProcess, readProcStat, signalGroup } from './proc.js';
 import { REASONS } from './reasons.js';
-import { initialTracker, type TrackerState } from './restart-tracker.js';
+import type { TrackerState } from './restart-tracker.js';
+import { contextFor } from './supervisor-context.js';
 import {
   PUBLIC_STATE,
   SUPERVISOR_TABLE,
@@ -42,26 +43,6 @@ export interface RunnerDeps {
   notifySocket: (service: string, spec: ServiceConfig) => string;
   now?: () => number;
   random?: () => number;
-}
-
-const KILL_WAIT_MS = 5000;
-
-function contextFor(spec: ServiceConfig, canEscalate: boolean, carry?: Partial<SupervisorCtx>): SupervisorCtx {
-  return {
-    policy: spec.restart,
-    stopSignal: spec.stop.signal,
-    graceMs: spec.stop.grace,
-    killWaitMs: KILL_WAIT_MS,
-    startTimeoutMs: spec.startTimeout,
-    needsReadiness: LivenessMonitor.needsReadiness(spec),
-    canEscalate,
-    desired: carry?.desired ?? 'down',
-    afterStop: carry?.afterStop ?? 'stay',
-    tracker: carry?.tracker ?? initialTracker(),
-    pid: carry?.pid ?? null,
-    lastExit: carry?.lastExit ?? null,
-    failure: carry?.failure ?? null,
-  };
 }
 
 /**
