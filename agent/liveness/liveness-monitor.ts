@@ -14,6 +14,10 @@ export interface LivenessCallbacks {
   note(text: string): void;
 }
 
+/** setTimeout fires at once past 2^31-1 ms: longer waits are capped there (about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+export const clampTimer = (ms: number): number => Math.max(0, Math.min(MAX_TIMER_MS, ms));
+
 /** What status shows about a program's health. */
 export interface LivenessReport {
   statusText: string | null;
@@ -38,6 +42,8 @@ export class LivenessMonitor {
   private active = false;
   private statusText: string | null = null;
   private health: string | null = null;
+  /** Which run the monitor watches: a probe answer from an earlier run is dropped. */
+  private run = 0;
 
   constructor(
     private readonly spec: ServiceConfig,
@@ -58,7 +64,9 @@ export class LivenessMonitor {
   begin(options: { alreadyReady: boolean }): void {
     this.end();
     this.active = true;
+    this.run += 1;
     this.startedAt = this.now();
+    this.statusText = null;
     this.isReady = options.alreadyReady;
     this.notifiedReady = options.alreadyReady;
     this.probePassed.fill(options.alreadyReady);
@@ -90,7 +98,7 @@ export class LivenessMonitor {
     const t = setTimeout(() => {
       this.timers = this.timers.filter((x) => x !== t);
       if (this.active) fn();
-    }, ms);
+    }, clampTimer(ms));
     this.timers.push(t);
   }
 
@@ -121,7 +129,7 @@ export class LivenessMonitor {
     this.watchdog = setTimeout(() => {
       this.watchdog = null;
       this.hang(`no WATCHDOG=1 for ${this.now() - this.lastPing}ms (watchdog ${ms}ms)`);
-    }, ms);
+    }, clampTimer(ms));
   }
 
   /** Applies one notify message from the program (already checked to come from its group). */
@@ -132,8 +140,8 @@ export class LivenessMonitor {
       this.cb.note(`status: ${m.status}`);
     }
     if (m.errno !== undefined) this.cb.note(`program reported errno ${m.errno}`);
-    if (m.watchdogUsec !== undefined) this.watchdogMs = Math.max(1, Math.round(m.watchdogUsec / 1000));
-    if (m.extendTimeoutUsec !== undefined && !this.isReady) this.cb.extend(Math.round(m.extendTimeoutUsec / 1000));
+    if (m.watchdogUsec !== undefined) this.watchdogMs = clampTimer(Math.round(m.watchdogUsec / 1000));
+    if (m.extendTimeoutUsec !== undefined && !this.isReady) this.cb.extend(clampTimer(Math.round(m.extendTimeoutUsec / 1000)));
     if (m.watchdog === 'trigger') return this.hang('the program asked for a watchdog restart (WATCHDOG=trigger)');
     if (m.reloading && this.isReady) {
       this.isReady = false;
@@ -146,19 +154,21 @@ export class LivenessMonitor {
       if (this.isReady) this.armWatchdog();
       this.checkReady();
     }
+    // A ping resets a running watchdog in any state (a long reload keeps pinging, as under systemd).
     if (m.watchdog === 'ping' || m.watchdogUsec !== undefined) {
-      if (this.isReady) this.armWatchdog();
+      if (this.isReady || this.watchdog !== null) this.armWatchdog();
     }
   }
 
   // --- probes ---
 
   private scheduleProbe(i: number, delay: number): void {
+    const run = this.run;
     this.later(delay, () => {
       const p = this.spec.probes[i];
       if (!p) return;
       void runProbe(p).then((r) => {
-        if (!this.active) return;
+        if (!this.active || this.run !== run) return;
         if (r.ok) {
           if (this.probeFailures[i] !== 0) this.cb.note(`probe ${probeLabel(p)} passes again`);
           this.probeFailures[i] = 0;

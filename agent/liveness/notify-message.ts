@@ -65,7 +65,7 @@ export function parseNotifyMessage(bytes: Uint8Array): { ok: true; message: Noti
         break;
       }
       case 'STATUS':
-        message.status = value.slice(0, 512);
+        message.status = Array.from(value).slice(0, 512).join('');
         break;
       case 'MAINPID': {
         const n = positiveInt(value);

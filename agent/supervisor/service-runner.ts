@@ -2,7 +2,7 @@ import type { ServiceConfig } from '../../common/config/service.js';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import { step } from '../../common/fsm/table.js';
 import type { AgentEventInput, ServiceStatus } from '../../common/wire/service-status.js';
-import { LivenessMonitor } from '../liveness/liveness-monitor.js';
+import { clampTimer, LivenessMonitor } from '../liveness/liveness-monitor.js';
 import type { NotifyMessage } from '../liveness/notify-message.js';
 import { launch } from './launcher.js';
 import { LogCapture } from './log-capture.js';
@@ -183,7 +183,7 @@ export class ServiceRunner {
           this.timer = null;
           this.timerDue = null;
           if (this.state === token) this.dispatch({ type: 'timer' });
-        }, effect.ms);
+        }, clampTimer(effect.ms));
         return;
       }
     }
