@@ -1,15 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
-import { formatProblems, parseConfigText } from '../common/config/load.js';
 import type { ArmoryConfig } from '../common/config/document.js';
 import type { ServiceConfig } from '../common/config/service.js';
 import { ArmoryError } from '../common/errors/armory-error.js';
 import { AppendLog } from '../common/node/append-log.js';
 import type { ResultOf } from '../common/wire/agent-control.js';
+import { serviceMetrics } from '../common/wire/metrics.js';
 import { agentEventSchema, type AgentEvent, type AgentEventInput } from '../common/wire/service-status.js';
+import type tls from 'node:tls';
 import { ControlServer, type ControlHandlers } from './api/control-server.js';
+import { startTlsServer, type TlsMaterial } from './api/tls-server.js';
+import type { ConfigSource, LoadedConfig } from './config-source/config-source.js';
+import { FileConfigSource } from './config-source/file-source.js';
+import { SignedConfigSource } from './config-source/signed-source.js';
 import { NotifyHub, type NotifyDatagram } from './liveness/notify-hub.js';
 import { isEmptyNotify, parseNotifyMessage } from './liveness/notify-message.js';
 import { pollThread } from './os/poll-thread.js';
@@ -23,10 +27,13 @@ import { ServiceRunner } from './supervisor/service-runner.js';
 import { AGENT_VERSION } from './version.js';
 
 export interface AgentOptions {
-  configFile: string;
+  /** Where the desired state comes from: a local file, or configurations the manager signed. */
+  source: ConfigSource;
   stateDir: string;
   log: Logger;
   watchConfig?: boolean;
+  /** An enrolled agent also serves its API over mutual TLS to the manager and its peers. */
+  tls?: { material: TlsMaterial; listen: { host: string; port: number } };
 }
 
 const EVENT_LOG = { segmentBytes: 4 * 1024 * 1024, segments: 4 };
@@ -44,7 +51,9 @@ export class Agent {
   private readonly notifyHub: NotifyHub;
   private readonly lastRefusal = new Map<string, number>();
   private server: ControlServer | null = null;
-  private watcher: FSWatcher | null = null;
+  private watcher: { close(): Promise<void> } | null = null;
+  private configVersion = 'none';
+  private tlsServer: tls.Server | null = null;
   private config: ArmoryConfig | null = null;
   private configText = '';
   private persistQueued = false;
@@ -103,23 +112,17 @@ export class Agent {
     });
   };
 
-  private readConfigFile(): { ok: true; config: ArmoryConfig; text: string } | { ok: false; error: ArmoryError } {
-    let text: string;
+  private loadConfig(): { ok: true; loaded: LoadedConfig } | { ok: false; error: ArmoryError } {
     try {
-      text = fs.readFileSync(this.options.configFile, 'utf8');
+      return { ok: true, loaded: this.options.source.load() };
     } catch (e) {
-      return { ok: false, error: new ArmoryError('CONFIG_E_UNREADABLE', `cannot read ${this.options.configFile}: ${(e as Error).message}`) };
+      return { ok: false, error: e instanceof ArmoryError ? e : new ArmoryError('CONFIG_E_UNREADABLE', (e as Error).message) };
     }
-    const r = parseConfigText(text);
-    if (!r.ok) {
-      return {
-        ok: false,
-        error: new ArmoryError('CONFIG_E_INVALID', `${this.options.configFile} was refused:\n${formatProblems(r.problems, this.options.configFile)}`, {
-          problems: r.problems,
-        }),
-      };
-    }
-    return { ok: true, config: r.config, text };
+  }
+
+  /** The services of the current configuration that this node runs. */
+  private desiredServices(): Record<string, ServiceConfig> {
+    return this.config ? this.options.source.select(this.config) : {};
   }
 
   async start(): Promise<void> {
@@ -128,23 +131,26 @@ export class Agent {
     this.events.open();
     const state = await this.journal.load(() => randomBytes(8).toString('hex'));
 
-    const loaded = this.readConfigFile();
+    if (this.options.source instanceof SignedConfigSource) await this.options.source.open();
+    const loaded = this.loadConfig();
     if (loaded.ok) {
-      this.config = loaded.config;
-      this.configText = loaded.text;
-    } else if (state.appliedConfig !== null) {
-      const fallback = parseConfigText(state.appliedConfig);
-      if (!fallback.ok) throw loaded.error;
+      this.config = loaded.loaded.config;
+      this.configText = loaded.loaded.text;
+      this.configVersion = loaded.loaded.version;
+    } else if (state.appliedConfig !== null && this.options.source instanceof FileConfigSource) {
+      const fallback = FileConfigSource.parse(state.appliedConfig, 'the last good configuration');
       this.config = fallback.config;
       this.configText = state.appliedConfig;
+      this.configVersion = fallback.version;
       this.event({ kind: 'config', reason: `configuration refused; running the last good one\n${loaded.error.message}`, detail: { code: loaded.error.code } });
     } else {
       throw loaded.error;
     }
-    this.journal.data.appliedConfig = this.configText;
+    this.journal.data.appliedConfig = this.options.source instanceof FileConfigSource ? this.configText : null;
 
     let adopted = 0;
-    for (const [name, spec] of Object.entries(this.config.services)) {
+    const desired = this.desiredServices();
+    for (const [name, spec] of Object.entries(desired)) {
       const runner = this.makeRunner(name, spec);
       const snap = state.services[name];
       if (snap?.pid != null && snap.startTicks !== null && isSameLiveProcess(snap.pid, snap.startTicks)) {
@@ -154,7 +160,7 @@ export class Agent {
     }
     // Services the journal knows but the configuration no longer names.
     for (const [name, snap] of Object.entries(state.services)) {
-      if (this.config.services[name] || snap.pid === null || snap.startTicks === null) continue;
+      if (desired[name] || snap.pid === null || snap.startTicks === null) continue;
       if (isSameLiveProcess(snap.pid, snap.startTicks)) {
         signalGroup(readProcStat(snap.pid)?.pgrp ?? snap.pid, 'SIGKILL');
         this.event({ kind: 'adoption', service: name, reason: 'removed from the configuration while the agent was down; stopped', detail: { pid: snap.pid } });
@@ -179,7 +185,13 @@ export class Agent {
 
     this.server = new ControlServer(this.layout.socket, this.handlers());
     await this.server.listen();
-    if (this.options.watchConfig !== false) this.watchConfigFile();
+    if (this.options.tls) {
+      const server = this.server;
+      this.tlsServer = await startTlsServer(this.options.tls.material, this.options.tls.listen, (socket, caller) => server.attach(socket, caller));
+    }
+    if (this.options.watchConfig !== false) {
+      this.watcher = this.options.source.watch(() => void this.reload('the configuration file changed').catch(() => undefined));
+    }
     this.event({ kind: 'agent', reason: `agent started (pid ${process.pid}, ${this.runners.size} services, ${adopted} re-adopted)`, detail: { pid: process.pid, adopted, version: AGENT_VERSION } });
   }
 
@@ -210,31 +222,22 @@ export class Agent {
     return runner;
   }
 
-  private watchConfigFile(): void {
-    let timer: NodeJS.Timeout | null = null;
-    this.watcher = watch(this.options.configFile, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 25 } });
-    this.watcher.on('all', (kind) => {
-      if (kind !== 'change' && kind !== 'add') return;
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => {
-        this.reload('the configuration file changed').catch(() => undefined);
-      }, 50);
-    });
-  }
-
   /** Reads the configuration again and starts, stops or restarts only what changed. */
   async reload(why = 'reload requested'): Promise<ResultOf<'reload'>> {
-    const loaded = this.readConfigFile();
-    if (!loaded.ok) {
-      this.event({ kind: 'config', reason: `configuration refused; the running set is unchanged\n${loaded.error.message}`, detail: { code: loaded.error.code } });
-      throw loaded.error;
+    const result = this.loadConfig();
+    if (!result.ok) {
+      this.event({ kind: 'config', reason: `configuration refused; the running set is unchanged\n${result.error.message}`, detail: { code: result.error.code } });
+      throw result.error;
     }
+    const loaded = result.loaded;
     if (loaded.text === this.configText) return { message: 'configuration unchanged', started: [], stopped: [], restarted: [] };
     const current = new Map([...this.runners].map(([n, r]) => [n, r.config] as const));
-    const plan = planReconcile(current, loaded.config.services);
     this.config = loaded.config;
     this.configText = loaded.text;
-    this.journal.data.appliedConfig = loaded.text;
+    this.configVersion = loaded.version;
+    const desired = this.desiredServices();
+    const plan = planReconcile(current, desired);
+    this.journal.data.appliedConfig = this.options.source instanceof FileConfigSource ? loaded.text : null;
     for (const name of plan.remove) {
       const r = this.runners.get(name) as ServiceRunner;
       r.stop(REASONS.configRemoved);
@@ -248,7 +251,7 @@ export class Agent {
     for (const name of plan.change) {
       const r = this.runners.get(name) as ServiceRunner;
       const wasUp = r.snapshot().desired === 'up';
-      r.updateSpec(loaded.config.services[name] as ServiceConfig);
+      r.updateSpec(desired[name] as ServiceConfig);
       if (wasUp) {
         r.restart(REASONS.configChanged);
         restarted.push(name);
@@ -256,7 +259,7 @@ export class Agent {
     }
     const started: string[] = [];
     for (const name of plan.add) {
-      const spec = loaded.config.services[name] as ServiceConfig;
+      const spec = desired[name] as ServiceConfig;
       const r = this.makeRunner(name, spec);
       if (spec.autostart) {
         r.start(REASONS.configAdded);
@@ -264,7 +267,7 @@ export class Agent {
       }
     }
     this.persist();
-    const message = `${why}: ${started.length} started, ${plan.remove.length} stopped, ${restarted.length} restarted, ${plan.keep.length} unchanged`;
+    const message = `${why} (${loaded.version}): ${started.length} started, ${plan.remove.length} stopped, ${restarted.length} restarted, ${plan.keep.length} unchanged`;
     this.event({ kind: 'config', reason: message, detail: { started, stopped: plan.remove, restarted } });
     return { message, started, stopped: plan.remove, restarted };
   }
@@ -279,7 +282,7 @@ export class Agent {
     return {
       hello: () => ({ protocol: 1, agentVersion: AGENT_VERSION, pid: process.pid, startedAt: this.startedAt }),
       status: () => ({
-        agent: { pid: process.pid, startedAt: this.startedAt, configFile: this.options.configFile, configVersion: String(this.config?.version ?? '') },
+        agent: { pid: process.pid, startedAt: this.startedAt, configFile: this.options.source.description, configVersion: this.configVersion },
         services: [...this.runners.values()].map((r) => r.status()).sort((a, b) => a.name.localeCompare(b.name)),
       }),
       start: ({ name }) => {
@@ -315,6 +318,22 @@ export class Agent {
         }
         return { events };
       },
+      'config.push': async ({ config }) => {
+        const source = this.options.source;
+        if (!(source instanceof SignedConfigSource)) {
+          throw new ArmoryError('AGENT_E_CONFIG_UNSIGNED', `this agent runs from its local file ${source.description}; it is not enrolled`);
+        }
+        try {
+          const verified = await source.accept(config);
+          const r = await this.reload(`configuration v${verified.payload.version} from the manager`);
+          return { version: verified.payload.version, ...r };
+        } catch (e) {
+          const err = e instanceof ArmoryError ? e : new ArmoryError('RPC_E_INTERNAL', (e as Error).message);
+          this.event({ kind: 'config', reason: `pushed configuration refused: ${err.message}`, detail: { code: err.code } });
+          throw err;
+        }
+      },
+      metrics: () => ({ text: serviceMetrics([...this.runners.values()].map((r) => r.status())) }),
       shutdown: () => {
         setImmediate(() => void this.shutdown());
         return { message: `stopping ${this.runners.size} services and the agent` };
@@ -344,6 +363,7 @@ export class Agent {
     await this.journal.save();
     for (const r of this.runners.values()) r.detach();
     await this.server?.close();
+    await new Promise<void>((resolve) => (this.tlsServer ? this.tlsServer.close(() => resolve()) : resolve()));
     await pollThread.stop();
     await this.events.flush();
     this.events.close();

@@ -1,9 +1,6 @@
 // Bundles the agent into one file (dist/agent.js): what `armory-agent` runs here and what is
 // shipped to remote nodes with a Node runtime.
-import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
-
-rmSync('dist', { recursive: true, force: true });
 
 await build({
   entryPoints: {

@@ -5,6 +5,8 @@ import { requestSchema, type RpcResponse, type RpcStream } from '../../common/rp
 import { agentControl, type AgentControl, type AgentMethod, type ResultOf } from '../../common/wire/agent-control.js';
 import { encodeLine, LineFramer, parseJsonLine } from '../../common/wire/line-framer.js';
 import type { z } from 'zod';
+import { mayCall } from './authorization.js';
+import { LOCAL_CALLER, type PeerIdentity } from './peer-identity.js';
 
 /** A streaming handler pushes items until the connection closes; it returns how to stop. */
 export type Emit = (data: unknown) => void;
@@ -14,13 +16,15 @@ export type ControlHandlers = {
     params: z.output<AgentControl[M]['params']>,
     emit: Emit,
     onClose: (dispose: () => void) => void,
+    caller: PeerIdentity,
   ) => Promise<ResultOf<M>> | ResultOf<M>;
 };
 
 /**
- * The agent's local control API: newline-delimited JSON RPC on a Unix socket that only the owner
- * may open. Every request is size-bounded before buffering and checked against the contract; a bad
- * one gets an error reply with its code and never disturbs the agent or other connections.
+ * The agent's control API: newline-delimited JSON RPC, served on a Unix socket that only the owner
+ * may open and (for an enrolled agent) on a mutual-TLS port. Every request is size-bounded before
+ * buffering, checked against the contract and against what the caller may do; a bad one gets an
+ * error reply with its code and never disturbs the agent or other connections.
  */
 export class ControlServer {
   private readonly server: net.Server;
@@ -30,7 +34,7 @@ export class ControlServer {
     private readonly socketPath: string,
     private readonly handlers: ControlHandlers,
   ) {
-    this.server = net.createServer((socket) => this.accept(socket));
+    this.server = net.createServer((socket) => this.attach(socket, LOCAL_CALLER));
   }
 
   async listen(): Promise<void> {
@@ -50,7 +54,8 @@ export class ControlServer {
     fs.chmodSync(this.socketPath, 0o600);
   }
 
-  private accept(socket: net.Socket): void {
+  /** Serves one connection for a caller whose identity the transport established. */
+  attach(socket: net.Socket, caller: PeerIdentity): void {
     this.sockets.add(socket);
     const framer = new LineFramer();
     const disposers: (() => void)[] = [];
@@ -66,7 +71,7 @@ export class ControlServer {
         socket.end();
         return;
       }
-      for (const line of lines) void this.handle(line, send, (d) => disposers.push(d));
+      for (const line of lines) void this.handle(line, send, (d) => disposers.push(d), caller);
     });
     socket.on('error', () => undefined);
     socket.on('close', () => {
@@ -75,7 +80,7 @@ export class ControlServer {
     });
   }
 
-  private async handle(line: string, send: (msg: RpcResponse | RpcStream) => void, onClose: (d: () => void) => void): Promise<void> {
+  private async handle(line: string, send: (msg: RpcResponse | RpcStream) => void, onClose: (d: () => void) => void, caller: PeerIdentity): Promise<void> {
     let id: number | null = null;
     try {
       const req = requestSchema.safeParse(parseJsonLine(line));
@@ -83,6 +88,7 @@ export class ControlServer {
       id = req.data.id;
       const name = req.data.method;
       if (!Object.hasOwn(agentControl, name)) throw new ArmoryError('RPC_E_UNKNOWN_METHOD', `no such method: ${name}`);
+      if (!mayCall(caller, name as AgentMethod)) throw new ArmoryError('AGENT_E_FORBIDDEN', `${caller.role} ${caller.name} may not call ${name}`);
       const contract = agentControl[name as AgentMethod];
       const params = contract.params.safeParse(req.data.params);
       if (!params.success) {
@@ -90,8 +96,8 @@ export class ControlServer {
         throw new ArmoryError('RPC_E_BAD_PARAMS', `bad parameters for ${name}: ${issue ? `${issue.path.join('.') || 'params'}: ${issue.message}` : 'invalid'}`);
       }
       const reqId = id;
-      const handler = this.handlers[name as AgentMethod] as (p: unknown, emit: Emit, onClose: (d: () => void) => void) => Promise<unknown>;
-      const result = await handler(params.data, (data) => send({ id: reqId, event: 'item', data }), onClose);
+      const handler = this.handlers[name as AgentMethod] as (p: unknown, emit: Emit, onClose: (d: () => void) => void, caller: PeerIdentity) => Promise<unknown>;
+      const result = await handler(params.data, (data) => send({ id: reqId, event: 'item', data }), onClose, caller);
       send({ id: reqId, ok: true, result });
     } catch (e) {
       send({ id, ok: false, error: toErrorPayload(e) });

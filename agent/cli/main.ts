@@ -5,8 +5,12 @@ import { pino } from 'pino';
 import { formatProblems, parseConfigText } from '../../common/config/load.js';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import type { AgentEvent } from '../../common/wire/service-status.js';
-import { Agent } from '../agent.js';
-import { ControlClient } from '../api/control-client.js';
+import type { Logger } from 'pino';
+import { Agent, type AgentOptions } from '../agent.js';
+import { loadTlsMaterial } from '../api/tls-server.js';
+import { SignedConfigSource } from '../config-source/signed-source.js';
+import { FileConfigSource } from '../config-source/file-source.js';
+import { ControlClient } from '../../common/node/rpc-client.js';
 import { runKeeper } from '../keeper/keeper.js';
 import { stateDirLayout } from '../state-dir.js';
 import { startSystemdNotify } from '../systemd-notify.js';
@@ -16,8 +20,11 @@ import { formatEvent, formatStatus } from './format.js';
 const USAGE = `armory-agent ${AGENT_VERSION}: keeps programs running on this node
 
 usage:
-  armory-agent run --config FILE --state-dir DIR     run the agent in the foreground
-  armory-agent keeper --config FILE --state-dir DIR  run the agent under the keeper (restarts it if it dies)
+  armory-agent run --config FILE --state-dir DIR     run a standalone agent in the foreground (config from a file)
+  armory-agent run --listen HOST:PORT --state-dir DIR
+                                                     run an enrolled agent: mutual TLS with DIR/tls/{ca.pem,node.pem,node.key},
+                                                     configuration only as signed and pushed by the manager
+  armory-agent keeper (same options as run)          run the agent under the keeper (restarts it if it dies)
   armory-agent validate --config FILE                check a configuration and list every problem
   armory-agent status [--json] --state-dir DIR       services and their states
   armory-agent start|stop|restart NAME --state-dir DIR
@@ -37,6 +44,7 @@ const OPTIONS = {
   lines: { type: 'string', short: 'n' },
   limit: { type: 'string' },
   service: { type: 'string' },
+  listen: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -96,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'run': {
       noArgs();
       const log = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: false }));
-      const agent = new Agent({ configFile: needConfig(), stateDir, log });
+      const agent = new Agent({ ...agentSource(values.config, values.listen, stateDir, log), stateDir, log });
       const stopOn = (signal: string) => {
         log.info(`${signal}: the agent exits; its programs keep running (armory-agent shutdown stops them)`);
         void agent.detach();
@@ -112,8 +120,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'keeper': {
       noArgs();
-      const config = needConfig();
-      return runKeeper({ command: process.execPath, args: [...agentEntry(), 'run', '--config', config, '--state-dir', stateDir], log: err });
+      const how = values.listen !== undefined ? ['--listen', values.listen] : ['--config', needConfig()];
+      if (values.listen !== undefined && values.config !== undefined) usage('give --config (standalone) or --listen (enrolled), not both');
+      return runKeeper({ command: process.execPath, args: [...agentEntry(), 'run', ...how, '--state-dir', stateDir], log: err });
     }
     case 'validate': {
       noArgs();
@@ -184,6 +193,21 @@ export async function main(argv: string[]): Promise<number> {
     default:
       usage(`unknown command "${command}"`);
   }
+}
+
+/** A standalone agent reads a file; an enrolled one serves mutual TLS and runs what its manager signed. */
+function agentSource(config: string | undefined, listen: string | undefined, stateDir: string, log: Logger): Pick<AgentOptions, 'source' | 'tls'> {
+  if (config !== undefined && listen !== undefined) usage('give --config (standalone) or --listen (enrolled), not both');
+  if (config !== undefined) return { source: new FileConfigSource(path.resolve(config)) };
+  if (listen === undefined) usage('run needs --config FILE (standalone) or --listen HOST:PORT (enrolled)');
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listen);
+  const port = Number(m?.[2]);
+  if (!m || port < 1 || port > 65535) usage('--listen takes HOST:PORT, like 0.0.0.0:7443');
+  const material = loadTlsMaterial(path.join(stateDir, 'tls'));
+  const source = new SignedConfigSource(path.join(stateDir, 'config.signed.json'), material.caPem, material.node, (info) =>
+    log.warn({ ...info }, 'signed configuration was corrupt; using the last good copy'),
+  );
+  return { source, tls: { material, listen: { host: (m[1] as string).replace(/^\[|\]$/g, ''), port } } };
 }
 
 export function exitCodeFor(e: unknown): number {

@@ -44,6 +44,13 @@ export const agentControl = {
     agentEventSchema,
   ),
   shutdown: method(z.strictObject({}).optional(), done),
+  /** A configuration signed by the manager; the agent verifies and persists it before acting. */
+  'config.push': method(
+    z.strictObject({ config: z.unknown() }),
+    z.strictObject({ version: z.number().int(), message: z.string(), started: z.array(z.string()), stopped: z.array(z.string()), restarted: z.array(z.string()) }),
+  ),
+  /** Prometheus text exposition of the agent's services. */
+  metrics: method(z.strictObject({}).optional(), z.strictObject({ text: z.string() })),
 } as const;
 
 export type AgentControl = typeof agentControl;

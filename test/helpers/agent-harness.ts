@@ -51,8 +51,13 @@ export class AgentHarness {
 
   /** Starts `armory-agent run` (or `keeper`) and waits until its control socket answers. */
   async start(mode: 'run' | 'keeper' = 'run'): Promise<void> {
+    await this.startWith([mode, '--config', this.configFile]);
+  }
+
+  /** Starts the agent with these arguments (plus --state-dir) and waits until it answers. */
+  async startWith(args: string[]): Promise<void> {
     this.agentOutput = '';
-    const child = spawn(process.execPath, [AGENT_BIN, mode, '--config', this.configFile, '--state-dir', this.stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [AGENT_BIN, ...args, '--state-dir', this.stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (d: Buffer) => (this.agentOutput += d.toString()));
     child.stderr.on('data', (d: Buffer) => (this.agentOutput += d.toString()));
     this.agent = child;

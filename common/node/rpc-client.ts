@@ -1,12 +1,13 @@
 import net from 'node:net';
-import { ArmoryError, fromErrorPayload } from '../../common/errors/armory-error.js';
-import { incomingSchema } from '../../common/rpc/envelope.js';
-import type { AgentMethod, ParamsOf, ResultOf } from '../../common/wire/agent-control.js';
-import { encodeLine, LineFramer, parseJsonLine } from '../../common/wire/line-framer.js';
+import tls from 'node:tls';
+import { ArmoryError, fromErrorPayload } from '../errors/armory-error.js';
+import { incomingSchema } from '../rpc/envelope.js';
+import type { AgentMethod, ParamsOf, ResultOf } from '../wire/agent-control.js';
+import { encodeLine, LineFramer, parseJsonLine } from '../wire/line-framer.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; onItem?: (data: unknown) => void };
 
-/** Talks to a running agent over its control socket. */
+/** Talks to an agent's control API: over its Unix socket (local) or over mutual TLS (the manager, peers). */
 export class ControlClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -40,6 +41,41 @@ export class ControlClient {
         clearTimeout(timer);
         const why = e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? 'no agent is running with this state directory' : e.message;
         reject(new ArmoryError('AGENT_E_UNREACHABLE', `${why} (${socketPath})`));
+      });
+    });
+  }
+
+  /** Connects over mutual TLS, pinned to the cluster CA; the agent must present `expectName`'s certificate. */
+  static connectTls(options: { host: string; port: number; caPem: string; certPem: string; keyPem: string; expectName?: string; timeoutMs?: number }): Promise<ControlClient> {
+    const timeoutMs = options.timeoutMs ?? 5000;
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({
+        host: options.host,
+        port: options.port,
+        ca: options.caPem,
+        cert: options.certPem,
+        key: options.keyPem,
+        minVersion: 'TLSv1.3',
+        // The agent is identified by its cluster certificate, not by a DNS name.
+        checkServerIdentity: (_host, cert) => {
+          const san = cert.subjectaltname ?? '';
+          if (options.expectName !== undefined && !san.includes(`URI:urn:armory:agent:${options.expectName}`)) {
+            return new Error(`the agent presented a certificate for another node (${san})`);
+          }
+          return undefined;
+        },
+      });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new ArmoryError('AGENT_E_UNREACHABLE', `no agent answered at ${options.host}:${options.port} within ${timeoutMs}ms`));
+      }, timeoutMs);
+      socket.once('secureConnect', () => {
+        clearTimeout(timer);
+        resolve(new ControlClient(socket));
+      });
+      socket.once('error', (e: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(new ArmoryError('AGENT_E_UNREACHABLE', `cannot reach the agent at ${options.host}:${options.port}: ${e.code ?? e.message}`));
       });
     });
   }

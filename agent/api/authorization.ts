@@ -1,0 +1,13 @@
+import type { AgentMethod } from '../../common/wire/agent-control.js';
+import type { PeerIdentity } from './peer-identity.js';
+
+/**
+ * Who may call what. The node's own administrator (the owner-only control socket) and the
+ * cluster's manager may do everything; another agent of the cluster may only look.
+ */
+const PEER_AGENT_MAY: ReadonlySet<AgentMethod> = new Set(['hello', 'status', 'events', 'metrics']);
+
+export function mayCall(caller: PeerIdentity, method: AgentMethod): boolean {
+  if (caller.role === 'local' || caller.role === 'manager') return true;
+  return PEER_AGENT_MAY.has(method);
+}
