@@ -283,7 +283,7 @@ export class Agent {
       hello: () => ({ protocol: 1, agentVersion: AGENT_VERSION, pid: process.pid, startedAt: this.startedAt }),
       status: () => ({
         agent: { pid: process.pid, startedAt: this.startedAt, configFile: this.options.source.description, configVersion: this.configVersion },
-        services: [...this.runners.values()].map((r) => r.status()).sort((a, b) => a.name.localeCompare(b.name)),
+        services: [...this.runners.values()].map((r) => r.status()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
       }),
       start: ({ name }) => {
         this.runner(name).start();

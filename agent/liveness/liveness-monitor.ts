@@ -14,6 +14,9 @@ export interface LivenessCallbacks {
   note(text: string): void;
 }
 
+/** How often a probe is retried while the program is not yet ready (if its interval is longer). */
+const STARTUP_PROBE_MS = 50;
+
 /** setTimeout fires at once past 2^31-1 ms: longer waits are capped there (about 24.8 days). */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 export const clampTimer = (ms: number): number => Math.max(0, Math.min(MAX_TIMER_MS, ms));
@@ -170,7 +173,7 @@ export class LivenessMonitor {
       void runProbe(p).then((r) => {
         if (!this.active || this.run !== run) return;
         if (r.ok) {
-          if (this.probeFailures[i] !== 0) this.cb.note(`probe ${probeLabel(p)} passes again`);
+          if (this.isReady && this.probeFailures[i] !== 0) this.cb.note(`probe ${probeLabel(p)} passes again`);
           this.probeFailures[i] = 0;
           this.probePassed[i] = true;
           if (this.health?.startsWith(`probe ${probeLabel(p)}`)) this.health = null;
@@ -182,7 +185,8 @@ export class LivenessMonitor {
           this.health = `probe ${probeLabel(p)} failed ${n}/${p.failures}: ${r.detail}`;
           if (this.isReady && n >= p.failures) return this.hang(this.health);
         }
-        this.scheduleProbe(i, p.interval);
+        // Until the program is ready, probe quickly: a first probe right at the spawn usually fails.
+        this.scheduleProbe(i, this.isReady ? p.interval : Math.min(p.interval, STARTUP_PROBE_MS));
       });
     });
   }

@@ -47,33 +47,61 @@ function statusMatches(code: number, range: string): boolean {
   return code >= (lo as number) && code <= (hi ?? lo ?? 0);
 }
 
-function httpProbe(url: string, range: string, body: string | undefined, timeoutMs: number): Promise<ProbeResult> {
+/** One keep-alive connection per probed origin: a probe every 100 ms should not open a connection each time. */
+const keepAlive = new Map<string, http.Agent>();
+function agentFor(url: string): http.Agent {
+  const origin = new URL(url).origin;
+  let a = keepAlive.get(origin);
+  if (!a) {
+    a = url.startsWith('https:') ? new https.Agent({ keepAlive: true, maxFreeSockets: 1, rejectUnauthorized: false }) : new http.Agent({ keepAlive: true, maxFreeSockets: 1 });
+    if (keepAlive.size > 256) keepAlive.clear();
+    keepAlive.set(origin, a);
+  }
+  return a;
+}
+
+function httpProbe(url: string, range: string, body: string | undefined, timeoutMs: number, retried = false): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const lib = url.startsWith('https:') ? https : http;
     let settled = false;
-    const done = (r: ProbeResult) => {
+    // A healthy answer is read to its end so that its connection goes back to the keep-alive pool;
+    // anything else destroys the connection.
+    const done = (r: ProbeResult, keep = false) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      req.destroy();
+      if (!keep) req.destroy();
       resolve(r);
     };
-    const req = lib.get(url, { agent: false, headers: { 'user-agent': 'armory-probe' }, rejectUnauthorized: false }, (res) => {
+    const req = lib.get(url, { agent: agentFor(url), headers: { 'user-agent': 'armory-probe' } }, (res) => {
       const code = res.statusCode ?? 0;
       if (!statusMatches(code, range)) return done({ ok: false, detail: `${url}: status ${code}, wanted ${range}` });
-      if (body === undefined) return done({ ok: true, detail: `${url}: status ${code}` });
       let text = '';
+      let size = 0;
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        text += chunk;
-        if (text.includes(body)) done({ ok: true, detail: `${url}: status ${code}, body matches` });
-        else if (text.length > MAX_BODY) done({ ok: false, detail: `${url}: body does not contain "${body}" (first ${MAX_BODY} bytes)` });
+        size += chunk.length;
+        if (body !== undefined && text.length < MAX_BODY) text += chunk;
+        if (size > 16 * MAX_BODY) done({ ok: false, detail: `${url}: the answer is larger than ${16 * MAX_BODY} bytes` });
       });
-      res.on('end', () => done({ ok: text.includes(body), detail: text.includes(body) ? `${url}: body matches` : `${url}: body does not contain "${body}"` }));
+      res.on('end', () => {
+        if (body === undefined) return done({ ok: true, detail: `${url}: status ${code}` }, true);
+        const found = text.includes(body);
+        done({ ok: found, detail: found ? `${url}: status ${code}, body matches` : `${url}: body does not contain "${body}"` }, found);
+      });
       res.on('error', (e) => done({ ok: false, detail: `${url}: ${e.message}` }));
     });
     const timer = setTimeout(() => done({ ok: false, detail: `${url}: no answer within ${timeoutMs}ms` }), timeoutMs);
-    req.on('error', (e: NodeJS.ErrnoException) => done({ ok: false, detail: `${url}: ${e.code ?? e.message}` }));
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      // A kept-alive connection the server closed meanwhile (a restart): try once on a fresh one.
+      if (req.reusedSocket && !retried && !settled && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
+        settled = true;
+        clearTimeout(timer);
+        void httpProbe(url, range, body, timeoutMs, true).then(resolve);
+        return;
+      }
+      done({ ok: false, detail: `${url}: ${e.code ?? e.message}` });
+    });
   });
 }
 

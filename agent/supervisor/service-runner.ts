@@ -136,6 +136,7 @@ export class ServiceRunner {
 
   dispatch(event: SupervisorEvent): void {
     const now = this.now();
+    const previousPid = this.ctx.pid;
     const r = step(SUPERVISOR_TABLE, this.state, this.ctx, event, now);
     if (!r.handled) return;
     const changed = r.from !== r.to;
@@ -143,20 +144,21 @@ export class ServiceRunner {
     this.ctx = r.ctx;
     this.reason = r.reason;
     if (changed || r.effects.some((e) => e.kind === 'timer')) this.clearTimer();
-    if (changed) {
-      this.since = now;
-      this.deps.journal({ kind: 'transition', service: this.name, from: PUBLIC_STATE[r.from], to: PUBLIC_STATE[r.to], reason: r.reason, detail: this.eventDetail(event, r.from, r.to) });
+    if (changed) this.since = now;
+    // Every change of state is journaled, and so is a spawn (which may stay in `starting`).
+    if (changed || event.type === 'spawned') {
+      this.deps.journal({ kind: 'transition', service: this.name, from: PUBLIC_STATE[r.from], to: PUBLIC_STATE[r.to], reason: r.reason, detail: this.eventDetail(event, r.from, r.to, previousPid) });
     }
     if (this.state !== 'starting' && this.state !== 'running') this.monitor.end();
     for (const effect of r.effects) this.perform(effect);
     this.deps.persist();
   }
 
-  private eventDetail(event: SupervisorEvent, from: SupervisorState, to: SupervisorState): Record<string, unknown> {
+  private eventDetail(event: SupervisorEvent, from: SupervisorState, to: SupervisorState, previousPid: number | null): Record<string, unknown> {
     const d: Record<string, unknown> = { event: event.type };
     if (from !== PUBLIC_STATE[from] || to !== PUBLIC_STATE[to]) Object.assign(d, { fromDetail: from, toDetail: to });
     if (this.ctx.pid !== null) d.pid = this.ctx.pid;
-    if (event.type === 'exited') d.exit = describeExit(event.code, event.signal);
+    if (event.type === 'exited') Object.assign(d, { exit: describeExit(event.code, event.signal), ...(previousPid !== null ? { exitedPid: previousPid } : {}) });
     return d;
   }
 

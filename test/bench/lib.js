@@ -14,6 +14,18 @@ export const AGENT_BIN = path.join(ROOT, 'bin/armory-agent.js');
 export const RESULTS_DIR = process.env.BENCH_RESULTS_DIR ? path.resolve(process.env.BENCH_RESULTS_DIR) : path.join(ROOT, 'bench-results');
 export const NODE = process.execPath;
 export const now = () => performance.now();
+/**
+ * Wall-clock time in ms with sub-millisecond resolution: the clock of Date.now(), of the agent's
+ * event times and of Python's time.time(), read through the monotonic clock since this process began.
+ */
+export const wallNow = () => performance.timeOrigin + performance.now();
+
+/** The system's python3 (not a pyenv shim, which would add a shell and ~150 ms to every start). */
+export const PYTHON = (() => {
+  for (const p of ['/usr/bin/python3', '/bin/python3', '/usr/local/bin/python3']) if (fs.existsSync(p)) return p;
+  for (const d of (process.env.PATH ?? '').split(':')) if (d && fs.existsSync(path.join(d, 'python3'))) return path.join(d, 'python3');
+  return null;
+})();
 
 // ---------------------------------------------------------------------------------------------
 // Settings and statistics
@@ -216,6 +228,32 @@ export function pidsByArgv(argv) {
   return out;
 }
 
+/**
+ * CPU ticks of each thread of a process (/proc/PID/task/TID/stat), summed by thread name
+ * (`node` is the main thread; `libuv-worker`, `V8 DefaultWorke`… are Node's and V8's helper threads).
+ */
+export function threadTicks(pid) {
+  const out = {};
+  let tids;
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+  for (const tid of tids) {
+    try {
+      const text = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+      const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      const key = Number(tid) === pid ? 'main' : name;
+      out[key] = (out[key] ?? 0) + Number(rest[11]) + Number(rest[12]);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Waiting
 
@@ -319,6 +357,71 @@ const port = Number(process.argv[2]);
 const server = net.createServer((s) => { s.on('error', () => {}); s.end(process.pid + '\\n'); });
 server.listen(port, '127.0.0.1');
 `;
+
+/**
+ * A tiny HTTP server in Python (one process, one thread, stable pid), for services with probes:
+ *   python3 httpd.py PORT LOG COUNTS LIFETIME_S
+ * answers every request with 200 "ok". LOG ('-' for none): one line "PID UNIXTIME" per answered
+ * request, appended (a request answered just before a SIGSTOP is written by the SIGTERM handler when
+ * the process is resumed and stopped). COUNTS ('-' for none): "HTTP_REQUESTS CONNECTIONS" rewritten
+ * at most every 250 ms. Exits by itself after LIFETIME_S (bounded even if it were leaked).
+ */
+export const PY_HTTPD = `import os, signal, socket, sys, time
+port, log, counts, lifetime = int(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4])
+pid = os.getpid()
+fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600) if log != '-' else -1
+cfd = os.open(counts, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600) if counts != '-' else -1
+answered = None
+logged = None
+def on_term(signum, frame):
+    if fd >= 0 and answered is not None and answered != logged:
+        os.write(fd, b'%d %.6f\\n' % (pid, answered))
+    os._exit(0)
+signal.signal(signal.SIGTERM, on_term)
+srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(('127.0.0.1', port))
+srv.listen(128)
+srv.settimeout(1.0)
+REPLY = b'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: 3\\r\\nConnection: close\\r\\n\\r\\nok\\n'
+requests = 0
+connections = 0
+written = 0.0
+end = time.time() + lifetime
+while time.time() < end:
+    try:
+        c, _ = srv.accept()
+    except socket.timeout:
+        continue
+    t = time.time()
+    connections += 1
+    try:
+        c.settimeout(1.0)
+        if c.recv(4096):
+            c.sendall(REPLY)
+            requests += 1
+            answered = t
+            if fd >= 0:
+                os.write(fd, b'%d %.6f\\n' % (pid, t))
+            logged = t
+    except OSError:
+        pass
+    finally:
+        c.close()
+    if cfd >= 0 and t - written >= 0.25:
+        os.pwrite(cfd, b'%20d %20d\\n' % (requests, connections), 0)
+        written = t
+`;
+
+/** Reads the COUNTS file of PY_HTTPD: { requests, connections }, or null. */
+export function readHttpdCounts(file) {
+  try {
+    const [requests, connections] = fs.readFileSync(file, 'utf8').trim().split(/\s+/).map(Number);
+    return Number.isFinite(requests) && Number.isFinite(connections) ? { requests, connections } : null;
+  } catch {
+    return null;
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Processes we start, and their cleanup
