@@ -5,6 +5,7 @@ import { build } from 'esbuild';
 await build({
   entryPoints: {
     agent: 'agent/cli/entry.ts',
+    armory: 'main/cli/entry.ts',
     'poll-worker': 'agent/os/poll-worker.ts',
     'config-reference': 'common/config/reference.ts',
   },

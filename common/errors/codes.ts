@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   SUPERVISOR_E_CWD: 'the working directory cannot be used',
   LIVENESS_E_NOTIFY: 'the notify socket cannot be used',
   CLI_E_USAGE: 'the command line is not valid',
+  MANAGER_E_UNKNOWN_NODE: 'no enrolled node of that name',
   PKI_E_NAME: 'a cluster, node or manager name cannot go into a certificate',
   PKI_E_OPTIONS: 'the certificate request is not valid',
   PKI_E_CERT_INVALID: 'a certificate cannot be parsed or is not the certificate it should be',
@@ -39,6 +40,17 @@ export const ERROR_CODES = {
   PKI_E_KEY_WRAP: 'a private key cannot be wrapped or unwrapped for storage',
   PKI_E_UNSAFE_PERMISSIONS: 'a private key file or its folder is open to other users',
   PKI_E_IO: 'a certificate or key file cannot be read or written',
+  ENROLL_E_OPTIONS: 'the enrollment request is not valid',
+  ENROLL_E_CONNECT: 'the host cannot be reached over SSH',
+  ENROLL_E_AUTH: 'the host refused the SSH credentials',
+  ENROLL_E_HOST_KEY_CHANGED: 'the host presented another SSH host key than the one pinned for it',
+  ENROLL_E_HOST_KEY_REJECTED: 'the host key was not confirmed or does not match the trusted fingerprint',
+  ENROLL_E_UNSUPPORTED: 'the host cannot run the agent',
+  ENROLL_E_COMMAND: 'a command run on the host over SSH failed',
+  ENROLL_E_BUNDLE: 'the agent bundle for the host is incomplete on this machine',
+  ENROLL_E_UPLOAD: 'the agent bundle could not be uploaded or its checksums do not match',
+  ENROLL_E_TIMEOUT: 'an enrollment step did not finish in time',
+  ENROLL_E_AGENT_START: 'the installed agent did not start or did not answer over mutual TLS',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
