@@ -1,0 +1,129 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileAtomic } from '../../common/node/fsync.js';
+import { Manager } from '../../main/core/manager.js';
+import { describeCertificate } from '../../main/core/pki/certificate-info.js';
+import { isAlive } from '../helpers/agent-harness.js';
+import { TestNetwork } from '../helpers/netns.js';
+import { waitFor } from '../helpers/wait.js';
+
+const AGENT = path.resolve(import.meta.dirname, '../../bin/armory-agent.js');
+const net = new TestNetwork();
+let home = '';
+let manager: Manager;
+
+/** Stands an agent up on a test host the way enrollment leaves it: certificate in DIR/tls, agent under the keeper. */
+async function standUpAgent(name: string): Promise<void> {
+  const host = net.host(name);
+  const dir = path.join(home, 'hosts', name, 'var-lib-armory');
+  fs.mkdirSync(path.join(dir, 'tls'), { recursive: true, mode: 0o700 });
+  const cert = await manager.issueNodeCertificate(name, host.address);
+  await writeFileAtomic(path.join(dir, 'tls/ca.pem'), manager.caPem, 0o644);
+  await writeFileAtomic(path.join(dir, 'tls/node.pem'), cert.certPem, 0o644);
+  await writeFileAtomic(path.join(dir, 'tls/node.key'), cert.keyPem, 0o600);
+  net.spawn(name, process.execPath, [AGENT, 'keeper', '--listen', `${host.address}:7443`, '--state-dir', dir]);
+  const desc = describeCertificate(cert.certPem);
+  await manager.inventory.update((d) => {
+    d.nodes[name] = {
+      address: host.address,
+      agentPort: 7443,
+      hostKey: null,
+      sshUser: null,
+      sshPort: null,
+      profile: null,
+      certificateFingerprint: desc.fingerprintSha256,
+      certificateExpires: desc.notAfter.toISOString(),
+      enrolledAt: new Date().toISOString(),
+      install: { kind: 'test' },
+      lastEventSeq: 0,
+    };
+  });
+  await manager.waitForAgent(name, 20_000);
+}
+
+beforeAll(async () => {
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-cluster-'));
+  manager = new Manager({ ARMORY_HOME: path.join(home, 'manager') });
+  await manager.open();
+  net.up(['h1', 'h2']);
+  await Promise.all([standUpAgent('h1'), standUpAgent('h2')]);
+}, 60_000);
+
+afterAll(() => {
+  manager?.close();
+  net.down();
+  if (home) fs.rmSync(home, { recursive: true, force: true });
+});
+
+const config = (arg: string) => `nodes:
+  h1: { address: ${net.host('h1').address} }
+  h2: { address: ${net.host('h2').address} }
+services:
+  one:
+    command: /bin/sleep
+    args: ["${arg}"]
+    placement: { nodes: [h1, h2] }
+  two:
+    command: /bin/sleep
+    args: ["${arg}"]
+    placement: { nodes: [h2, h1] }
+`;
+
+describe('a managed cluster on test hosts (network namespaces on a bridge)', () => {
+  it('pushes a signed configuration to every node; each runs what is placed on it; a crash reaches the manager', async () => {
+    const r = await manager.apply(config('1000'));
+    expect(r.version).toBe(1);
+    expect(r.pushed.every((p) => p.ok)).toBe(true);
+    const status = await waitFor('both services to run', async () => {
+      const s = await manager.status();
+      const ok = s.every((n) => n.reachable && n.services.length === 1 && n.services[0]?.state === 'running');
+      return ok ? s : undefined;
+    });
+    const h1 = status.find((n) => n.node === 'h1');
+    expect(h1?.services.map((s) => s.name)).toEqual(['one']);
+    expect(status.find((n) => n.node === 'h2')?.services.map((s) => s.name)).toEqual(['two']);
+
+    const pid = h1?.services[0]?.pid as number;
+    process.kill(pid, 'SIGKILL');
+    await waitFor('the crash to reach the manager', async () => {
+      await manager.collectEvents('h1');
+      return manager.readEvents({ node: 'h1', service: 'one' }).some((e) => /killed by SIGKILL/.test(e.reason));
+    });
+  });
+
+  it('collects events across a cut link with no gap and no duplicate', async () => {
+    await manager.collectEvents('h2');
+    net.link('h2', 'down');
+    const cut = await manager.status();
+    expect(cut.find((n) => n.node === 'h2')?.reachable).toBe(false);
+    // The agent goes on alone: its program crashes and is restarted while the manager cannot see it.
+    const statusFile = fs.readdirSync(path.join(home, 'hosts/h2/var-lib-armory'));
+    expect(statusFile).toContain('state.json');
+    const state = JSON.parse(fs.readFileSync(path.join(home, 'hosts/h2/var-lib-armory/state.json'), 'utf8')) as { services: Record<string, { pid: number }> };
+    const pid = state.services.two?.pid as number;
+    process.kill(pid, 'SIGKILL');
+    await waitFor('the program to be restarted without the manager', () => {
+      const s = JSON.parse(fs.readFileSync(path.join(home, 'hosts/h2/var-lib-armory/state.json'), 'utf8')) as { services: Record<string, { pid: number }> };
+      return s.services.two?.pid !== pid && isAlive(s.services.two?.pid as number);
+    });
+    net.link('h2', 'up');
+    await waitFor('h2 to answer again', async () => (await manager.status()).find((n) => n.node === 'h2')?.reachable);
+    await manager.collectEvents('h2');
+    const seqs = manager.readEvents({ node: 'h2' }).map((e) => e.agentSeq);
+    expect(seqs.length).toBeGreaterThan(3);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_v, i) => (seqs[0] as number) + i));
+    expect(manager.readEvents({ node: 'h2', service: 'two' }).some((e) => /killed by SIGKILL/.test(e.reason))).toBe(true);
+  });
+
+  it('an agent refuses a configuration signed by another manager', async () => {
+    const other = new Manager({ ARMORY_HOME: path.join(home, 'other-manager') });
+    await other.open();
+    await other.inventory.update((d) => (d.nodes.h1 = { ...(manager.inventory.data.nodes.h1 as NonNullable<typeof d.nodes.h1>) }));
+    const r = await other.apply(config('3000'));
+    expect(r.pushed[0]?.ok).toBe(false);
+    expect(r.pushed[0]?.message).toMatch(/AGENT_E_UNREACHABLE|certificate/);
+    other.close();
+  });
+});

@@ -1,0 +1,113 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+
+/** One test host: a network namespace with one interface on the test bridge. */
+export interface TestHost {
+  name: string;
+  netns: string;
+  address: string;
+  /** The host-side end of its cable (set it down to cut the host off). */
+  veth: string;
+}
+
+const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+
+/**
+ * Test hosts in network namespaces joined by a bridge, with addresses from 198.18.0.0/15. The
+ * root namespace (where the test and the manager run) is on the bridge too, at .1. Everything is
+ * named after a per-run tag and removed by down(), which is safe to call twice.
+ */
+export class TestNetwork {
+  readonly tag: string;
+  readonly subnet: string;
+  readonly bridge: string;
+  readonly gateway: string;
+  readonly hosts: TestHost[] = [];
+  private readonly procs: ChildProcess[] = [];
+
+  constructor() {
+    const n = process.pid % 200;
+    this.tag = `a${process.pid % 100000}`;
+    this.subnet = `198.18.${n}`;
+    this.bridge = `${this.tag}br`;
+    this.gateway = `${this.subnet}.1`;
+  }
+
+  up(names: string[]): TestHost[] {
+    ip('link', 'add', this.bridge, 'type', 'bridge');
+    ip('addr', 'add', `${this.gateway}/24`, 'dev', this.bridge);
+    ip('link', 'set', this.bridge, 'up');
+    names.forEach((name, i) => {
+      const host: TestHost = { name, netns: `${this.tag}-${name}`, address: `${this.subnet}.${10 + i}`, veth: `${this.tag}v${i}` };
+      ip('netns', 'add', host.netns);
+      ip('link', 'add', host.veth, 'type', 'veth', 'peer', 'name', `${host.veth}p`);
+      ip('link', 'set', host.veth, 'master', this.bridge);
+      ip('link', 'set', host.veth, 'up');
+      ip('link', 'set', `${host.veth}p`, 'netns', host.netns);
+      ip('-n', host.netns, 'link', 'set', `${host.veth}p`, 'name', 'eth0');
+      ip('-n', host.netns, 'addr', 'add', `${host.address}/24`, 'dev', 'eth0');
+      ip('-n', host.netns, 'link', 'set', 'eth0', 'up');
+      ip('-n', host.netns, 'link', 'set', 'lo', 'up');
+      this.hosts.push(host);
+    });
+    return this.hosts;
+  }
+
+  host(name: string): TestHost {
+    const h = this.hosts.find((x) => x.name === name);
+    if (!h) throw new Error(`no test host ${name}`);
+    return h;
+  }
+
+  /** Starts a process inside a host's namespace; down() kills it (and its process group). */
+  spawn(host: string, command: string, args: string[], options: { log?: (s: string) => void } = {}): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', this.host(host).netns, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child.stdout?.on('data', (d: Buffer) => options.log?.(d.toString()));
+    child.stderr?.on('data', (d: Buffer) => options.log?.(d.toString()));
+    this.procs.push(child);
+    return child;
+  }
+
+  /** Cuts a host off the bridge (or puts it back). */
+  link(host: string, state: 'up' | 'down'): void {
+    ip('link', 'set', this.host(host).veth, state);
+  }
+
+  down(): void {
+    for (const p of this.procs) {
+      if (p.pid === undefined) continue;
+      try {
+        process.kill(-p.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    for (const h of this.hosts) {
+      // Processes started in the namespace by other means (daemons that left our group) go too.
+      try {
+        const pids = execFileSync('ip', ['netns', 'pids', h.netns], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+        for (const pid of pids) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // gone
+          }
+        }
+      } catch {
+        // namespace already gone
+      }
+      for (const args of [['link', 'del', h.veth], ['netns', 'del', h.netns]]) {
+        try {
+          ip(...args);
+        } catch {
+          // already gone
+        }
+      }
+    }
+    try {
+      ip('link', 'del', this.bridge);
+    } catch {
+      // already gone
+    }
+    this.hosts.length = 0;
+  }
+}
