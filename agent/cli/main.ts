@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { formatProblems, parseConfigText } from '../../common/config/load.js';
 import { ArmoryError } from '../../common/errors/armory-error.js';
+import { intFlag, parseCommandLine } from '../../common/node/cli-args.js';
 import type { AgentEvent } from '../../common/wire/service-status.js';
 import type { Logger } from 'pino';
 import { Agent, type AgentOptions } from '../agent.js';
@@ -56,13 +56,6 @@ function usage(message: string): never {
   throw new ArmoryError('CLI_E_USAGE', `${message}\n\n${USAGE}`);
 }
 
-function intFlag(v: string | undefined, name: string, dflt: number, max: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > max) usage(`--${name} takes a whole number from 0 to ${max}`);
-  return n;
-}
-
 async function withClient<T>(stateDir: string, fn: (c: ControlClient) => Promise<T>): Promise<T> {
   const client = await ControlClient.connect(stateDirLayout(stateDir).socket);
   try {
@@ -77,13 +70,7 @@ function agentEntry(): string[] {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    usage((e as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine(argv, OPTIONS, USAGE);
   if (values.version) return (out(AGENT_VERSION), 0);
   const [command, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') return (out(USAGE), 0);
@@ -169,7 +156,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'logs': {
       const name = needName();
-      const lines = intFlag(values.lines, 'lines', 100, 100_000);
+      const lines = intFlag(values.lines, 'lines', 100, 0, 100_000, USAGE);
       const client = await ControlClient.connect(stateDirLayout(stateDir).socket);
       const r = await client.call('logs', { name, lines, follow: values.follow ?? false }, (d) => out((d as { line: string }).line));
       for (const l of r.lines) out(l);
@@ -179,7 +166,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'events': {
       noArgs();
-      const limit = intFlag(values.limit, 'limit', 50, 100_000);
+      const limit = intFlag(values.limit, 'limit', 50, 0, 100_000, USAGE);
       const print = (e: AgentEvent) => out(values.json ? JSON.stringify(e) : formatEvent(e));
       const client = await ControlClient.connect(stateDirLayout(stateDir).socket);
       const params = { limit, follow: values.follow ?? false, ...(values.service ? { service: values.service } : {}) };

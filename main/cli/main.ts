@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { ArmoryError } from '../../common/errors/armory-error.js';
+import { intFlag, parseCommandLine } from '../../common/node/cli-args.js';
 import { serviceMetrics } from '../../common/wire/metrics.js';
 import { formatDiff } from '../core/config-diff.js';
 import { availability } from '../core/events/availability.js';
@@ -40,23 +40,10 @@ function usage(message: string): never {
   throw new ArmoryError('CLI_E_USAGE', `${message}\n\n${USAGE}`);
 }
 
-function intFlag(v: string | undefined, name: string, dflt: number, min: number, max: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) usage(`--${name} takes a whole number from ${min} to ${max}`);
-  return n;
-}
-
 const AGENT_BIN = path.resolve(import.meta.dirname, '../bin/armory-agent.js');
 
 export async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    usage((e as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine(argv, OPTIONS, USAGE);
   const [command, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') return (out(USAGE), 0);
   const manager = new Manager();
@@ -94,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
         return s.every((n) => n.reachable) ? 0 : 1;
       }
       case 'events': {
-        const limit = intFlag(values.limit, 'limit', 50, 1, 100_000);
+        const limit = intFlag(values.limit, 'limit', 50, 1, 100_000, USAGE);
         const collect = async () => {
           for (const node of Object.keys(manager.inventory.data.nodes)) await manager.collectEvents(node).catch(() => 0);
         };
@@ -147,7 +134,7 @@ async function nodeCommand(manager: Manager, args: string[], values: { json?: bo
   switch (sub) {
     case 'add': {
       if (target !== 'local' || extra.length > 0) usage('node add takes "local" (enrollment of other hosts over SSH: armory node add USER@HOST, coming next)');
-      const port = intFlag(values['agent-port'], 'agent-port', 7443, 1, 65535);
+      const port = intFlag(values['agent-port'], 'agent-port', 7443, 1, 65535, USAGE);
       const rec = await manager.addLocalNode({ agentPort: port, agentBin: AGENT_BIN });
       out(`local: enrolled; its agent answers on ${rec.address}:${rec.agentPort} (certificate ${rec.certificateFingerprint.slice(0, 23)}…)`);
       return 0;
