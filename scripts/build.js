@@ -9,8 +9,9 @@ await build({
     'poll-worker': 'agent/os/poll-worker.ts',
     'config-reference': 'common/config/reference.ts',
   },
-  // koffi finds its prebuilt native library next to its own files: it ships as a module, not bundled.
-  external: ['koffi'],
+  // koffi finds its prebuilt native library next to its own files, and ssh2 loads optional native
+  // bindings: they stay modules (the agent bundle uploaded to nodes needs only koffi).
+  external: ['koffi', 'ssh2', 'cpu-features'],
   outdir: 'dist',
   bundle: true,
   platform: 'node',

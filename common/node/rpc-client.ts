@@ -58,9 +58,9 @@ export class ControlClient {
         minVersion: 'TLSv1.3',
         // The agent is identified by its cluster certificate, not by a DNS name.
         checkServerIdentity: (_host, cert) => {
-          const san = cert.subjectaltname ?? '';
+          const san = (cert.subjectaltname ?? '').split(', ');
           if (options.expectName !== undefined && !san.includes(`URI:urn:armory:agent:${options.expectName}`)) {
-            return new Error(`the agent presented a certificate for another node (${san})`);
+            return new Error(`the agent presented a certificate for another node (${san.join(', ')})`);
           }
           return undefined;
         },

@@ -5,14 +5,22 @@ import { intFlag, parseCommandLine } from '../../common/node/cli-args.js';
 import { serviceMetrics } from '../../common/wire/metrics.js';
 import { formatDiff } from '../core/config-diff.js';
 import { availability } from '../core/events/availability.js';
+import type { SshAuth } from '../core/enrollment/ssh-session.js';
+import type { ProgressEvent } from '../core/enrollment/step-runner.js';
 import { Manager } from '../core/manager.js';
+import { enrollRemoteNode, removeRemoteNode } from '../core/remote-nodes.js';
 
 const USAGE = `armory: the Armory manager (cluster, configuration, events)
 
 usage:
   armory node add local [--agent-port N]      enroll this machine (starts its agent)
+  armory node add USER@HOST [--port N] [--identity FILE | --password-stdin] [--trust SHA256:…]
+                  [--name NODE] [--agent-port N] [--yes]
+                                              enroll a Linux host over SSH (key file, password on
+                                              stdin, or ssh-agent); the host key is shown and pinned
   armory node ls [--json]                     enrolled nodes and whether they answer
-  armory node rm NODE [--yes]                 stop a node's programs and agent, forget it
+  armory node rm NODE [--yes] [--identity FILE | --password-stdin]
+                                              stop a node's programs, remove its agent, forget it
   armory apply FILE.yaml [--dry-run] [--yes]  validate, diff, sign and push a configuration
   armory status [--json]                      every node's services
   armory events [--json] [--node N] [--service S] [--limit N] [--follow]
@@ -27,6 +35,12 @@ const OPTIONS = {
   yes: { type: 'boolean', short: 'y' },
   'dry-run': { type: 'boolean' },
   'agent-port': { type: 'string' },
+  port: { type: 'string', short: 'p' },
+  identity: { type: 'string', short: 'i' },
+  'password-stdin': { type: 'boolean' },
+  trust: { type: 'string' },
+  name: { type: 'string' },
+  'install-root': { type: 'string' },
   node: { type: 'string' },
   service: { type: 'string' },
   limit: { type: 'string' },
@@ -40,7 +54,9 @@ function usage(message: string): never {
   throw new ArmoryError('CLI_E_USAGE', `${message}\n\n${USAGE}`);
 }
 
-const AGENT_BIN = path.resolve(import.meta.dirname, '../bin/armory-agent.js');
+/** The repository (bundle) root, from dist/armory.js: what enrollment uploads comes from here. */
+const BUNDLE_DIR = path.resolve(import.meta.dirname, '..');
+const AGENT_BIN = path.join(BUNDLE_DIR, 'bin/armory-agent.js');
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(argv, OPTIONS, USAGE);
@@ -129,11 +145,98 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function nodeCommand(manager: Manager, args: string[], values: { json?: boolean; yes?: boolean; 'agent-port'?: string }): Promise<number> {
+type NodeFlags = {
+  json?: boolean;
+  yes?: boolean;
+  'agent-port'?: string;
+  port?: string;
+  identity?: string;
+  'password-stdin'?: boolean;
+  trust?: string;
+  name?: string;
+  'install-root'?: string;
+};
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+async function sshAuth(values: NodeFlags): Promise<SshAuth> {
+  if (values.identity !== undefined && values['password-stdin']) usage('give --identity or --password-stdin, not both');
+  if (values.identity !== undefined) {
+    const passphrase = process.env.ARMORY_SSH_PASSPHRASE;
+    return passphrase ? { keyFile: path.resolve(values.identity), passphrase } : { keyFile: path.resolve(values.identity) };
+  }
+  if (values['password-stdin']) {
+    const password = await readStdin();
+    if (password.length === 0) usage('--password-stdin read an empty password');
+    return { password };
+  }
+  if (process.env.SSH_AUTH_SOCK) return { agent: true };
+  usage('no way to log in: give --identity FILE, --password-stdin, or run an ssh-agent (SSH_AUTH_SOCK)');
+}
+
+function confirmer(values: NodeFlags): (fingerprint: string) => Promise<boolean> {
+  return async (fingerprint) => {
+    out(`host key fingerprint: ${fingerprint}`);
+    if (values.yes) return true;
+    if (!process.stdin.isTTY) {
+      throw new ArmoryError('ENROLL_E_HOST_KEY_REJECTED', `the host key ${fingerprint} was not confirmed: check it and pass --trust ${fingerprint} (or --yes)`);
+    }
+    process.stdout.write('Is this the host you mean? Pin this key and go on? [y/N] ');
+    const answer = await new Promise<string>((resolve) => process.stdin.once('data', (d: Buffer) => resolve(d.toString().trim())));
+    return /^y(es)?$/i.test(answer);
+  };
+}
+
+const printProgress = (e: ProgressEvent) => {
+  if (e.status === 'running' && e.detail === '') return;
+  out(`${e.phase === 'rollback' ? 'undo ' : ''}${e.step.padEnd(12)} ${e.status.padEnd(12)} ${e.detail}${e.status === 'running' ? '' : ` (${e.ms} ms)`}`);
+};
+
+function nodeNameFor(host: string): string {
+  const n = host.toLowerCase().replace(/[^a-z0-9._-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 63);
+  return n.length > 0 ? n : 'node';
+}
+
+async function addRemote(manager: Manager, target: string, values: NodeFlags): Promise<number> {
+  const m = /^([a-z_][a-z0-9_-]*\$?)@(.+)$/i.exec(target);
+  if (!m) usage(`node add takes local or USER@HOST, not "${target}"`);
+  const [, user, host] = m as unknown as [string, string, string];
+  const node = values.name ?? nodeNameFor(host);
+  const r = await enrollRemoteNode(
+    manager,
+    {
+      node,
+      host,
+      port: intFlag(values.port, 'port', 22, 1, 65535, USAGE),
+      user,
+      auth: await sshAuth(values),
+      ...(values.trust !== undefined ? { trust: values.trust } : {}),
+      confirmHostKey: confirmer(values),
+      ...(values['install-root'] !== undefined ? { installRoot: path.resolve(values['install-root']) } : {}),
+    },
+    { agentPort: intFlag(values['agent-port'], 'agent-port', 7443, 1, 65535, USAGE), bundleDir: BUNDLE_DIR },
+    printProgress,
+  );
+  if (r.ok) {
+    out(`${node}: enrolled (${r.profile.os ?? 'Linux'} ${r.profile.arch ?? ''}, host key ${r.hostKey} pinned); its agent answers over mutual TLS`);
+    for (const w of r.warnings) out(`warning: ${w}`);
+    return 0;
+  }
+  out(`${node}: enrollment failed at ${r.failedStep}: ${r.error.message} [${r.error.code}]`);
+  out(`rolled back: ${r.rolledBack.join(', ') || 'nothing to undo'}${r.undoFailed.length ? `; could not undo: ${r.undoFailed.map((u) => `${u.step} (${u.error.message})`).join(', ')}` : ''}`);
+  return 1;
+}
+
+async function nodeCommand(manager: Manager, args: string[], values: NodeFlags): Promise<number> {
   const [sub, target, ...extra] = args;
   switch (sub) {
     case 'add': {
-      if (target !== 'local' || extra.length > 0) usage('node add takes "local" (enrollment of other hosts over SSH: armory node add USER@HOST, coming next)');
+      if (target === undefined || extra.length > 0) usage('node add takes local or USER@HOST');
+      if (target !== 'local') return addRemote(manager, target, values);
       const port = intFlag(values['agent-port'], 'agent-port', 7443, 1, 65535, USAGE);
       const rec = await manager.addLocalNode({ agentPort: port, agentBin: AGENT_BIN });
       out(`local: enrolled; its agent answers on ${rec.address}:${rec.agentPort} (certificate ${rec.certificateFingerprint.slice(0, 23)}…)`);
@@ -154,10 +257,18 @@ async function nodeCommand(manager: Manager, args: string[], values: { json?: bo
       if (target === undefined || extra.length > 0) usage('node rm takes one node name');
       manager.node(target);
       if (!values.yes) usage(`node rm stops every program of ${target} and removes its agent: confirm with --yes`);
-      if (target !== 'local') usage('removal of remote nodes comes with SSH enrollment');
-      await manager.removeLocalNode();
-      out(`${target}: removed`);
-      return 0;
+      if (target === 'local') {
+        await manager.removeLocalNode();
+        out(`${target}: removed`);
+        return 0;
+      }
+      const r = await removeRemoteNode(manager, { node: target, auth: await sshAuth(values) }, printProgress);
+      if (r.ok) {
+        out(`${target}: removed; nothing of Armory is left on it`);
+        return 0;
+      }
+      out(`${target}: removal stopped at ${r.failedStep}: ${r.error.message} [${r.error.code}]`);
+      return 1;
     }
     default:
       usage(`unknown node command "${sub ?? ''}"`);

@@ -144,11 +144,9 @@ export class SshSession {
         client.connect(config);
       } catch (e) {
         const message = (e as Error).message;
-        fail(
-          /passphrase|encrypted|parse/i.test(message)
-            ? new ArmoryError('ENROLL_E_OPTIONS', `the SSH key cannot be used: ${message}`)
-            : new ArmoryError('ENROLL_E_CONNECT', `cannot connect to ${where}: ${message}`),
-        );
+        if (/passphrase/i.test(message)) fail(new ArmoryError('ENROLL_E_AUTH', `the SSH key cannot be decrypted: ${message}`));
+        else if (/privateKey/i.test(message)) fail(new ArmoryError('ENROLL_E_OPTIONS', `the SSH key cannot be used: ${message}`));
+        else fail(new ArmoryError('ENROLL_E_CONNECT', `cannot connect to ${where}: ${message}`));
       }
     });
   }
