@@ -23,7 +23,7 @@ usage:
                                               stop a node's programs, remove its agent, forget it
   armory apply FILE.yaml [--dry-run] [--yes]  validate, diff, sign and push a configuration
   armory status [--json]                      every node's services
-  armory events [--json] [--node N] [--service S] [--limit N] [--follow]
+  armory events [--json] [--node N] [--service S] [--from TIME] [--until TIME] [--limit N] [--follow]
                                               the cluster's event journal (gathered from every agent)
   armory metrics                              Prometheus text for every node's services
 
@@ -43,6 +43,8 @@ const OPTIONS = {
   'install-root': { type: 'string' },
   node: { type: 'string' },
   service: { type: 'string' },
+  from: { type: 'string' },
+  until: { type: 'string' },
   limit: { type: 'string' },
   follow: { type: 'boolean', short: 'f' },
   help: { type: 'boolean', short: 'h' },
@@ -102,7 +104,15 @@ export async function main(argv: string[]): Promise<number> {
           for (const node of Object.keys(manager.inventory.data.nodes)) await manager.collectEvents(node).catch(() => 0);
         };
         await collect();
-        const query = { ...(values.node ? { node: values.node } : {}), ...(values.service ? { service: values.service } : {}) };
+        for (const [flag, v] of [['from', values.from], ['until', values.until]] as const) {
+          if (v !== undefined && Number.isNaN(Date.parse(v))) usage(`--${flag} takes a date and time, like 2026-11-23T08:00:00Z`);
+        }
+        const query = {
+          ...(values.node ? { node: values.node } : {}),
+          ...(values.service ? { service: values.service } : {}),
+          ...(values.from ? { from: values.from } : {}),
+          ...(values.until ? { until: values.until } : {}),
+        };
         let shown = 0;
         const print = (list: ReturnType<Manager['readEvents']>) => {
           for (const e of list) {

@@ -206,11 +206,17 @@ export class Manager {
     }
   }
 
-  readEvents(query: { node?: string; service?: string; since?: number; limit?: number } = {}): ManagerEvent[] {
+  /** The journal, by node, service and time (ISO bounds, inclusive from, exclusive until). */
+  readEvents(query: { node?: string; service?: string; since?: number; limit?: number; from?: string; until?: string } = {}): ManagerEvent[] {
+    const from = query.from !== undefined ? Date.parse(query.from) : Number.NEGATIVE_INFINITY;
+    const until = query.until !== undefined ? Date.parse(query.until) : Number.POSITIVE_INFINITY;
     return this.events.read({
       ...(query.since !== undefined ? { since: query.since } : {}),
       ...(query.limit !== undefined ? { limit: query.limit } : {}),
-      filter: (e) => (!query.node || e.node === query.node) && (!query.service || e.service === query.service),
+      filter: (e) => {
+        const t = Date.parse(e.time);
+        return (!query.node || e.node === query.node) && (!query.service || e.service === query.service) && t >= from && t < until;
+      },
     }) as ManagerEvent[];
   }
 

@@ -68,6 +68,11 @@ describe('the manager with its local node', () => {
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
 
+    const future = await armory('events', '--json', '--from', new Date(Date.now() + 3_600_000).toISOString());
+    expect(future.stdout.trim()).toBe('');
+    const badTime = await armory('events', '--from', 'yesterday-ish');
+    expect(badTime.code).toBe(2);
+
     fs.writeFileSync(cfg, 'services:\n  web:\n    comand: /bin/sleep\n');
     const bad = await armory('apply', cfg);
     expect(bad.code).toBe(2);
