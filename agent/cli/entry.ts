@@ -1,14 +1,12 @@
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import { exitCodeFor, main } from './main.js';
 
+// Exit explicitly, with the code, once main is done: an agent that lets go of its programs still
+// holds their process handles, and a command that failed may still hold its connection open.
 main(process.argv.slice(2)).then(
-  (code) => {
-    // Exit explicitly: an agent that lets go of its programs still holds their process handles.
-    if (process.argv[2] === 'run' || process.argv[2] === 'keeper') process.exit(code);
-    process.exitCode = code;
-  },
+  (code) => process.exit(code),
   (e: unknown) => {
     process.stderr.write(e instanceof ArmoryError ? `armory-agent: ${e.message} [${e.code}]\n` : `armory-agent: ${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = exitCodeFor(e);
+    process.exit(exitCodeFor(e));
   },
 );

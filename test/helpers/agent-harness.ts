@@ -19,7 +19,8 @@ export interface CliResult {
 export function cli(args: string[], options: { input?: string } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = execFile(process.execPath, [AGENT_BIN, ...args], { timeout: 20_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      // A command that had to be killed (it hung) is -1, never mistaken for an orderly failure.
+      const code = error ? (error.killed ? -1 : typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
     if (options.input !== undefined) child.stdin?.end(options.input);
