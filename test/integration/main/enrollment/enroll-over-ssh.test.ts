@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -405,4 +405,46 @@ describe('enrollment over SSH (a real sshd on 127.0.0.1)', () => {
     expect(processesUnder(root)).toEqual([]);
     expect(readCrontab()).toBe(crontabAtStart);
   }, 90_000);
+});
+
+const ARMORY_BIN = path.join(REPO, 'bin/armory.js');
+/** The `armory` command line with its own ARMORY_HOME (kept in this file: it writes root's crontab, like the tests above). */
+function armoryCli(args: string[], home: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [ARMORY_BIN, ...args], { env: { ...process.env, ARMORY_HOME: home }, timeout: 120_000 }, (e, stdout, stderr) =>
+      resolve({ code: e ? (e.killed ? -1 : typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('armory node add USER@HOST: one step for the user', () => {
+  it('refuses an unconfirmed host key, enrolls with --trust, runs what is applied, and removes the node', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-cli-home-'));
+    const armory = (args: string[]) => armoryCli(args, home);
+    const base = ['node', 'add', `root@127.0.0.1`, '--port', String(sshd.port), '--identity', sshd.agentKey, '--name', 'n1', '--agent-port', String(agentPort), '--install-root', root];
+    const unconfirmed = await armory(base);
+    expect(unconfirmed.code).toBe(1);
+    expect(unconfirmed.stdout).toMatch(/host key fingerprint: SHA256:/);
+    expect(unconfirmed.stdout).toMatch(/pass --trust SHA256:/);
+    expect(fs.readdirSync(root)).toEqual([]);
+
+    const fingerprint = /host key fingerprint: (SHA256:\S+)/.exec(unconfirmed.stdout)?.[1] as string;
+    const added = await armory([...base, '--trust', fingerprint]);
+    expect(added.stdout).toMatch(/n1: enrolled .*host key SHA256:\S+ pinned/);
+    for (const step of ['connect', 'profile', 'upload', 'certificate', 'install', 'start']) expect(added.stdout).toMatch(new RegExp(`${step}\\s+done`));
+    expect(added.code).toBe(0);
+
+    const cfg = path.join(home, 'armory.yaml');
+    fs.writeFileSync(cfg, 'nodes:\n  n1: { address: 127.0.0.1 }\nservices:\n  s:\n    command: /bin/sleep\n    args: ["1000"]\n    placement: { nodes: [n1] }\n');
+    expect((await armory(['apply', cfg])).stdout).toMatch(/ok {3}n1: .*1 started/);
+    const status = await armory(['status']);
+    expect(status.stdout).toMatch(/n1 \(127\.0\.0\.1\) answers/);
+
+    const removed = await armory(['node', 'rm', 'n1', '--yes', '--identity', sshd.agentKey]);
+    expect(removed.stdout).toMatch(/n1: removed/);
+    expect(removed.code).toBe(0);
+    expect((await armory(['node', 'ls'])).stdout).toMatch(/no nodes enrolled/);
+    expect(readCrontab()).toBe(crontabAtStart);
+    fs.rmSync(home, { recursive: true, force: true });
+  });
 });
