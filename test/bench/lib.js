@@ -430,6 +430,20 @@ export function readHttpdCounts(file) {
  * Every process a benchmark starts is tracked here by pid and start time, so that cleanup signals
  * only those very processes (never a recycled pid, never anything by name).
  */
+/**
+ * Runs one benchmark: its body gets a process tracker that is cleaned up however the body ends
+ * (every process and temp folder it tracked); a failure is printed and sets the exit code.
+ */
+export function runBenchmark(name, body) {
+  const tracker = new Tracker();
+  body(tracker)
+    .finally(() => tracker.cleanup())
+    .catch((e) => {
+      console.error(`${name} failed: ${e.stack ?? e.message}`);
+      process.exitCode = 1;
+    });
+}
+
 export class Tracker {
   constructor() {
     this.procs = new Map(); // pid -> { ticks, group }
