@@ -1,3 +1,4 @@
+import { identityFromSubjectAltName } from '../../common/wire/certificate-identity.js';
 import type { X509Certificate } from 'node:crypto';
 
 /** Who is on the other end of a connection, as its certificate says. */
@@ -9,12 +10,10 @@ export interface PeerIdentity {
 /** The local control socket's caller: the node's own administrator (owner-only socket). */
 export const LOCAL_CALLER: PeerIdentity = { role: 'local', name: 'local' };
 
-const ROLE_URI = /URI:urn:armory:(manager|agent):([a-z0-9][a-z0-9._-]{0,62})(?:,|$)/;
-
 /** Reads `urn:armory:<role>:<name>` from a certificate's subject alternative names. */
 export function identityOf(cert: X509Certificate): PeerIdentity | null {
-  const m = ROLE_URI.exec(cert.subjectAltName ?? '');
-  return m ? { role: m[1] as 'manager' | 'agent', name: m[2] as string } : null;
+  const id = identityFromSubjectAltName(cert.subjectAltName);
+  return id ? { role: id.role, name: id.name } : null;
 }
 
 /** True when `cert` was issued by `ca` and is valid at `now`. */

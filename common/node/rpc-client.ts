@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { ArmoryError, fromErrorPayload } from '../errors/armory-error.js';
 import { incomingSchema } from '../rpc/envelope.js';
+import { identityFromSubjectAltName } from '../wire/certificate-identity.js';
 import type { AgentMethod, ParamsOf, ResultOf } from '../wire/agent-control.js';
 import { encodeLine, LineFramer, parseJsonLine } from '../wire/line-framer.js';
 
@@ -58,11 +59,10 @@ export class ControlClient {
         minVersion: 'TLSv1.3',
         // The agent is identified by its cluster certificate, not by a DNS name.
         checkServerIdentity: (_host, cert) => {
-          const san = (cert.subjectaltname ?? '').split(', ');
-          if (options.expectName !== undefined && !san.includes(`URI:urn:armory:agent:${options.expectName}`)) {
-            return new Error(`the agent presented a certificate for another node (${san.join(', ')})`);
-          }
-          return undefined;
+          if (options.expectName === undefined) return undefined;
+          const id = identityFromSubjectAltName(cert.subjectaltname);
+          if (id?.role === 'agent' && id.name === options.expectName) return undefined;
+          return new Error(`the agent presented a certificate for ${id ? `${id.role} ${id.name}` : 'no Armory identity'}, not agent ${options.expectName}`);
         },
       });
       const timer = setTimeout(() => {

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { ArmoryError } from '../../../common/errors/armory-error.js';
-import { parseIdentityUri, type CertificateIdentity, type CertificateRole } from './certificate-identity.js';
+import { identityFromSubjectAltName, type CertificateRole } from '../../../common/wire/certificate-identity.js';
 
 /** What the GUI, the journal and enrollment show of a certificate. */
 export interface CertificateDescription {
@@ -29,30 +29,6 @@ function parse(pem: string, what: string): X509Certificate {
 
 function validity(cert: X509Certificate): { notBefore: Date; notAfter: Date } {
   return { notBefore: new Date(cert.validFrom), notAfter: new Date(cert.validTo) };
-}
-
-/**
- * The Armory identity among the subject alternative names node:crypto lists (`DNS:a, URI:b`). Node
- * prints a value holding a separator as a JSON string with the comma escaped, so a crafted URI
- * cannot pose as a second entry; a certificate with more than one identity URI is ambiguous and has
- * none.
- */
-export function identityFromSubjectAltName(subjectAltName: string | undefined): CertificateIdentity | null {
-  const found: CertificateIdentity[] = [];
-  for (const entry of (subjectAltName ?? '').split(', ')) {
-    if (!entry.startsWith('URI:')) continue;
-    let uri = entry.slice('URI:'.length);
-    if (uri.startsWith('"')) {
-      try {
-        uri = String(JSON.parse(uri));
-      } catch {
-        continue;
-      }
-    }
-    const identity = parseIdentityUri(uri);
-    if (identity) found.push(identity);
-  }
-  return found.length === 1 ? (found[0] ?? null) : null;
 }
 
 /** Describes a PEM certificate; a PEM that is not a certificate is PKI_E_CERT_INVALID. */

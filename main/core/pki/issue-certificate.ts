@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { ArmoryError } from '../../../common/errors/armory-error.js';
 import type { CertificateAndKey } from './certificate-and-key.js';
 import { checkName, randomSerialHex, validityWindow } from './certificate-fields.js';
-import { identityUri, isCertificateRole, type CertificateRole } from './certificate-identity.js';
+import { identityUri, isCertificateRole, type CertificateRole } from '../../../common/wire/certificate-identity.js';
 import { ECDSA_P256, generateEcdsaKeyPair, importSigningKey, keyMatchesPublicKey, nodeWebCrypto, parsePrivateKey, privateKeyToPem } from './ecdsa-keys.js';
 import { x509 } from './x509-library.js';
 

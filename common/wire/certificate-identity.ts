@@ -1,4 +1,4 @@
-import { NAME_PATTERN } from '../../../common/config/names.js';
+import { NAME_PATTERN } from '../config/names.js';
 
 /** The roles a cluster certificate can carry. */
 export const CERTIFICATE_ROLES = ['agent', 'manager'] as const;
@@ -27,4 +27,28 @@ export function parseIdentityUri(uri: string): CertificateIdentity | null {
   if (!m) return null;
   const [, role = '', name = ''] = m;
   return isCertificateRole(role) && NAME_PATTERN.test(name) ? { role, name } : null;
+}
+
+/**
+ * The Armory identity among the subject alternative names node:crypto lists (`DNS:a, URI:b`). Node
+ * prints a value holding a separator as a JSON string with the comma escaped, so a crafted URI
+ * cannot pose as a second entry; a certificate with more than one identity URI is ambiguous and has
+ * none.
+ */
+export function identityFromSubjectAltName(subjectAltName: string | undefined): CertificateIdentity | null {
+  const found: CertificateIdentity[] = [];
+  for (const entry of (subjectAltName ?? '').split(', ')) {
+    if (!entry.startsWith('URI:')) continue;
+    let uri = entry.slice('URI:'.length);
+    if (uri.startsWith('"')) {
+      try {
+        uri = String(JSON.parse(uri));
+      } catch {
+        continue;
+      }
+    }
+    const identity = parseIdentityUri(uri);
+    if (identity) found.push(identity);
+  }
+  return found.length === 1 ? (found[0] ?? null) : null;
 }
