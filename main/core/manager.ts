@@ -13,6 +13,7 @@ import type { ServiceStatus } from '../../common/wire/service-status.js';
 import { diffConfigs, type ConfigDiff } from './config-diff.js';
 import { signConfig } from './config-signing.js';
 import { managerEventSchema, type ManagerEvent, type ManagerEventInput } from './events/manager-events.js';
+import { waitForAgent } from './enrollment/agent-readiness.js';
 import { Inventory } from './inventory/inventory.js';
 import type { NodeRecord } from './inventory/inventory-schema.js';
 import { managerHome, type ManagerHome } from './manager-home.js';
@@ -265,23 +266,8 @@ export class Manager {
 
   /** Waits (bounded) until a node's agent answers `hello` over mutual TLS. */
   async waitForAgent(node: string, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    while (Date.now() < deadline) {
-      try {
-        const c = await this.connect(node, 1000);
-        try {
-          await c.call('hello', { protocol: 1 });
-          return;
-        } finally {
-          c.close();
-        }
-      } catch (e) {
-        last = e;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    throw new ArmoryError('AGENT_E_UNREACHABLE', `the agent of ${node} did not answer within ${timeoutMs}ms: ${(last as Error)?.message ?? ''}`);
+    const n = this.node(node);
+    await waitForAgent({ host: n.address, port: n.agentPort, node, caPem: this.pki.ca.certPem, manager: this.pki.manager, timeoutMs });
   }
 
   private async stopLocalAgent(): Promise<void> {
