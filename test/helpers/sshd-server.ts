@@ -65,14 +65,18 @@ export class TestSshd {
   private constructor(
     readonly dir: string,
     readonly port: number,
+    /** The address it listens on (127.0.0.1, or a test host's address inside its namespace). */
+    readonly address: string,
+    private readonly netns: string | null,
   ) {
     this.clientKey = path.join(dir, 'client_key');
     this.agentKey = path.join(dir, 'agent_key');
   }
 
-  static async start(): Promise<TestSshd> {
+  /** On 127.0.0.1 at a free port, or (`host`) inside a test host's network namespace at its address, port 22. */
+  static async start(host?: { netns: string; address: string }): Promise<TestSshd> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-sshd-'));
-    const sshd = new TestSshd(dir, await freeTcpPort());
+    const sshd = host ? new TestSshd(dir, 22, host.address, host.netns) : new TestSshd(dir, await freeTcpPort(), '127.0.0.1', null);
     try {
       keygen(sshd.clientKey, sshd.clientKeyPassphrase);
       keygen(sshd.agentKey, '');
@@ -80,7 +84,7 @@ export class TestSshd {
       fs.writeFileSync(
         path.join(dir, 'sshd_config'),
         [
-          'ListenAddress 127.0.0.1',
+          `ListenAddress ${sshd.address}`,
           `PidFile ${path.join(dir, 'sshd.pid')}`,
           `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
           'PermitRootLogin yes',
@@ -116,7 +120,10 @@ export class TestSshd {
     }
     const hostKey = this.hostKey;
     this.hostKeyFingerprint = sshKeygenFingerprint(`${hostKey}.pub`);
-    const proc = spawn(SSHD, ['-D', '-e', '-f', path.join(this.dir, 'sshd_config'), '-p', String(this.port), '-h', hostKey], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const argv = [SSHD, '-D', '-e', '-f', path.join(this.dir, 'sshd_config'), '-p', String(this.port), '-h', hostKey];
+    // `ip netns exec` execs sshd in place: the child's pid is the server's own.
+    const [command, ...args] = this.netns ? ['ip', 'netns', 'exec', this.netns, ...argv] : argv;
+    const proc = spawn(command as string, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     proc.stderr?.on('data', (d: Buffer) => {
       this.output = (this.output + d.toString()).slice(-20_000);
     });
@@ -126,7 +133,7 @@ export class TestSshd {
       () =>
         new Promise<boolean>((resolve) => {
           if (proc.exitCode !== null) throw new Error(`sshd exited with ${proc.exitCode}: ${this.output}`);
-          const s = net.connect(this.port, '127.0.0.1');
+          const s = net.connect(this.port, this.address);
           s.once('data', (d: Buffer) => {
             s.destroy();
             resolve(d.toString().startsWith('SSH-2.0'));
@@ -230,7 +237,7 @@ export class TestSudoUser {
     readonly password: string,
   ) {}
 
-  static create(name = 'armory-test'): TestSudoUser {
+  static create(name: string): TestSudoUser {
     const password = randomBytes(12).toString('base64url');
     try {
       execFileSync('id', [name], { stdio: 'ignore' });

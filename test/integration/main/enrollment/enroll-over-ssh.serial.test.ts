@@ -14,6 +14,7 @@ import type { CertificateAndKey } from '../../../../main/core/pki/certificate-an
 import { createClusterCa } from '../../../../main/core/pki/cluster-ca.js';
 import { issueCertificate } from '../../../../main/core/pki/issue-certificate.js';
 import { freeTcpPort, TestSshAgent, TestSshd, TestSudoUser } from '../../../helpers/sshd-server.js';
+import { readCrontab, restoreCrontab } from '../../../helpers/crontab.js';
 import { waitFor } from '../../../helpers/wait.js';
 
 const REPO = path.resolve(import.meta.dirname, '../../../..');
@@ -33,11 +34,6 @@ let agentPort = 0;
 const clients: ControlClient[] = [];
 const programPids: number[] = [];
 const mounts: string[] = [];
-
-function readCrontab(): string | null {
-  const r = spawnSync('crontab', ['-l'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout : null;
-}
 
 /** Every file and folder under dir, with its type and mode: "the host as it was" is this listing. */
 function listing(dir: string): string[] {
@@ -140,7 +136,7 @@ function expectNothingLeft(before: string[]): void {
 
 beforeAll(async () => {
   sshd = await TestSshd.start();
-  sudoUser = TestSudoUser.create();
+  sudoUser = TestSudoUser.create('armory-test');
   ca = await createClusterCa({ clusterName: 'test' });
   manager = await issueCertificate(ca, { role: 'manager', name: 'manager' });
   crontabAtStart = readCrontab();
@@ -170,10 +166,7 @@ afterEach(() => {
   for (const m of mounts.splice(0)) spawnSync('umount', ['-l', m]);
   fs.rmSync(root, { recursive: true, force: true });
   // Put root's crontab back should a failed test have left a line in it.
-  if (readCrontab() !== crontabAtStart) {
-    if (crontabAtStart === null) spawnSync('crontab', ['-r']);
-    else spawnSync('crontab', ['-'], { input: crontabAtStart });
-  }
+  restoreCrontab(crontabAtStart);
   expect(left, 'processes left behind').toEqual([]);
 });
 
@@ -408,7 +401,7 @@ describe('enrollment over SSH (a real sshd on 127.0.0.1)', () => {
 });
 
 const ARMORY_BIN = path.join(REPO, 'bin/armory.js');
-/** The `armory` command line with its own ARMORY_HOME (kept in this file: it writes root's crontab, like the tests above). */
+/** The `armory` command line with its own ARMORY_HOME. */
 function armoryCli(args: string[], home: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [ARMORY_BIN, ...args], { env: { ...process.env, ARMORY_HOME: home }, timeout: 120_000 }, (e, stdout, stderr) =>
