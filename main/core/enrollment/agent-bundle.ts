@@ -82,6 +82,18 @@ function requireDir(dir: string, hint: string): void {
 }
 
 /**
+ * Where a per-architecture package is: npm installs this machine's own in node_modules;
+ * `npm run runtimes` (scripts/fetch-runtimes.js) brings the other architectures' into
+ * assets/runtimes/node_modules, checked against package-lock.json.
+ */
+function archPackageDir(bundleDir: string, name: string, what: string): string {
+  const places = [path.join(bundleDir, 'node_modules', name), path.join(bundleDir, 'assets', 'runtimes', 'node_modules', name)];
+  const found = places.find((d) => fs.existsSync(d));
+  if (found) return found;
+  throw new ArmoryError('ENROLL_E_BUNDLE', `${what} (npm package ${name}) is not on this machine: run \`npm run runtimes\` to fetch it (looked in ${places.join(' and ')})`, { package: name });
+}
+
+/**
  * What goes onto a host of `arch`: the agent bundle (dist/agent.js and the poll worker), koffi
  * with its prebuilt library for that architecture (koffi is kept out of the bundle because it
  * loads its native library from next to its own files), a package.json that makes the folder an
@@ -99,12 +111,10 @@ export async function collectAgentBundle(bundleDir: string, arch: HostArch, opti
   const koffi = path.join(nm, 'koffi');
   requireDir(koffi, 'install the dependencies (npm ci)');
   for (const rel of walk(koffi)) files.push(await localFile(path.join(koffi, rel), `node_modules/koffi/${rel}`, 0o644));
-  const prebuilt = path.join(nm, '@koromix', `koffi-linux-${arch}`);
-  requireDir(prebuilt, `koffi's prebuilt library for linux-${arch} is not installed here (npm installs only this machine's; add it with \`npm i --no-save --force @koromix/koffi-linux-${arch}\`)`);
+  const prebuilt = archPackageDir(bundleDir, `@koromix/koffi-linux-${arch}`, `koffi's prebuilt library for linux-${arch}`);
   for (const rel of walk(prebuilt)) files.push(await localFile(path.join(prebuilt, rel), `node_modules/@koromix/koffi-linux-${arch}/${rel}`, 0o644));
   if (options.withRuntime) {
-    const runtime = path.join(nm, `node-linux-${arch}`);
-    requireDir(runtime, `the host needs a Node runtime and the npm package node-linux-${arch} is not installed here (\`npm i --no-save --force node-linux-${arch}@20\`)`);
+    const runtime = archPackageDir(bundleDir, `node-linux-${arch}`, `the host needs a Node runtime for linux-${arch}, and it`);
     files.push(await localFile(path.join(runtime, 'bin', 'node'), 'runtime/bin/node', 0o755));
     if (fs.existsSync(path.join(runtime, 'LICENSE'))) files.push(await localFile(path.join(runtime, 'LICENSE'), 'runtime/LICENSE', 0o644));
   }
