@@ -12,6 +12,7 @@ export interface AppendLogOptions {
 export type Sequenced<T> = T & { seq: number; time: string };
 type Listener<T> = (entry: Sequenced<T>) => void;
 
+const LINE_SEQ = /^\{"seq":(\d+),/;
 const SEGMENT = /^(\d{8})\.jsonl$/;
 
 /**
@@ -128,7 +129,29 @@ export class AppendLog<T extends object> {
     while (this.syncing) await this.syncing;
   }
 
-  private readSegment(n: number): Sequenced<T>[] {
+  /** The sequence number a line starts with (append writes `{"seq":N,…`), without parsing the rest. */
+  private static lineSeq(line: string): number | null {
+    const m = LINE_SEQ.exec(line);
+    return m ? Number(m[1]) : null;
+  }
+
+  /** The first sequence number of a segment (from its first line), or null when it has none. */
+  private firstSeq(n: number): number | null {
+    let fd = -1;
+    try {
+      fd = fs.openSync(this.segmentPath(n), 'r');
+      const head = Buffer.alloc(64);
+      const got = fs.readSync(fd, head, 0, head.length, 0);
+      return AppendLog.lineSeq(head.subarray(0, got).toString('utf8'));
+    } catch {
+      return null;
+    } finally {
+      if (fd >= 0) fs.closeSync(fd);
+    }
+  }
+
+  /** A segment's valid entries after `since`; lines at or below it are skipped without being parsed. */
+  private readSegment(n: number, since = 0): Sequenced<T>[] {
     let text: string;
     try {
       text = fs.readFileSync(this.segmentPath(n), 'utf8');
@@ -138,6 +161,8 @@ export class AppendLog<T extends object> {
     const out: Sequenced<T>[] = [];
     for (const line of text.split('\n')) {
       if (line.length === 0) continue;
+      const seq = AppendLog.lineSeq(line);
+      if (seq !== null && seq <= since) continue;
       try {
         const parsed = this.schema.safeParse(JSON.parse(line));
         if (parsed.success) out.push(parsed.data);
@@ -153,9 +178,14 @@ export class AppendLog<T extends object> {
     const since = query.since ?? 0;
     const limit = query.limit ?? Number.MAX_SAFE_INTEGER;
     const out: Sequenced<T>[] = [];
-    for (const n of this.segmentNumbers()) {
-      for (const e of this.readSegment(n)) if (e.seq > since && (!query.filter || query.filter(e))) out.push(e);
-    }
+    const segs = this.segmentNumbers();
+    segs.forEach((n, i) => {
+      // A segment whose successor starts at or below since+1 holds nothing newer: a follower reads only the last one.
+      const next = segs[i + 1];
+      const nextFirst = next === undefined ? null : this.firstSeq(next);
+      if (nextFirst !== null && nextFirst - 1 <= since) return;
+      for (const e of this.readSegment(n, since)) if (e.seq > since && (!query.filter || query.filter(e))) out.push(e);
+    });
     return limit >= out.length ? out : out.slice(out.length - limit);
   }
 
