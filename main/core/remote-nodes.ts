@@ -69,7 +69,7 @@ export async function removeRemoteNode(manager: Manager, access: Omit<RemoteAcce
   if (rec.hostKey === null) throw new ArmoryError('MANAGER_E_UNKNOWN_NODE', `${access.node} was not enrolled over SSH`);
   const installRoot = typeof rec.install.installRoot === 'string' ? rec.install.installRoot : '';
   const result = await removeNode(
-    { ...access, host: rec.address, port: rec.sshPort ?? 22, user: access.user ?? rec.sshUser ?? 'root', pinnedHostKey: rec.hostKey, installRoot },
+    { ...access, host: rec.address, port: rec.sshPort ?? 22, user: access.user ?? rec.sshUser ?? 'root', pinnedHostKey: rec.hostKey, installRoot, userUnit: rec.install.service === 'systemd-user' },
     onProgress,
   );
   if (result.ok) {

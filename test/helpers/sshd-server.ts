@@ -237,7 +237,8 @@ export class TestSudoUser {
     readonly password: string,
   ) {}
 
-  static create(name: string): TestSudoUser {
+  /** `sudo: false` makes a plain user (no sudoers entry), as a host with no way to root would have. */
+  static create(name: string, options: { sudo: boolean } = { sudo: true }): TestSudoUser {
     const password = randomBytes(12).toString('base64url');
     try {
       execFileSync('id', [name], { stdio: 'ignore' });
@@ -245,7 +246,7 @@ export class TestSudoUser {
       execFileSync('useradd', ['--create-home', '--shell', '/bin/sh', name], { stdio: 'ignore' });
     }
     execFileSync('chpasswd', [], { input: `${name}:${password}\n`, stdio: ['pipe', 'ignore', 'ignore'] });
-    fs.writeFileSync(`/etc/sudoers.d/${name}`, `${name} ALL=(root) NOPASSWD: ALL\n`, { mode: 0o440 });
+    if (options.sudo) fs.writeFileSync(`/etc/sudoers.d/${name}`, `${name} ALL=(root) NOPASSWD: ALL\n`, { mode: 0o440 });
     return new TestSudoUser(name, password);
   }
 

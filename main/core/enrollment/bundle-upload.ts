@@ -90,7 +90,8 @@ export async function uploadBundle(shell: RemoteShell, bundle: AgentBundle, inst
   const q = shellQuote;
   const suffix = randomBytes(4).toString('hex');
   const staging = `${installDir}.new-${suffix}`;
-  const direct = shell.asRoot === 'root';
+  // SFTP writes as the login user: straight into place when that user owns the installation (root, or a user unit's own user).
+  const direct = shell.asRoot === 'root' || shell.asRoot === 'user';
   // One command: was there an installation, which parent folders had to be made, and (as root) the staging folder.
   if (direct) record.staging = staging;
   const prepared = await shell.run(

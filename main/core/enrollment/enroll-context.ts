@@ -5,6 +5,7 @@ import type { HostConnection } from './host-connection.js';
 import type { HostProfile } from './host-profile.js';
 import type { ServiceManager } from './install-manifest.js';
 import type { PreviousInstall } from './previous-install.js';
+import type { RemoteLayout } from './remote-layout.js';
 import type { Privilege } from './remote-shell.js';
 
 /** What the profile decided about how the agent goes onto this host. */
@@ -16,6 +17,8 @@ export interface InstallPlan {
   readonly nodePath: string;
   /** An @reboot crontab line brings the keeper back after a reboot. */
   readonly crontab: boolean;
+  /** Where everything goes: the system layout, or the user's home for a user unit. */
+  readonly layout: RemoteLayout;
 }
 
 /**
@@ -23,7 +26,8 @@ export interface InstallPlan {
  * goes, so that its undo knows exactly what to take back even after a partial run.
  */
 export interface EnrollContext {
-  readonly o: NormalisedEnrollOptions;
+  /** Fixed before the first step, except that the profile step moves a user-unit installation's layout into the user's home. */
+  o: NormalisedEnrollOptions;
   readonly conn: HostConnection;
   profile: HostProfile | null;
   plan: InstallPlan | null;

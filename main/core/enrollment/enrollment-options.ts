@@ -54,12 +54,18 @@ export interface EnrollOptions extends HostAccessOptions {
   bundleDir: string;
   /** 'auto' (default): ship the Node runtime only when the host lacks Node >= 20; 'bundled': always ship it. */
   runtime?: 'auto' | 'bundled';
-  /** 'auto' (default): systemd where PID 1 is systemd (and installRoot is ''), else the keeper. */
-  service?: 'auto' | 'systemd' | 'keeper';
+  /**
+   * 'auto' (default): a system unit where PID 1 is systemd (and installRoot is ''), else the keeper,
+   * both as root; a user unit ('systemd-user', in the login user's home) when the login user is
+   * neither root nor a sudoer but has a systemd user manager.
+   */
+  service?: 'auto' | 'systemd' | 'systemd-user' | 'keeper';
   requirements?: Partial<HostRequirements>;
 }
 
 export interface RemoveOptions extends HostAccessOptions {
+  /** The node was installed as a systemd user unit (the inventory says so): everything is in the login user's home and is removed as that user. */
+  userUnit?: boolean;
   /** How long the agent may take to stop its programs on shutdown before what is left is killed. */
   shutdownTimeoutMs?: number;
 }
@@ -124,7 +130,7 @@ export interface NormalisedEnrollOptions extends NormalisedAccess {
   readonly listen: string;
   readonly bundleDir: string;
   readonly runtime: 'auto' | 'bundled';
-  readonly service: 'auto' | 'systemd' | 'keeper';
+  readonly service: 'auto' | 'systemd' | 'systemd-user' | 'keeper';
   readonly requirements: HostRequirements;
 }
 
@@ -139,7 +145,7 @@ export function normaliseEnrollOptions(o: EnrollOptions): NormalisedEnrollOption
   const runtime = o.runtime ?? 'auto';
   need(runtime === 'auto' || runtime === 'bundled', "runtime must be 'auto' or 'bundled'");
   const service = o.service ?? 'auto';
-  need(service === 'auto' || service === 'systemd' || service === 'keeper', "service must be 'auto', 'systemd' or 'keeper'");
+  need(service === 'auto' || service === 'systemd' || service === 'systemd-user' || service === 'keeper', "service must be 'auto', 'systemd', 'systemd-user' or 'keeper'");
   need(!(service === 'systemd' && access.layout.root !== ''), "service 'systemd' installs a real unit: it cannot be combined with an installRoot");
   const requirements = Object.freeze({ ...DEFAULT_HOST_REQUIREMENTS, ...(o.requirements ?? {}) });
   need(Number.isFinite(requirements.minFreeDiskMb) && requirements.minFreeDiskMb >= 0, 'requirements.minFreeDiskMb must be a number of MB');

@@ -28,6 +28,8 @@ export interface HostProfile {
   readonly systemd: boolean;
   /** The login user has a systemd user manager. */
   readonly userSystemd: boolean;
+  /** The login user's home folder ($HOME), where a user-unit installation goes. */
+  readonly home: string | null;
   /** The login user is root. */
   readonly root: boolean;
   /** The login user may run anything as root through sudo without a password. */
@@ -77,6 +79,7 @@ export function profileScript(installDir: string): string {
     'if [ -d /run/systemd/system ] || [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then v systemd yes; else v systemd no; fi',
     'if command -v systemctl >/dev/null 2>&1 && [ -n "${XDG_RUNTIME_DIR:-}" ] && [ -S "${XDG_RUNTIME_DIR}/systemd/private" ]; then v usersystemd yes; else v usersystemd no; fi',
     'v uid "$(id -u 2>/dev/null)"',
+    'v home "${HOME:-}"',
     'if [ "$(id -u 2>/dev/null)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true </dev/null >/dev/null 2>&1; then v sudo yes; else v sudo no; fi',
     'if command -v node >/dev/null 2>&1; then v nodepath "$(command -v node)"; v nodeversion "$(node --version 2>/dev/null)"; v nodestat "$(stat -L -c \'%u %a\' "$(command -v node)" 2>/dev/null)"; fi',
     'if command -v crontab >/dev/null 2>&1; then v crontab yes; else v crontab no; fi',
@@ -135,6 +138,7 @@ export function parseProfile(output: string): HostProfile {
     interfaces: Object.freeze([...interfaces].map(([name, addresses]) => Object.freeze({ name, addresses: Object.freeze(addresses) }))),
     systemd: one('systemd') === 'yes',
     userSystemd: one('usersystemd') === 'yes',
+    home: one('home') || null,
     root: uid === '0',
     sudo: one('sudo') === 'yes',
     node: nodePath && nodeVersion ? Object.freeze({ path: nodePath, version: nodeVersion, rootOwned: rootOwned(one('nodestat')) }) : null,

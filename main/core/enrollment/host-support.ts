@@ -22,7 +22,11 @@ export function checkHostSupport(profile: HostProfile, requirements: HostRequire
   if (profile.arch === null) reasons.push(`the processor is ${profile.machine}; the agent is built for x86_64 (x64) and aarch64 (arm64) only`);
   if (profile.libc === 'musl') reasons.push('the host uses the musl C library (Alpine and the like); the agent and its Node runtime need glibc');
   else if (profile.libc === 'unknown') reasons.push('cannot tell which C library the host uses (no ldd, no dynamic loader found); the agent needs glibc');
-  if (!profile.root && !profile.sudo) reasons.push('the login user is not root and cannot use sudo without a password; log in as root or allow passwordless sudo');
+  if (!profile.root && !profile.sudo && !profile.userSystemd) {
+    reasons.push(
+      'the login user is not root, cannot use sudo without a password and has no systemd user manager; log in as root, allow passwordless sudo, or give the user a systemd user manager (loginctl enable-linger USER)',
+    );
+  }
   if (profile.freeDiskMb < requirements.minFreeDiskMb) {
     reasons.push(`only ${profile.freeDiskMb} MB are free on ${profile.diskPath || 'the install filesystem'}; the agent needs ${requirements.minFreeDiskMb} MB`);
   }

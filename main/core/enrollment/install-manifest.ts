@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { NAME_PATTERN } from '../../../common/config/names.js';
 
-/** How the agent is kept running on its host. */
-export type ServiceManager = 'systemd' | 'keeper';
+/** How the agent is kept running on its host: a system unit, a user unit, or the keeper. */
+export type ServiceManager = 'systemd' | 'systemd-user' | 'keeper';
 
 const absolutePath = z.string().min(1).max(4096).regex(/^\//, 'an absolute path');
 
@@ -15,7 +15,7 @@ export const installManifestSchema = z.strictObject({
   format: z.literal('armory-enrollment/1'),
   node: z.string().regex(NAME_PATTERN),
   enrolledAt: z.string().max(64),
-  service: z.enum(['systemd', 'keeper']),
+  service: z.enum(['systemd', 'systemd-user', 'keeper']),
   /** The Node that runs the agent: the host's own or the shipped runtime. */
   nodePath: absolutePath,
   listen: z.string().min(3).max(300),

@@ -3,24 +3,25 @@ import { parseInstallManifest, type InstallManifest } from './install-manifest.j
 import type { RemoteLayout } from './remote-layout.js';
 import { UNIT_NAME } from './remote-layout.js';
 import { shellQuote } from './shell-quote.js';
+import { unitControl, type UnitScope } from './systemd-unit.js';
 
 /** What an earlier enrollment left on a host: its manifest, its running processes, its unit. */
 export interface PreviousInstall {
   readonly manifest: InstallManifest | null;
   /** Running keeper and agent, each with its full command line (to start it again after a failed re-enrollment). */
   readonly processes: readonly (AgentProcess & { readonly argv: readonly string[] })[];
-  /** The systemd unit is active (only looked at on real paths with systemd). */
+  /** The agent's unit is active (only looked at where there is a unit manager to ask). */
   readonly unitActive: boolean;
 }
 
-/** Run as root: prints `manifest=HEX`, `proc=PID ROLE HEX-ARGV` lines and `unit=STATE`. */
-export function inspectScript(layout: RemoteLayout, withSystemd: boolean): string {
+/** Run with the installation's privilege: prints `manifest=HEX`, `proc=PID ROLE HEX-ARGV` lines and `unit=STATE` (`unit`: which manager to ask, if any). */
+export function inspectScript(layout: RemoteLayout, unit: UnitScope | null): string {
   const hex = (file: string) => `od -An -tx1 -v ${file} 2>/dev/null | tr -d ' \\n'`;
   return [
     findProcessesFunction(layout.agentScript, layout.stateDir),
     `if [ -r ${shellQuote(layout.manifestFile)} ]; then echo "manifest=$(${hex(shellQuote(layout.manifestFile))})"; fi`,
     `armory_pids | while read -r pid role; do echo "proc=$pid $role $(${hex('"/proc/$pid/cmdline"')})"; done`,
-    withSystemd ? `echo "unit=$(systemctl is-active ${UNIT_NAME} 2>/dev/null)"` : 'echo unit=none',
+    unit ? `echo "unit=$(${unitControl(unit).systemctl} is-active ${UNIT_NAME} 2>/dev/null)"` : 'echo unit=none',
     'exit 0',
   ].join('\n');
 }

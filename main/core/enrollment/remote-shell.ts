@@ -2,8 +2,11 @@ import { ArmoryError } from '../../../common/errors/armory-error.js';
 import { shellQuote } from './shell-quote.js';
 import type { ExecResult, SshSession } from './ssh-session.js';
 
-/** How the login user becomes root on the host: it is root, or it has passwordless sudo. */
-export type Privilege = 'root' | 'sudo';
+/**
+ * How enrollment's privileged commands run: as root (the login user is root, or through
+ * passwordless sudo), or — for an agent installed as a user unit — as the login user itself.
+ */
+export type Privilege = 'root' | 'sudo' | 'user';
 
 export interface RunOptions {
   readonly stdin?: string | Buffer;
@@ -40,7 +43,7 @@ export class RemoteShell {
     const sh = `sh -c ${shellQuote(script)}`;
     if (!privileged) return sh;
     if (this.privilege === null) throw new ArmoryError('ENROLL_E_COMMAND', 'a command needs root before the host profile said how to become root');
-    return this.privilege === 'root' ? sh : `sudo -n ${sh}`;
+    return this.privilege === 'sudo' ? `sudo -n ${sh}` : sh;
   }
 
   /** Runs a script and returns what happened, whatever its exit code. */

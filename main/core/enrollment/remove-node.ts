@@ -5,18 +5,23 @@ import { normaliseAccess, type NormalisedAccess, type RemoveOptions } from './en
 import { HostConnection } from './host-connection.js';
 import { inspectScript, parseInspection, type PreviousInstall } from './previous-install.js';
 import { removeEmptyDirsScript } from './remote-dirs.js';
-import { UNIT_NAME } from './remote-layout.js';
+import { UNIT_NAME, userLayout } from './remote-layout.js';
 import { shellQuote } from './shell-quote.js';
 import { AGENT_STOP_GRACE_MS } from './step-previous.js';
 import { runSteps, type ProgressEvent, type Step, type StepRecord } from './step-runner.js';
+import { unitControl, type UnitScope } from './systemd-unit.js';
 
 interface RemoveContext {
-  readonly o: NormalisedAccess & { readonly shutdownTimeoutMs: number };
+  /** A user-unit installation's layout is moved into the login user's home by the connect step. */
+  o: NormalisedAccess & { readonly shutdownTimeoutMs: number; readonly userUnit: boolean };
   readonly conn: HostConnection;
   found: PreviousInstall | null;
 }
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
+
+/** The user manager for a user-unit installation; otherwise the system manager is asked only where there is one. */
+const unitScope = (ctx: RemoveContext): UnitScope | null => (ctx.o.userUnit ? 'systemd-user' : null);
 
 const connect: Step<RemoveContext> = {
   name: 'connect',
@@ -24,6 +29,12 @@ const connect: Step<RemoveContext> = {
     const { shell } = await ctx.conn.open();
     const t = ctx.o.target;
     const uid = (await shell.user('asking who the login user is', 'id -u')).trim();
+    if (ctx.o.userUnit) {
+      ctx.conn.usePrivilege('user');
+      const home = (await shell.user('asking for the home folder', 'printf %s "$HOME"')).trim();
+      ctx.o = Object.freeze({ ...ctx.o, layout: userLayout(ctx.o.layout.root || home) });
+      return `${t.user}@${t.host}:${t.port}, host key ${ctx.conn.hostKey}, a user-unit installation in ${ctx.o.layout.root}`;
+    }
     if (uid === '0') ctx.conn.usePrivilege('root');
     else if ((await shell.run('sudo -n true </dev/null', { privileged: false, timeoutMs: 15_000 })).code === 0) ctx.conn.usePrivilege('sudo');
     else throw new ArmoryError('ENROLL_E_UNSUPPORTED', `${t.user} on ${t.host} is not root and cannot use sudo without a password: removal needs root`);
@@ -37,7 +48,7 @@ const inspect: Step<RemoveContext> = {
     const shell = await ctx.conn.shell();
     const layout = ctx.o.layout;
     const withSystemd = layout.root === '' && (await shell.run('[ -d /run/systemd/system ]', { privileged: false })).code === 0;
-    ctx.found = parseInspection(await shell.root('looking for the installation', inspectScript(layout, withSystemd)));
+    ctx.found = parseInspection(await shell.root('looking for the installation', inspectScript(layout, unitScope(ctx) ?? (withSystemd ? 'systemd' : null))));
     const m = ctx.found.manifest;
     const running = ctx.found.processes.map((p) => `${p.role} ${p.pid}`).join(', ');
     if (m && m.node !== ctx.o.node) {
@@ -71,8 +82,8 @@ const stop: Step<RemoveContext> = {
       );
       said.push(out.includes('shutdown-refused') ? 'the agent did not take the shutdown' : out.includes('still-running') ? 'the agent did not finish stopping its programs in time' : 'the agent stopped its programs and exited');
     }
-    if (found?.unitActive || found?.manifest?.service === 'systemd') {
-      await shell.root('disabling the unit', `systemctl disable --now ${UNIT_NAME} 2>/dev/null; exit 0`);
+    if (found?.unitActive || found?.manifest?.service === 'systemd' || found?.manifest?.service === 'systemd-user') {
+      await shell.root('disabling the unit', `${unitControl(unitScope(ctx) ?? 'systemd').systemctl} disable --now ${UNIT_NAME} 2>/dev/null; exit 0`);
       said.push('unit stopped and disabled');
     }
     const left = await shell.root('stopping what is left', stopProcessesScript(layout.agentScript, layout.stateDir, AGENT_STOP_GRACE_MS), { timeoutMs: AGENT_STOP_GRACE_MS + 10_000 });
@@ -90,12 +101,12 @@ const uninstall: Step<RemoveContext> = {
     const out = await shell.root(
       'removing the service',
       [
-        `if [ -e ${q(layout.unitFile)} ]; then rm -f ${q(layout.unitFile)}; command -v systemctl >/dev/null 2>&1 && systemctl daemon-reload 2>/dev/null; echo unit-removed; fi`,
+        `if [ -e ${q(layout.unitFile)} ]; then rm -f ${q(layout.unitFile)}; command -v systemctl >/dev/null 2>&1 && ${unitControl(unitScope(ctx) ?? 'systemd').systemctl} daemon-reload 2>/dev/null; echo unit-removed; fi`,
         'exit 0',
       ].join('\n'),
     );
     const said = out.includes('unit-removed') ? [`removed ${layout.unitFile}`] : [];
-    if ((await shell.run('command -v crontab', { privileged: true })).code === 0) {
+    if (!ctx.o.userUnit && (await shell.run('command -v crontab', { privileged: true })).code === 0) {
       await shell.root("removing the @reboot line from root's crontab", removeCrontabLineScript(layout.stateDir));
       said.push(`root's crontab holds no Armory line for ${layout.stateDir}`);
     }
@@ -142,7 +153,7 @@ export async function removeNode(options: RemoveOptions, onProgress: (e: Progres
     throw new ArmoryError('ENROLL_E_OPTIONS', 'shutdownTimeoutMs must be a whole number of milliseconds from 100 to 600000');
   }
   const conn = new HostConnection(access.target);
-  const ctx: RemoveContext = { o: Object.freeze({ ...access, shutdownTimeoutMs }), conn, found: null };
+  const ctx: RemoveContext = { o: Object.freeze({ ...access, shutdownTimeoutMs, userUnit: options.userUnit === true }), conn, found: null };
   try {
     const r = await runSteps(REMOVAL_STEPS, ctx, onProgress);
     if (r.ok && conn.hostKey) return Object.freeze({ ok: true, node: access.node, hostKey: conn.hostKey, steps: r.steps });

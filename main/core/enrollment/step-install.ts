@@ -6,7 +6,7 @@ import type { InstallManifest } from './install-manifest.js';
 import { UNIT_NAME } from './remote-layout.js';
 import { shellQuote } from './shell-quote.js';
 import type { Step } from './step-runner.js';
-import { readUnitTemplate, renderUnit } from './systemd-unit.js';
+import { readUnitTemplate, renderUnit, unitControl } from './systemd-unit.js';
 
 function manifestOf(ctx: EnrollContext): InstallManifest {
   const plan = ctx.plan;
@@ -40,16 +40,25 @@ export const installStep: Step<EnrollContext> = {
     const writeManifest = `cat > ${q(layout.manifestFile)} && chmod 0644 ${q(layout.manifestFile)} || exit 1`;
     const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
 
-    if (manifest.service === 'systemd') {
+    if (manifest.service !== 'keeper') {
+      const scope = manifest.service;
+      const { systemctl } = unitControl(scope);
       await shell.root('writing the installation manifest', writeManifest, { stdin: manifestText });
       ctx.install.manifestWritten = true;
-      const unit = renderUnit(readUnitTemplate(ctx.o.bundleDir), { nodePath: manifest.nodePath, agentScript: layout.agentScript, listen: manifest.listen, stateDir: layout.stateDir });
+      const unit = renderUnit(readUnitTemplate(ctx.o.bundleDir, scope), { nodePath: manifest.nodePath, agentScript: layout.agentScript, listen: manifest.listen, stateDir: layout.stateDir });
       const before = await shell.run(`cat ${q(layout.unitFile)}`, { privileged: true });
       ctx.install.unitBefore = before.code === 0 ? before.stdout : null;
-      await shell.root('installing the systemd unit', `cat > ${q(layout.unitFile)} && chmod 0644 ${q(layout.unitFile)} && systemctl daemon-reload && systemctl enable ${UNIT_NAME}`, {
+      // A user unit's folder may not exist yet; it is the user's own configuration, so it stays.
+      const mkdir = scope === 'systemd-user' ? `mkdir -p ${q(layout.unitFile.slice(0, layout.unitFile.lastIndexOf('/')))} && ` : '';
+      await shell.root('installing the systemd unit', `${mkdir}cat > ${q(layout.unitFile)} && chmod 0644 ${q(layout.unitFile)} && ${systemctl} daemon-reload && ${systemctl} enable ${UNIT_NAME}`, {
         stdin: unit,
       });
-      return `systemd unit ${layout.unitFile}, enabled`;
+      if (scope === 'systemd') return `systemd unit ${layout.unitFile}, enabled`;
+      // Without lingering, the user manager (and the agent) stops when the user's last session ends.
+      const linger = await shell.run('loginctl enable-linger "$(id -un)" 2>&1 && echo linger=yes', { privileged: true });
+      return linger.stdout.includes('linger=yes')
+        ? `systemd user unit ${layout.unitFile}, enabled; lingering on, so the agent runs without a login session`
+        : `systemd user unit ${layout.unitFile}, enabled; lingering could not be turned on (${linger.stdout.trim().split('\n')[0] ?? ''}): the agent stops when the user's last session ends until an administrator runs loginctl enable-linger`;
     }
     if (!manifest.crontab) {
       await shell.root('writing the installation manifest', writeManifest, { stdin: manifestText });
@@ -81,11 +90,12 @@ export const installStep: Step<EnrollContext> = {
     const done: string[] = [];
     if (ctx.install.unitBefore !== undefined) {
       const before = ctx.install.unitBefore;
+      const { systemctl } = unitControl(ctx.plan?.service === 'systemd-user' ? 'systemd-user' : 'systemd');
       if (before === null) {
-        await shell.root('removing the systemd unit', `systemctl disable ${UNIT_NAME} 2>/dev/null; rm -f ${shellQuote(layout.unitFile)} && systemctl daemon-reload`);
+        await shell.root('removing the systemd unit', `${systemctl} disable ${UNIT_NAME} 2>/dev/null; rm -f ${shellQuote(layout.unitFile)} && ${systemctl} daemon-reload`);
         done.push('removed the systemd unit');
       } else {
-        await shell.root('restoring the earlier systemd unit', `cat > ${shellQuote(layout.unitFile)} && systemctl daemon-reload`, { stdin: before });
+        await shell.root('restoring the earlier systemd unit', `cat > ${shellQuote(layout.unitFile)} && ${systemctl} daemon-reload`, { stdin: before });
         done.push('restored the earlier systemd unit');
       }
     }

@@ -6,6 +6,7 @@ import { UNIT_NAME } from './remote-layout.js';
 import { shellQuote } from './shell-quote.js';
 import { AGENT_STOP_GRACE_MS } from './step-previous.js';
 import type { Step } from './step-runner.js';
+import { unitControl } from './systemd-unit.js';
 
 const LOG_TAIL_LINES = 8;
 
@@ -24,10 +25,11 @@ export const startStep: Step<EnrollContext> = {
     const shell = await ctx.conn.shell();
     const started = Date.now();
     let how: string;
-    if (plan.service === 'systemd') {
+    const unit = plan.service === 'keeper' ? null : unitControl(plan.service);
+    if (unit) {
       ctx.start.launched = true;
-      await shell.root('starting the agent', `systemctl restart ${UNIT_NAME}`);
-      how = `systemctl restart ${UNIT_NAME}`;
+      how = `${unit.systemctl} restart ${UNIT_NAME}`;
+      await shell.root('starting the agent', how);
     } else {
       ctx.start.launched = true;
       const pid = (await shell.root('starting the keeper', startKeeperScript(keeperCommand(plan.nodePath, layout.agentScript, o.listen, layout.stateDir), layout.keeperLog))).trim();
@@ -35,13 +37,13 @@ export const startStep: Step<EnrollContext> = {
     }
     const logTail = async (): Promise<string> => {
       const s = await ctx.conn.shell();
-      const cmd = plan.service === 'systemd' ? `journalctl -u ${UNIT_NAME} -n ${LOG_TAIL_LINES} --no-pager 2>/dev/null` : `tail -n ${LOG_TAIL_LINES} ${shellQuote(layout.keeperLog)} 2>/dev/null`;
+      const cmd = unit ? `${unit.journal} -n ${LOG_TAIL_LINES} --no-pager 2>/dev/null` : `tail -n ${LOG_TAIL_LINES} ${shellQuote(layout.keeperLog)} 2>/dev/null`;
       return (await s.run(cmd, { privileged: true, timeoutMs: 10_000 })).stdout.trim();
     };
     const stillStarting = async (): Promise<string | null> => {
       const s = await ctx.conn.shell();
-      if (plan.service === 'systemd') {
-        const r = await s.run(`systemctl is-failed ${UNIT_NAME}`, { privileged: true, timeoutMs: 10_000 });
+      if (unit) {
+        const r = await s.run(`${unit.systemctl} is-failed ${UNIT_NAME}`, { privileged: true, timeoutMs: 10_000 });
         return r.stdout.trim() === 'failed' ? `the unit failed: ${await logTail()}` : null;
       }
       const procs = parseProcesses((await s.run(listProcessesScript(layout.agentScript, layout.stateDir), { privileged: true, timeoutMs: 10_000 })).stdout);
@@ -55,8 +57,8 @@ export const startStep: Step<EnrollContext> = {
     if (!ctx.start.launched) return 'nothing was started';
     const shell = await ctx.conn.shell();
     const layout = ctx.o.layout;
-    if (ctx.plan?.service === 'systemd') {
-      await shell.root('stopping the agent', `systemctl stop ${UNIT_NAME}`);
+    if (ctx.plan && ctx.plan.service !== 'keeper') {
+      await shell.root('stopping the agent', `${unitControl(ctx.plan.service).systemctl} stop ${UNIT_NAME}`);
       return 'stopped the unit';
     }
     const out = await shell.root('stopping the keeper and the agent', stopProcessesScript(layout.agentScript, layout.stateDir, AGENT_STOP_GRACE_MS), { timeoutMs: AGENT_STOP_GRACE_MS + 10_000 });

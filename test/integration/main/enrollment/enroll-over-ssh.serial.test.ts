@@ -289,6 +289,23 @@ describe('enrollment over SSH (a real sshd on 127.0.0.1)', () => {
     expectNothingLeft(before);
   }, 60_000);
 
+  it('refuses a user with neither root, sudo nor a systemd user manager, saying what would do', async () => {
+    const before = listing(root);
+    const plain = TestSudoUser.create('armory-plain', { sudo: false });
+    try {
+      const { result } = await enroll({ user: plain.name, auth: { password: plain.password } });
+      expect(result.ok).toBe(false);
+      if (result.ok) return;
+      expect(result.failedStep).toBe('profile');
+      expect(result.error.code).toBe('ENROLL_E_UNSUPPORTED');
+      expect(result.error.message).toMatch(/not root, cannot use sudo without a password and has no systemd user manager; log in as root, allow passwordless sudo, or .*enable-linger/);
+      expect(result.profile).toMatchObject({ root: false, sudo: false, userSystemd: false, home: `/home/${plain.name}` });
+    } finally {
+      plain.remove();
+    }
+    expectNothingLeft(before);
+  }, 60_000);
+
   it('rolls every step back when the agent never answers (its port is taken), leaving the host as it was', async () => {
     const before = listing(root);
     const squatter = net.createServer((s) => s.destroy());

@@ -8,10 +8,12 @@ import { parseProfile, profileScript, type HostProfile } from '../../../../main/
 import { checkHostSupport, DEFAULT_HOST_REQUIREMENTS } from '../../../../main/core/enrollment/host-support.js';
 import { parseInspection } from '../../../../main/core/enrollment/previous-install.js';
 import { makeDirScript, parseMadeDirs, removeEmptyDirsScript } from '../../../../main/core/enrollment/remote-dirs.js';
-import { remoteLayout } from '../../../../main/core/enrollment/remote-layout.js';
+import { remoteLayout, userLayout } from '../../../../main/core/enrollment/remote-layout.js';
 import { shellCommand, shellQuote } from '../../../../main/core/enrollment/shell-quote.js';
 import { runSteps, type ProgressEvent, type Step } from '../../../../main/core/enrollment/step-runner.js';
-import { readUnitTemplate, renderUnit } from '../../../../main/core/enrollment/systemd-unit.js';
+import { planFor } from '../../../../main/core/enrollment/step-profile.js';
+import { normaliseEnrollOptions } from '../../../../main/core/enrollment/enrollment-options.js';
+import { readUnitTemplate, renderUnit, type UnitScope } from '../../../../main/core/enrollment/systemd-unit.js';
 
 const REPO = path.resolve(import.meta.dirname, '../../../..');
 const sh = (script: string) => execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
@@ -54,7 +56,9 @@ describe('the host profile, taken on this machine', () => {
     expect(r.reasons.join('\n')).toMatch(/FreeBSD.*Linux only/);
     expect(r.reasons.join('\n')).toMatch(/riscv64/);
     expect(r.reasons.join('\n')).toMatch(/musl/);
-    expect(r.reasons.join('\n')).toMatch(/not root and cannot use sudo/);
+    expect(r.reasons.join('\n')).toMatch(/not root, cannot use sudo without a password and has no systemd user manager/);
+    // A user with neither root nor sudo but a systemd user manager is supported: the agent goes in as a user unit.
+    expect(checkHostSupport({ ...ok, root: false, sudo: false, userSystemd: true }, DEFAULT_HOST_REQUIREMENTS)).toEqual({ supported: true });
     expect(r.reasons.join('\n')).toMatch(/only 50 MB are free .* needs 200 MB/);
     expect(r.reasons.join('\n')).toMatch(/lacks commands enrollment needs: sha256sum/);
   });
@@ -101,17 +105,56 @@ describe('the installation layout', () => {
   });
 });
 
-describe('the systemd unit', () => {
-  it('fills every placeholder of the shipped template with the enrolled agent command line', () => {
-    const unit = renderUnit(readUnitTemplate(REPO), { nodePath: '/opt/armory/runtime/bin/node', agentScript: '/opt/armory/dist/agent.js', listen: '0.0.0.0:7443', stateDir: '/var/lib/armory' });
+describe('how the agent goes onto a host (the install plan)', () => {
+  const ca = { certPem: 'x', keyPem: 'x' };
+  const options = (extra: { service?: 'auto' | 'systemd' | 'systemd-user' | 'keeper'; installRoot?: string } = {}) =>
+    normaliseEnrollOptions({ node: 'n1', host: 'h', user: 'alice', auth: { password: 'p' }, ca, manager: ca, bundleDir: REPO, ...extra });
+  const host = parseProfile(sh(profileScript('/opt/armory')));
+  const profile = (p: Partial<HostProfile>): HostProfile => ({ ...host, node: null, home: '/home/alice', ...p });
+
+  it('installs as root: a system unit where PID 1 is systemd, else the keeper', () => {
+    expect(planFor(options(), profile({ root: true, systemd: true }))).toMatchObject({ privilege: 'root', service: 'systemd', layout: { kind: 'system', installDir: '/opt/armory' } });
+    expect(planFor(options(), profile({ root: false, sudo: true, systemd: false, crontab: true }))).toMatchObject({ privilege: 'sudo', service: 'keeper', crontab: true });
+  });
+
+  it('installs a user unit in the home folder of a user with neither root nor sudo but a systemd user manager', () => {
+    const plan = planFor(options(), profile({ root: false, sudo: false, userSystemd: true, crontab: true }));
+    expect(plan).toMatchObject({ privilege: 'user', service: 'systemd-user', crontab: false, runtime: 'bundled', nodePath: '/home/alice/.local/lib/armory/runtime/bin/node' });
+    expect(plan.layout).toMatchObject({
+      kind: 'user',
+      installDir: '/home/alice/.local/lib/armory',
+      stateDir: '/home/alice/.local/state/armory',
+      tlsDir: '/home/alice/.local/state/armory/tls',
+      unitFile: '/home/alice/.config/systemd/user/armory-agent.service',
+    });
+    // Asked for explicitly by a sudoer, too; under an installRoot (tests, shared filesystems) instead of $HOME.
+    expect(planFor(options({ service: 'systemd-user', installRoot: '/tmp/r' }), profile({ sudo: true, userSystemd: true })).layout.installDir).toBe('/tmp/r/.local/lib/armory');
+  });
+
+  it('refuses a plan the host cannot carry, saying why', () => {
+    expect(() => planFor(options({ service: 'systemd-user' }), profile({ root: true, userSystemd: false }))).toThrow(/alice has no systemd user manager/);
+    expect(() => planFor(options({ service: 'keeper' }), profile({ root: false, sudo: false, userSystemd: true }))).toThrow(/the keeper needs root/);
+    expect(() => planFor(options({ service: 'systemd' }), profile({ root: true, systemd: false }))).toThrow(/PID 1 is not systemd/);
+    expect(() => planFor(options(), profile({ root: false, sudo: false, userSystemd: true, home: null }))).toThrow(/no home folder/);
+    expect(() => userLayout('/home/a b')).toThrow(/plain absolute path/);
+  });
+});
+
+describe('the systemd units', () => {
+  it.each([
+    ['systemd', /^WantedBy=multi-user\.target$/m],
+    ['systemd-user', /^WantedBy=default\.target$/m],
+  ] as const)('fills every placeholder of the shipped %s template with the enrolled agent command line', (scope: UnitScope, wantedBy) => {
+    const unit = renderUnit(readUnitTemplate(REPO, scope), { nodePath: '/opt/armory/runtime/bin/node', agentScript: '/opt/armory/dist/agent.js', listen: '0.0.0.0:7443', stateDir: '/var/lib/armory' });
     expect(unit).toContain('ExecStart=/opt/armory/runtime/bin/node /opt/armory/dist/agent.js run --listen 0.0.0.0:7443 --state-dir /var/lib/armory\n');
+    expect(unit).toMatch(wantedBy);
     expect(unit).toMatch(/^KillMode=process$/m);
     expect(unit).not.toMatch(/@[A-Z_]+@/);
     if (spawnSync('systemd-analyze', ['--version']).status === 0) {
       scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-unit-'));
       fs.writeFileSync(path.join(scratch, 'armory-agent.service'), unit);
       // Only the syntax: the paths in ExecStart do not exist here.
-      const r = spawnSync('systemd-analyze', ['verify', path.join(scratch, 'armory-agent.service')], { encoding: 'utf8' });
+      const r = spawnSync('systemd-analyze', [...(scope === 'systemd-user' ? ['--user'] : []), 'verify', path.join(scratch, 'armory-agent.service')], { encoding: 'utf8' });
       expect(r.stderr).not.toMatch(/Unknown (key|section)|Failed to parse/);
     }
   });
