@@ -20,6 +20,7 @@ import { managerHome, type ManagerHome } from './manager-home.js';
 import { describeCertificate } from './pki/certificate-info.js';
 import { loadOrCreateClusterPki, type ClusterPki } from './pki/cluster-pki.js';
 import { issueCertificate } from './pki/issue-certificate.js';
+import { loadOrCreatePeerKey } from './pki/peer-key.js';
 import { plainKeyWrapper, type KeyWrapper } from './pki/key-store.js';
 
 export interface NodeStatus {
@@ -44,6 +45,7 @@ export interface ApplyResult {
 export class Manager {
   readonly home: ManagerHome;
   private pki!: ClusterPki;
+  private peerKey!: Buffer;
   readonly inventory: Inventory;
   readonly events: AppendLog<ManagerEventInput>;
 
@@ -65,6 +67,7 @@ export class Manager {
     this.events.open();
     const inv = await this.inventory.load();
     this.pki = await loadOrCreateClusterPki(this.home.pkiDir, this.keys, { clusterName: inv.cluster });
+    this.peerKey = await loadOrCreatePeerKey(this.home.pkiDir);
     for (const reason of this.pendingNotes.splice(0)) this.events.append({ time: new Date().toISOString(), node: 'manager', agentSeq: 0, kind: 'manager', reason });
   }
 
@@ -151,7 +154,7 @@ export class Manager {
     try {
       const c = await this.connect(node);
       try {
-        const r = await c.call('config.push', { config: signed });
+        const r = await c.call('config.push', { config: signed, peerKey: this.peerKey.toString('base64') });
         return { node, ok: true, message: r.message };
       } finally {
         c.close();
