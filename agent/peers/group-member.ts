@@ -67,10 +67,12 @@ export class GroupMember {
   private latest: Assessment | null = null;
   private lastAck = new Map<string, number>();
   private disposed = false;
+  private readonly startedAt: number;
 
   constructor(private readonly o: GroupMemberOptions) {
     this.durable = { ...o.stored, granted: o.stored.granted ? { ...o.stored.granted } : null };
     this.stableSince = o.now();
+    this.startedAt = o.now();
   }
 
   get current(): FailoverState {
@@ -232,6 +234,8 @@ export class GroupMember {
     }
     switch (a.verdict) {
       case 'stand':
+        // A node that just joined first listens for one failure timeout: it hears everyone before it stands.
+        if (now - this.startedAt < this.o.deadlines.failAfterMs) break;
         this.dispatch({ type: 'stand', epoch: a.nextProposal, reason: a.reason }, now);
         break;
       case 'won':

@@ -1,9 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 
-/** Gratuitous ARP as Pacemaker's IPaddr2 sends it: several unsolicited announcements, 200 ms apart. */
+/**
+ * Gratuitous ARP repeated as Pacemaker's IPaddr2 does (5 announcements). iputils arping takes whole
+ * seconds for -i, so they go out 1 s apart; the first leaves at once.
+ */
 export const ARP_REPEATS = 5;
-export const ARP_INTERVAL_S = 0.2;
 
 const run = (cmd: string, args: string[]): Promise<{ code: number; stderr: string }> =>
   new Promise((resolve) => {
@@ -49,7 +51,7 @@ export class VirtualIp {
    */
   announce(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const child = spawn('arping', ['-q', '-U', '-c', String(ARP_REPEATS), '-i', String(ARP_INTERVAL_S), '-I', this.iface, this.ip], { stdio: 'ignore' });
+      const child = spawn('arping', ['-q', '-U', '-c', String(ARP_REPEATS), '-I', this.iface, this.ip], { stdio: 'ignore' });
       child.once('spawn', () => resolve());
       child.once('error', (e) => reject(new ArmoryError('VIP_E_COMMAND', `arping cannot be started: ${e.message}`, { address: this.address, interface: this.iface })));
       child.unref();
