@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ArmoryConfig } from '../../common/config/document.js';
 import { formatProblems, parseConfigText } from '../../common/config/load.js';
+import { failoverChecks, type KnownInterface } from '../../common/config/failover-checks.js';
 import { LOCAL_NODE } from '../../common/config/placement.js';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import { AppendLog } from '../../common/node/append-log.js';
@@ -121,6 +122,11 @@ export class Manager {
   async apply(yaml: string, options: { dryRun?: boolean; file?: string } = {}): Promise<ApplyResult> {
     const parsed = parseConfigText(yaml);
     if (!parsed.ok) throw new ArmoryError('CONFIG_E_INVALID', `${options.file ?? 'the configuration'} is not valid:\n${formatProblems(parsed.problems, options.file ?? 'config')}`, { problems: parsed.problems });
+    const refused = failoverChecks(parsed.config, this.knownInterfaces());
+    if (refused.length > 0) {
+      const first = refused[0] as (typeof refused)[number];
+      throw new ArmoryError(first.code, `${options.file ?? 'the configuration'} is refused:\n${refused.map((i) => `  ${i.path.join('.')}: ${i.message} [${i.code}]`).join('\n')}`, { problems: refused });
+    }
     const prev = this.lastApplied();
     const prevParsed = prev ? parseConfigText(prev.yaml) : null;
     const prevConfig: ArmoryConfig | null = prevParsed?.ok ? prevParsed.config : null;
@@ -143,6 +149,18 @@ export class Manager {
     });
     const pushed = await Promise.all(enrolled.map((node) => this.pushTo(node)));
     return { version, diff, pushed, warnings };
+  }
+
+  /** The network interfaces of each enrolled node, from the host profile taken at enrollment (null: none taken). */
+  private knownInterfaces(): Record<string, KnownInterface[] | null> {
+    const out: Record<string, KnownInterface[] | null> = {};
+    for (const [node, rec] of Object.entries(this.inventory.data.nodes)) {
+      const ifs = rec.profile?.interfaces;
+      out[node] = Array.isArray(ifs)
+        ? ifs.filter((i): i is KnownInterface => typeof i?.name === 'string' && Array.isArray(i.addresses)).map((i) => ({ name: i.name, addresses: i.addresses.filter((a) => typeof a === 'string') }))
+        : null;
+    }
+    return out;
   }
 
   /** Pushes the current signed configuration to one node (also used after enrolling it). */
