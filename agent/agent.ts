@@ -379,6 +379,11 @@ export class Agent {
         this.failover.drain(drained);
         return { message: drained ? 'node drained: it steps down from every group' : 'node available for failover again' };
       },
+      'failover.move': ({ name, to, ms }) => {
+        if (!this.failover) throw new ArmoryError('FAILOVER_E_UNKNOWN', 'this agent is not enrolled: it is in no failover group');
+        this.failover.move(name, to, ms);
+        return { message: `${name}: moving to ${to}` };
+      },
       'failover.clear': ({ name }) => {
         if (!this.failover?.controls(name)) throw new ArmoryError('FAILOVER_E_UNKNOWN', `service "${name}" is in no failover group of this node`, { service: name });
         this.failover.clearFailure(name);

@@ -47,6 +47,11 @@ interface RunningGroup {
   timer: NodeJS.Timeout;
   lastBroadcast: number;
   addresses: Map<string, { host: string; port: number }>;
+  /** A manual move under way: this node holds off unless it is the target, until the target is active or time runs out. */
+  holdOff: { target: string; until: number } | null;
+  /** When the services were last started here on a takeover, and how long until all were running. */
+  startedAt: number | null;
+  lastStartMs: number | null;
 }
 
 const REFUSAL_EVERY_MS = 10_000;
@@ -175,8 +180,15 @@ export class Failover implements FailoverView {
       vips,
       addresses,
       lastBroadcast: 0,
+      holdOff: null,
+      startedAt: null,
+      lastStartMs: null,
       timer: setInterval(() => {
         const t = now();
+        if (running.holdOff && (t >= running.holdOff.until || member.activeNode()?.node === running.holdOff.target)) {
+          running.holdOff = null;
+          member.setReady(this.groupReady(running));
+        }
         member.tick(t);
         if (t - running.lastBroadcast >= deadlines.heartbeatMs - deadlines.tickMs / 2) {
           running.lastBroadcast = t;
@@ -242,6 +254,7 @@ export class Failover implements FailoverView {
         for (const v of g.vips) await v.remove();
         return;
       case 'start-services':
+        g.startedAt = now();
         for (const s of g.config.services) this.host.startService(s, `group ${group} active here (epoch ${g.member.heldEpoch})`);
         return;
       case 'stop-services':
@@ -257,6 +270,7 @@ export class Failover implements FailoverView {
 
   private groupReady(g: RunningGroup): boolean {
     if (this.drained) return false;
+    if (g.holdOff && g.holdOff.target !== this.host.node) return false;
     return g.config.services.every((s) => this.serviceReady.get(s) !== false);
   }
 
@@ -266,6 +280,13 @@ export class Failover implements FailoverView {
    */
   serviceChanged(service: string, state: string): void {
     const fit = state === 'failed' || state === 'escalated' ? false : state === 'running' ? true : undefined;
+    for (const g of this.groups.values()) {
+      if (g.startedAt === null || !g.config.services.includes(service) || state !== 'running') continue;
+      if (g.config.services.every((s) => s === service || this.serviceReady.get(s) !== false)) {
+        g.lastStartMs = Math.round(now() - g.startedAt);
+        g.startedAt = null;
+      }
+    }
     if (fit === undefined || this.serviceReady.get(service) === fit) return;
     this.serviceReady.set(service, fit);
     for (const g of this.groups.values()) if (g.config.services.includes(service)) g.member.setReady(this.groupReady(g));
@@ -277,6 +298,20 @@ export class Failover implements FailoverView {
     if (!on) for (const s of this.serviceReady.keys()) this.serviceReady.delete(s);
     for (const g of this.groups.values()) g.member.setReady(this.groupReady(g));
     this.host.journal({ kind: 'failover', reason: on ? 'node drained: stepping down from every group' : 'node available for failover again' });
+  }
+
+  /**
+   * A manual move of a service's group to `target`: every other member holds off (is not ready)
+   * until the target is active or `ms` have passed; the target forgets an earlier failure.
+   */
+  move(service: string, target: string, ms: number): void {
+    const g = this.groupOf(service);
+    if (!g) throw new ArmoryError('FAILOVER_E_UNKNOWN', `service "${service}" is in no failover group of this node`, { service });
+    if (!g.config.members.some((m) => m.node === target)) throw new ArmoryError('FAILOVER_E_UNKNOWN', `${target} is no member of group ${g.name}`, { service, node: target });
+    if (target === this.host.node) for (const s of g.config.services) this.serviceReady.delete(s);
+    g.holdOff = { target, until: now() + ms };
+    g.member.setReady(this.groupReady(g));
+    this.host.journal({ kind: 'failover', reason: `group ${g.name}: moving to ${target} on request`, detail: { group: g.name, target } });
   }
 
   /** Makes this node fit for a service's group again (after its budget was spent here). */
@@ -303,6 +338,7 @@ export class Failover implements FailoverView {
         heartbeatMs: d.heartbeatMs,
         failAfterMs: d.failAfterMs,
         leaseMs: d.leaseMs,
+        lastStartMs: g.lastStartMs,
         reason: g.member.assessment?.reason ?? '',
       };
     });

@@ -58,6 +58,8 @@ export const agentControl = {
   'failover.status': method(z.strictObject({}).optional(), z.strictObject({ groups: z.array(groupStatusSchema) })),
   /** Drain the node (it steps down from every group and stands for none) or make it available again. */
   'failover.drain': method(z.strictObject({ drained: z.boolean() }), done),
+  /** Move a service's group to a member: every other member holds off until it is active (or `ms` pass). */
+  'failover.move': method(z.strictObject({ name: z.string().min(1).max(63), to: z.string().min(1).max(63), ms: z.number().int().min(100).max(600_000).default(10_000) }), done),
   /** Make this node fit again for a service whose restart budget was spent here. */
   'failover.clear': method(serviceName, done),
   /** Prometheus text exposition of the agent's services. */

@@ -15,6 +15,19 @@ export const groupStatusSchema = z.strictObject({
   heartbeatMs: z.number(),
   failAfterMs: z.number(),
   leaseMs: z.number(),
+  lastStartMs: z.number().nullable().describe('how long the services took to run on this node\'s last takeover'),
   reason: z.string(),
 });
 export type GroupStatus = z.output<typeof groupStatusSchema>;
+
+/** One group as the manager shows it, merged from what its voters report. */
+export const groupSummarySchema = z.strictObject({
+  group: z.string(),
+  services: z.array(z.string()),
+  activeNode: z.string().nullable(),
+  epoch: z.number().int().nonnegative(),
+  members: z.array(z.strictObject({ node: z.string(), state: z.string().nullable(), ready: z.boolean().nullable(), reachable: z.boolean() })),
+  heartbeats: z.array(z.strictObject({ from: z.string(), to: z.string(), lastHeardMs: z.number().nullable(), fresh: z.boolean() })),
+  budget: z.strictObject({ detectMs: z.number(), startMs: z.number(), arpMs: z.number(), totalMs: z.number() }),
+});
+export type GroupSummary = z.output<typeof groupSummarySchema>;

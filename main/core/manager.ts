@@ -10,6 +10,8 @@ import { ArmoryError } from '../../common/errors/armory-error.js';
 import { AppendLog } from '../../common/node/append-log.js';
 import { writeFileAtomic } from '../../common/node/fsync.js';
 import { ControlClient } from '../../common/node/rpc-client.js';
+import { failoverBudget } from '../../common/config/failover-budget.js';
+import type { GroupStatus, GroupSummary } from '../../common/wire/failover-status.js';
 import type { ServiceStatus } from '../../common/wire/service-status.js';
 import { diffConfigs, type ConfigDiff } from './config-diff.js';
 import { signConfig } from './config-signing.js';
@@ -30,6 +32,8 @@ export interface NodeStatus {
   reachable: boolean;
   error?: string;
   services: ServiceStatus[];
+  /** The failover groups the node votes in, as it sees them. */
+  failover?: GroupStatus[];
 }
 
 export interface ApplyResult {
@@ -193,7 +197,8 @@ export class Manager {
           const c = await this.connect(node, 3000);
           try {
             const s = await c.call('status');
-            return { node, address: rec.address, reachable: true, services: s.services };
+            const f = await c.call('failover.status').catch(() => ({ groups: [] }));
+            return { node, address: rec.address, reachable: true, services: s.services, failover: f.groups };
           } finally {
             c.close();
           }
@@ -202,6 +207,66 @@ export class Manager {
         }
       }),
     );
+  }
+
+  // --- failover ---
+
+  /** Each group of the applied configuration: its active node, epoch, heartbeat health and failover budget. */
+  async groups(): Promise<GroupSummary[]> {
+    const prev = this.lastApplied();
+    const parsed = prev ? parseConfigText(prev.yaml) : null;
+    if (!parsed?.ok) return [];
+    const nodes = await this.status();
+    return Object.entries(parsed.config.groups).map(([name, g]) => {
+      const voters = [...g.members.map((m) => m.node), ...(g.witness ? [g.witness] : [])];
+      const seen = nodes.flatMap((n) => (n.failover ?? []).filter((x) => x.group === name));
+      const active = seen.find((x) => x.state === 'active') ?? seen.find((x) => x.activeNode !== null);
+      const startMs = Math.max(0, ...seen.map((x) => x.lastStartMs ?? 0));
+      return {
+        group: name,
+        services: [...g.services],
+        activeNode: active ? (active.state === 'active' ? active.node : active.activeNode) : null,
+        epoch: Math.max(0, ...seen.map((x) => x.epoch)),
+        members: voters.map((v) => {
+          const n = nodes.find((x) => x.node === v);
+          const own = seen.find((x) => x.node === v);
+          return { node: v, state: own?.state ?? null, ready: own?.ready ?? null, reachable: n?.reachable ?? false };
+        }),
+        heartbeats: seen.flatMap((x) => x.peers.map((p) => ({ from: x.node, to: p.node, lastHeardMs: p.lastHeardMs, fresh: p.fresh }))),
+        budget: failoverBudget(g.heartbeat, g.failAfter, startMs),
+      };
+    });
+  }
+
+  /** Moves a service (and the rest of its group) to a member node. */
+  async move(service: string, to: string): Promise<{ node: string; ok: boolean; message: string }[]> {
+    const prev = this.lastApplied();
+    const parsed = prev ? parseConfigText(prev.yaml) : null;
+    const group = parsed?.ok ? Object.values(parsed.config.groups).find((g) => g.services.includes(service)) : undefined;
+    if (!group) throw new ArmoryError('FAILOVER_E_UNKNOWN', `service "${service}" is in no failover group of the applied configuration`);
+    if (!group.members.some((m) => m.node === to)) throw new ArmoryError('FAILOVER_E_UNKNOWN', `${to} is no member of the group that carries ${service} (members: ${group.members.map((m) => m.node).join(', ')})`);
+    return Promise.all(group.members.map((m) => this.callNode(m.node, (c) => c.call('failover.move', { name: service, to, ms: 10_000 }))));
+  }
+
+  /** Drains a node (it steps down from every group and stands for none), or makes it available again. */
+  async drain(node: string, drained: boolean): Promise<string> {
+    const r = await this.callNode(node, (c) => c.call('failover.drain', { drained }));
+    if (!r.ok) throw new ArmoryError('AGENT_E_UNREACHABLE', `${node}: ${r.message}`);
+    return r.message;
+  }
+
+  private async callNode(node: string, call: (c: ControlClient) => Promise<{ message: string }>): Promise<{ node: string; ok: boolean; message: string }> {
+    try {
+      const c = await this.connect(node);
+      try {
+        return { node, ok: true, message: (await call(c)).message };
+      } finally {
+        c.close();
+      }
+    } catch (e) {
+      const err = e as ArmoryError;
+      return { node, ok: false, message: `${err.message}${err.code ? ` [${err.code}]` : ''}` };
+    }
   }
 
   /**

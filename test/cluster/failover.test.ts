@@ -20,12 +20,20 @@ let sampler: VipSampler;
 let client: VipClient;
 const keepers = new Map<string, ChildProcess>();
 
-const config = () => `nodes:
+/** The service's command: by default the server; `crashOn` makes it exit at once on that host. */
+const command = (crashOn?: string) =>
+  crashOn === undefined
+    ? `command: ${process.execPath}
+    args: ["${SERVER}", "8080"]`
+    : `command: /bin/sh
+    args: ["-c", "if ip -o -4 addr show dev eth0 | grep -q ' ${net.host(crashOn).address}/'; then exit 1; fi; exec ${process.execPath} ${SERVER} 8080"]
+    restart: { budget: { restarts: 2, window: 1m }, backoff: { initial: 50ms } }`;
+
+const config = (crashOn?: string) => `nodes:
 ${MEMBERS.map((h) => `  ${h}: { address: ${net.host(h).address} }`).join('\n')}
 services:
   web:
-    command: ${process.execPath}
-    args: ["${SERVER}", "8080"]
+    ${command(crashOn)}
     stop: { grace: 1s }
     placement: { nodes: [h1, h2, h3] }
     vip: { address: ${VIP}/24, interface: eth0 }
@@ -47,6 +55,15 @@ async function settledHolder(timeoutMs = 15_000): Promise<string> {
     },
     { timeoutMs },
   );
+}
+
+async function groupsSeenBy(node: string) {
+  const c = await manager.connect(node);
+  try {
+    return (await c.call('failover.status')).groups;
+  } finally {
+    c.close();
+  }
 }
 
 function programPid(host: string): number {
@@ -94,8 +111,35 @@ describe('node failover with a virtual IP (3 nodes in network namespaces, a clie
   it('the highest-priority node takes the VIP, starts the service and answers the client', async () => {
     expect(await settledHolder(20_000)).toBe('h1');
     if (process.env.ARMORY_KEEP_TEST_HOME) console.log(home);
-    const groups = await (await manager.connect('h2')).call('failover.status');
-    expect(groups.groups[0]).toMatchObject({ group: 'g', state: 'standby', activeNode: 'h1' });
+    expect((await groupsSeenBy('h2'))[0]).toMatchObject({ group: 'g', state: 'standby', activeNode: 'h1' });
+  });
+
+  it('the manager shows the active node, epoch, heartbeat health and failover budget', async () => {
+    const [g] = await waitFor('every heartbeat path fresh', async () => {
+      const gs = await manager.groups();
+      return gs[0]?.heartbeats.length === 6 && gs[0].heartbeats.every((h) => h.fresh) ? gs : undefined;
+    });
+    expect(g).toMatchObject({ group: 'g', activeNode: 'h1', services: ['web'] });
+    expect(g?.epoch).toBeGreaterThan(0);
+    expect(g?.members.map((m) => [m.node, m.state])).toEqual([
+      ['h1', 'active'],
+      ['h2', 'standby'],
+      ['h3', 'standby'],
+    ]);
+    expect(g?.budget.detectMs).toBe(400);
+    expect(g?.budget.totalMs).toBe(400 + (g?.budget.startMs ?? 0) + 20);
+  });
+
+  it('a manual move puts the service on the named node; a drained node hands it on', async () => {
+    const r = await manager.move('web', 'h3');
+    expect(r.every((p) => p.ok)).toBe(true);
+    await waitFor('h3 to hold the VIP', () => sampler.holders().join() === 'h3');
+    expect(await settledHolder()).toBe('h3');
+    await manager.drain('h3', true);
+    const next = await settledHolder();
+    expect(next).not.toBe('h3');
+    await manager.drain('h3', false);
+    expect((await groupsSeenBy('h3'))[0]).toMatchObject({ drained: false, ready: true, activeNode: next });
   });
 
   it('SIGKILL of the active agent and its program: the client reaches the VIP on a standby', async () => {
@@ -192,4 +236,18 @@ describe('node failover with a virtual IP (3 nodes in network namespaces, a clie
     expect(samples.length).toBeGreaterThan(1000);
     expect(sampler.doubles().filter((s) => s.t >= from)).toEqual([]);
   }, 120_000);
+
+  it('a service whose restart budget is spent on the active node moves to the next node of its group', async () => {
+    const active = await settledHolder();
+    const from = performance.now();
+    const r = await manager.apply(config(active));
+    expect(r.pushed.every((p) => p.ok)).toBe(true);
+    const next = await handedOver(active, from);
+    expect(next).not.toBe(active);
+    await settledHolder();
+    await manager.collectEvents(active);
+    expect(manager.readEvents({ node: active, service: 'web' }).some((e) => e.to === 'escalated')).toBe(true);
+    const seen = (await groupsSeenBy(active))[0];
+    expect(seen).toMatchObject({ ready: false, activeNode: next });
+  }, 60_000);
 });

@@ -25,6 +25,7 @@ const handlers = {
   'failover.status': () => ({ groups: [] }),
   'failover.drain': () => ok,
   'failover.clear': () => ok,
+  'failover.move': () => ok,
 } satisfies ControlHandlers;
 const server = new ControlServer(sock, handlers);
 
