@@ -5,6 +5,7 @@ import type { ArmoryConfig } from '../common/config/document.js';
 import type { ServiceConfig } from '../common/config/service.js';
 import { ArmoryError } from '../common/errors/armory-error.js';
 import { AppendLog } from '../common/node/append-log.js';
+import { writeFileAtomic } from '../common/node/fsync.js';
 import type { ResultOf } from '../common/wire/agent-control.js';
 import { serviceMetrics } from '../common/wire/metrics.js';
 import { agentEventSchema, type AgentEvent, type AgentEventInput } from '../common/wire/service-status.js';
@@ -17,6 +18,7 @@ import { SignedConfigSource } from './config-source/signed-source.js';
 import { NotifyHub, type NotifyDatagram } from './liveness/notify-hub.js';
 import { isEmptyNotify, parseNotifyMessage } from './liveness/notify-message.js';
 import { pollThread } from './os/poll-thread.js';
+import { Failover, type FailoverView } from './peers/failover.js';
 import { lookupUser } from './supervisor/user.js';
 import { AgentStateJournal } from './journal/agent-state.js';
 import { planReconcile } from './reconcile.js';
@@ -60,6 +62,8 @@ export class Agent {
   private readonly startedAt = new Date().toISOString();
   private exitResolve: ((code: number) => void) | null = null;
   readonly exited: Promise<number>;
+  /** Node failover (enrolled agents only): decides where grouped services run. */
+  private readonly failover: Failover | null;
 
   constructor(private readonly options: AgentOptions) {
     this.layout = stateDirLayout(options.stateDir);
@@ -69,6 +73,29 @@ export class Agent {
     );
     this.exited = new Promise((resolve) => (this.exitResolve = resolve));
     this.notifyHub = new NotifyHub(`${this.layout.root}/notify`, (d) => this.onNotify(d));
+    this.failover =
+      options.source instanceof SignedConfigSource
+        ? new Failover({
+            node: options.source.node,
+            stateDir: `${this.layout.root}/peers`,
+            journal: (e) => this.event(e),
+            startService: (name, reason) => this.runners.get(name)?.start(reason),
+            stopService: (name, reason) => this.runners.get(name)?.stop(reason),
+          })
+        : null;
+  }
+
+  /** What checkpoints, mirror and shims may read of failover (epochs, active nodes, takeovers). */
+  get failoverView(): FailoverView | null {
+    return this.failover;
+  }
+
+  private peerKey(): Buffer | null {
+    try {
+      return fs.readFileSync(`${this.layout.root}/peer.key`);
+    } catch {
+      return null;
+    }
   }
 
   /** A notify datagram: accepted only from the service's own process group, and only when well formed. */
@@ -122,7 +149,11 @@ export class Agent {
 
   /** The services of the current configuration that this node runs. */
   private desiredServices(): Record<string, ServiceConfig> {
-    return this.config ? this.options.source.select(this.config) : {};
+    if (!this.config) return {};
+    const out = this.options.source.select(this.config);
+    // Services of this node's failover groups are ready on every member; failover starts them where active.
+    if (this.failover) for (const name of Failover.servicesOf(this.config, this.failover.host.node)) if (this.config.services[name]) out[name] = this.config.services[name];
+    return out;
   }
 
   async start(): Promise<void> {
@@ -176,8 +207,10 @@ export class Agent {
       if (snap.pid !== null) runner.vanished(snap);
       else runner.restore(snap);
     }
+    if (this.failover && this.config) await this.failover.configure(this.config, this.peerKey());
     for (const [name, runner] of this.runners) {
       const snap = state.services[name];
+      if (this.failover?.controls(name)) continue;
       if (runner.current === 'stopped' && (snap ? snap.desired === 'up' : runner.config.autostart)) runner.start(REASONS.autostart);
     }
     this.persist();
@@ -210,9 +243,12 @@ export class Agent {
       instance: this.journal.data.instance,
       runDir: this.layout.runDir,
       logDir: this.layout.logDir,
-      journal: (e) => this.event(e),
+      journal: (e) => {
+        this.event(e);
+        if (e.kind === 'transition' && e.to !== undefined) this.failover?.serviceChanged(name, e.to);
+      },
       persist: this.persist,
-      canEscalate: () => spec.placement.nodes.length > 1,
+      canEscalate: () => spec.placement.nodes.length > 1 || (this.failover?.controls(name) ?? false),
       notifySocket: (service, s) => {
         const user = s.user !== undefined ? lookupUser(s.user) : undefined;
         return this.notifyHub.open(service, user ? { uid: user.uid, gid: user.gid } : undefined);
@@ -252,7 +288,7 @@ export class Agent {
       const r = this.runners.get(name) as ServiceRunner;
       const wasUp = r.snapshot().desired === 'up';
       r.updateSpec(desired[name] as ServiceConfig);
-      if (wasUp) {
+      if (wasUp && (!this.failover?.controls(name) || this.failover.isActiveHere(name))) {
         r.restart(REASONS.configChanged);
         restarted.push(name);
       }
@@ -261,11 +297,12 @@ export class Agent {
     for (const name of plan.add) {
       const spec = desired[name] as ServiceConfig;
       const r = this.makeRunner(name, spec);
-      if (spec.autostart) {
+      if (spec.autostart && !(this.failover && this.config && Failover.servicesOf(this.config, this.failover.host.node).includes(name))) {
         r.start(REASONS.configAdded);
         started.push(name);
       }
     }
+    if (this.failover) await this.failover.configure(loaded.config, this.peerKey());
     this.persist();
     const message = `${why} (${loaded.version}): ${started.length} started, ${plan.remove.length} stopped, ${restarted.length} restarted, ${plan.keep.length} unchanged`;
     this.event({ kind: 'config', reason: message, detail: { started, stopped: plan.remove, restarted } });
@@ -318,12 +355,15 @@ export class Agent {
         }
         return { events };
       },
-      'config.push': async ({ config }) => {
+      'config.push': async ({ config, peerKey }) => {
         const source = this.options.source;
         if (!(source instanceof SignedConfigSource)) {
           throw new ArmoryError('AGENT_E_CONFIG_UNSIGNED', `this agent runs from its local file ${source.description}; it is not enrolled`);
         }
         try {
+          if (peerKey !== undefined && !this.peerKey()?.equals(Buffer.from(peerKey, 'base64'))) {
+            await writeFileAtomic(`${this.layout.root}/peer.key`, Buffer.from(peerKey, 'base64'), 0o600);
+          }
           const verified = await source.accept(config);
           const r = await this.reload(`configuration v${verified.payload.version} from the manager`);
           return { version: verified.payload.version, ...r };
@@ -332,6 +372,22 @@ export class Agent {
           this.event({ kind: 'config', reason: `pushed configuration refused: ${err.message}`, detail: { code: err.code } });
           throw err;
         }
+      },
+      'failover.status': () => ({ groups: this.failover?.status() ?? [] }),
+      'failover.drain': ({ drained }) => {
+        if (!this.failover) throw new ArmoryError('FAILOVER_E_UNKNOWN', 'this agent is not enrolled: it is in no failover group');
+        this.failover.drain(drained);
+        return { message: drained ? 'node drained: it steps down from every group' : 'node available for failover again' };
+      },
+      'failover.move': ({ name, to, ms }) => {
+        if (!this.failover) throw new ArmoryError('FAILOVER_E_UNKNOWN', 'this agent is not enrolled: it is in no failover group');
+        this.failover.move(name, to, ms);
+        return { message: `${name}: moving to ${to}` };
+      },
+      'failover.clear': ({ name }) => {
+        if (!this.failover?.controls(name)) throw new ArmoryError('FAILOVER_E_UNKNOWN', `service "${name}" is in no failover group of this node`, { service: name });
+        this.failover.clearFailure(name);
+        return { message: `${name}: this node may carry it again` };
       },
       metrics: () => ({ text: serviceMetrics([...this.runners.values()].map((r) => r.status())) }),
       shutdown: () => {
@@ -357,6 +413,7 @@ export class Agent {
 
   private async close(): Promise<void> {
     await this.watcher?.close();
+    this.failover?.close();
     const services: Record<string, ReturnType<ServiceRunner['snapshot']>> = {};
     for (const [name, r] of this.runners) services[name] = r.snapshot();
     this.journal.data.services = services;

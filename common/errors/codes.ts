@@ -51,6 +51,20 @@ export const ERROR_CODES = {
   ENROLL_E_UPLOAD: 'the agent bundle could not be uploaded or its checksums do not match',
   ENROLL_E_TIMEOUT: 'an enrollment step did not finish in time',
   ENROLL_E_AGENT_START: 'the installed agent did not start or did not answer over mutual TLS',
+  PEER_E_TOO_LARGE: 'a peer datagram is larger than the heartbeat bound',
+  PEER_E_MALFORMED: 'a peer datagram is not a well-formed heartbeat',
+  PEER_E_AUTH: 'a peer datagram does not carry a valid cluster authentication tag',
+  PEER_E_REPLAY: 'a peer heartbeat repeats or precedes one already received',
+  PEER_E_STALE_EPOCH: 'a peer heartbeat comes from an older epoch than this node knows',
+  PEER_E_UNKNOWN_SENDER: 'a peer heartbeat comes from a node that is no voter of the group, or from another address',
+  PEER_E_NO_KEY: 'no cluster peer key has been delivered by the manager yet',
+  PEER_E_SOCKET: 'the peer heartbeat socket cannot be used',
+  VIP_E_COMMAND: 'adding or removing the virtual IP failed',
+  FAILOVER_E_UNKNOWN: 'no failover group carries that service or has that node as member',
+  FAILOVER_E_PERSIST: 'the failover epoch cannot be written durably',
+  GROUP_E_VOTERS: 'a failover group has fewer than 3 voters and no witness',
+  GROUP_E_VIP_CONFLICT: 'a virtual IP is already used by another service or host',
+  GROUP_E_INTERFACE: 'a virtual IP names an interface the node does not have',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { method } from '../rpc/envelope.js';
 import { PROTOCOL_VERSION } from './protocol.js';
+import { groupStatusSchema } from './failover-status.js';
 import { agentEventSchema, serviceStatusSchema } from './service-status.js';
 
 const serviceName = z.strictObject({ name: z.string().min(1).max(63) });
@@ -46,9 +47,21 @@ export const agentControl = {
   shutdown: method(z.strictObject({}).optional(), done),
   /** A configuration signed by the manager; the agent verifies and persists it before acting. */
   'config.push': method(
-    z.strictObject({ config: z.unknown() }),
+    z.strictObject({
+      config: z.unknown(),
+      /** The cluster's peer key (base64, 32 bytes) that authenticates heartbeats between agents; never in the YAML. */
+      peerKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'the peer key is 32 bytes in base64').optional(),
+    }),
     z.strictObject({ version: z.number().int(), message: z.string(), started: z.array(z.string()), stopped: z.array(z.string()), restarted: z.array(z.string()) }),
   ),
+  /** The failover groups this node votes in, as it sees them. */
+  'failover.status': method(z.strictObject({}).optional(), z.strictObject({ groups: z.array(groupStatusSchema) })),
+  /** Drain the node (it steps down from every group and stands for none) or make it available again. */
+  'failover.drain': method(z.strictObject({ drained: z.boolean() }), done),
+  /** Move a service's group to a member: every other member holds off until it is active (or `ms` pass). */
+  'failover.move': method(z.strictObject({ name: z.string().min(1).max(63), to: z.string().min(1).max(63), ms: z.number().int().min(100).max(600_000).default(10_000) }), done),
+  /** Make this node fit again for a service whose restart budget was spent here. */
+  'failover.clear': method(serviceName, done),
   /** Prometheus text exposition of the agent's services. */
   metrics: method(z.strictObject({}).optional(), z.strictObject({ text: z.string() })),
 } as const;

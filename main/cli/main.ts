@@ -8,6 +8,7 @@ import { availability } from '../core/events/availability.js';
 import type { SshAuth } from '../core/enrollment/ssh-session.js';
 import type { ProgressEvent } from '../core/enrollment/step-runner.js';
 import { Manager } from '../core/manager.js';
+import { formatGroups } from './groups-view.js';
 import { enrollRemoteNode, removeRemoteNode } from '../core/remote-nodes.js';
 
 const USAGE = `armory: the Armory manager (cluster, configuration, events)
@@ -22,7 +23,10 @@ usage:
   armory node rm NODE [--yes] [--identity FILE | --password-stdin]
                                               stop a node's programs, remove its agent, forget it
   armory apply FILE.yaml [--dry-run] [--yes]  validate, diff, sign and push a configuration
-  armory status [--json]                      every node's services
+  armory status [--json]                      every node's services and failover groups
+  armory groups [--json]                      failover groups: active node, epoch, heartbeats, budget
+  armory move SERVICE NODE                    move a service (and its failover group) to a member node
+  armory node drain NODE [--off]              the node steps down from every group (--off: available again)
   armory events [--json] [--node N] [--service S] [--from TIME] [--until TIME] [--limit N] [--follow]
                                               the cluster's event journal (gathered from every agent)
   armory metrics                              Prometheus text for every node's services
@@ -47,6 +51,7 @@ const OPTIONS = {
   until: { type: 'string' },
   limit: { type: 'string' },
   follow: { type: 'boolean', short: 'f' },
+  off: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -90,13 +95,28 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'status': {
         const s = await manager.status();
-        if (values.json) out(JSON.stringify({ nodes: s }, null, 2));
-        else
+        const groups = s.some((n) => (n.failover ?? []).length > 0) ? await manager.groups() : [];
+        if (values.json) out(JSON.stringify({ nodes: s, groups }, null, 2));
+        else {
           for (const n of s) {
             out(`${n.node} (${n.address}) ${n.reachable ? 'answers' : `UNREACHABLE: ${n.error}`}`);
             for (const svc of n.services) out(`  ${svc.name.padEnd(16)} ${svc.state.padEnd(12)} ready=${svc.ready ? 'yes' : 'no'} pid=${svc.pid ?? '-'} restarts=${svc.restarts}  ${svc.reason.split('\n')[0]}`);
           }
+          for (const line of groups.length > 0 ? formatGroups(groups) : []) out(line);
+        }
         return s.every((n) => n.reachable) ? 0 : 1;
+      }
+      case 'groups': {
+        const groups = await manager.groups();
+        if (values.json) out(JSON.stringify({ groups }, null, 2));
+        else for (const line of formatGroups(groups)) out(line);
+        return 0;
+      }
+      case 'move': {
+        if (rest.length !== 2) usage('move takes SERVICE NODE');
+        const r = await manager.move(rest[0] as string, rest[1] as string);
+        for (const p of r) out(`${p.ok ? 'ok  ' : 'FAIL'} ${p.node}: ${p.message}`);
+        return r.some((p) => p.ok) ? 0 : 1;
       }
       case 'events': {
         const limit = intFlag(values.limit, 'limit', 50, 1, 100_000, USAGE);
@@ -165,6 +185,7 @@ type NodeFlags = {
   trust?: string;
   name?: string;
   'install-root'?: string;
+  off?: boolean;
 };
 
 async function readStdin(): Promise<string> {
@@ -279,6 +300,12 @@ async function nodeCommand(manager: Manager, args: string[], values: NodeFlags):
       }
       out(`${target}: removal stopped at ${r.failedStep}: ${r.error.message} [${r.error.code}]`);
       return 1;
+    }
+    case 'drain': {
+      if (target === undefined || extra.length > 0) usage('node drain takes one node name');
+      manager.node(target);
+      out(`${target}: ${await manager.drain(target, !values.off)}`);
+      return 0;
     }
     default:
       usage(`unknown node command "${sub ?? ''}"`);

@@ -4,11 +4,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ArmoryConfig } from '../../common/config/document.js';
 import { formatProblems, parseConfigText } from '../../common/config/load.js';
+import { failoverChecks, type KnownInterface } from '../../common/config/failover-checks.js';
 import { LOCAL_NODE } from '../../common/config/placement.js';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import { AppendLog } from '../../common/node/append-log.js';
 import { writeFileAtomic } from '../../common/node/fsync.js';
 import { ControlClient } from '../../common/node/rpc-client.js';
+import { failoverBudget } from '../../common/config/failover-budget.js';
+import type { GroupStatus, GroupSummary } from '../../common/wire/failover-status.js';
 import type { ServiceStatus } from '../../common/wire/service-status.js';
 import { diffConfigs, type ConfigDiff } from './config-diff.js';
 import { signConfig } from './config-signing.js';
@@ -20,6 +23,7 @@ import { managerHome, type ManagerHome } from './manager-home.js';
 import { describeCertificate } from './pki/certificate-info.js';
 import { loadOrCreateClusterPki, type ClusterPki } from './pki/cluster-pki.js';
 import { issueCertificate } from './pki/issue-certificate.js';
+import { loadOrCreatePeerKey } from './pki/peer-key.js';
 import { plainKeyWrapper, type KeyWrapper } from './pki/key-store.js';
 
 export interface NodeStatus {
@@ -28,6 +32,8 @@ export interface NodeStatus {
   reachable: boolean;
   error?: string;
   services: ServiceStatus[];
+  /** The failover groups the node votes in, as it sees them. */
+  failover?: GroupStatus[];
 }
 
 export interface ApplyResult {
@@ -44,6 +50,7 @@ export interface ApplyResult {
 export class Manager {
   readonly home: ManagerHome;
   private pki!: ClusterPki;
+  private peerKey!: Buffer;
   readonly inventory: Inventory;
   readonly events: AppendLog<ManagerEventInput>;
 
@@ -65,6 +72,7 @@ export class Manager {
     this.events.open();
     const inv = await this.inventory.load();
     this.pki = await loadOrCreateClusterPki(this.home.pkiDir, this.keys, { clusterName: inv.cluster });
+    this.peerKey = await loadOrCreatePeerKey(this.home.pkiDir);
     for (const reason of this.pendingNotes.splice(0)) this.events.append({ time: new Date().toISOString(), node: 'manager', agentSeq: 0, kind: 'manager', reason });
   }
 
@@ -118,6 +126,11 @@ export class Manager {
   async apply(yaml: string, options: { dryRun?: boolean; file?: string } = {}): Promise<ApplyResult> {
     const parsed = parseConfigText(yaml);
     if (!parsed.ok) throw new ArmoryError('CONFIG_E_INVALID', `${options.file ?? 'the configuration'} is not valid:\n${formatProblems(parsed.problems, options.file ?? 'config')}`, { problems: parsed.problems });
+    const refused = failoverChecks(parsed.config, this.knownInterfaces());
+    if (refused.length > 0) {
+      const first = refused[0] as (typeof refused)[number];
+      throw new ArmoryError(first.code, `${options.file ?? 'the configuration'} is refused:\n${refused.map((i) => `  ${i.path.join('.')}: ${i.message} [${i.code}]`).join('\n')}`, { problems: refused });
+    }
     const prev = this.lastApplied();
     const prevParsed = prev ? parseConfigText(prev.yaml) : null;
     const prevConfig: ArmoryConfig | null = prevParsed?.ok ? prevParsed.config : null;
@@ -142,6 +155,18 @@ export class Manager {
     return { version, diff, pushed, warnings };
   }
 
+  /** The network interfaces of each enrolled node, from the host profile taken at enrollment (null: none taken). */
+  private knownInterfaces(): Record<string, KnownInterface[] | null> {
+    const out: Record<string, KnownInterface[] | null> = {};
+    for (const [node, rec] of Object.entries(this.inventory.data.nodes)) {
+      const ifs = rec.profile?.interfaces;
+      out[node] = Array.isArray(ifs)
+        ? ifs.filter((i): i is KnownInterface => typeof i?.name === 'string' && Array.isArray(i.addresses)).map((i) => ({ name: i.name, addresses: i.addresses.filter((a) => typeof a === 'string') }))
+        : null;
+    }
+    return out;
+  }
+
   /** Pushes the current signed configuration to one node (also used after enrolling it). */
   async pushTo(node: string): Promise<{ node: string; ok: boolean; message: string }> {
     const v = this.inventory.data.configVersions.at(-1);
@@ -151,7 +176,7 @@ export class Manager {
     try {
       const c = await this.connect(node);
       try {
-        const r = await c.call('config.push', { config: signed });
+        const r = await c.call('config.push', { config: signed, peerKey: this.peerKey.toString('base64') });
         return { node, ok: true, message: r.message };
       } finally {
         c.close();
@@ -172,7 +197,8 @@ export class Manager {
           const c = await this.connect(node, 3000);
           try {
             const s = await c.call('status');
-            return { node, address: rec.address, reachable: true, services: s.services };
+            const f = await c.call('failover.status').catch(() => ({ groups: [] }));
+            return { node, address: rec.address, reachable: true, services: s.services, failover: f.groups };
           } finally {
             c.close();
           }
@@ -181,6 +207,66 @@ export class Manager {
         }
       }),
     );
+  }
+
+  // --- failover ---
+
+  /** Each group of the applied configuration: its active node, epoch, heartbeat health and failover budget. */
+  async groups(): Promise<GroupSummary[]> {
+    const prev = this.lastApplied();
+    const parsed = prev ? parseConfigText(prev.yaml) : null;
+    if (!parsed?.ok) return [];
+    const nodes = await this.status();
+    return Object.entries(parsed.config.groups).map(([name, g]) => {
+      const voters = [...g.members.map((m) => m.node), ...(g.witness ? [g.witness] : [])];
+      const seen = nodes.flatMap((n) => (n.failover ?? []).filter((x) => x.group === name));
+      const active = seen.find((x) => x.state === 'active') ?? seen.find((x) => x.activeNode !== null);
+      const startMs = Math.max(0, ...seen.map((x) => x.lastStartMs ?? 0));
+      return {
+        group: name,
+        services: [...g.services],
+        activeNode: active ? (active.state === 'active' ? active.node : active.activeNode) : null,
+        epoch: Math.max(0, ...seen.map((x) => x.epoch)),
+        members: voters.map((v) => {
+          const n = nodes.find((x) => x.node === v);
+          const own = seen.find((x) => x.node === v);
+          return { node: v, state: own?.state ?? null, ready: own?.ready ?? null, reachable: n?.reachable ?? false };
+        }),
+        heartbeats: seen.flatMap((x) => x.peers.map((p) => ({ from: x.node, to: p.node, lastHeardMs: p.lastHeardMs, fresh: p.fresh }))),
+        budget: failoverBudget(g.heartbeat, g.failAfter, startMs),
+      };
+    });
+  }
+
+  /** Moves a service (and the rest of its group) to a member node. */
+  async move(service: string, to: string): Promise<{ node: string; ok: boolean; message: string }[]> {
+    const prev = this.lastApplied();
+    const parsed = prev ? parseConfigText(prev.yaml) : null;
+    const group = parsed?.ok ? Object.values(parsed.config.groups).find((g) => g.services.includes(service)) : undefined;
+    if (!group) throw new ArmoryError('FAILOVER_E_UNKNOWN', `service "${service}" is in no failover group of the applied configuration`);
+    if (!group.members.some((m) => m.node === to)) throw new ArmoryError('FAILOVER_E_UNKNOWN', `${to} is no member of the group that carries ${service} (members: ${group.members.map((m) => m.node).join(', ')})`);
+    return Promise.all(group.members.map((m) => this.callNode(m.node, (c) => c.call('failover.move', { name: service, to, ms: 10_000 }))));
+  }
+
+  /** Drains a node (it steps down from every group and stands for none), or makes it available again. */
+  async drain(node: string, drained: boolean): Promise<string> {
+    const r = await this.callNode(node, (c) => c.call('failover.drain', { drained }));
+    if (!r.ok) throw new ArmoryError('AGENT_E_UNREACHABLE', `${node}: ${r.message}`);
+    return r.message;
+  }
+
+  private async callNode(node: string, call: (c: ControlClient) => Promise<{ message: string }>): Promise<{ node: string; ok: boolean; message: string }> {
+    try {
+      const c = await this.connect(node);
+      try {
+        return { node, ok: true, message: (await call(c)).message };
+      } finally {
+        c.close();
+      }
+    } catch (e) {
+      const err = e as ArmoryError;
+      return { node, ok: false, message: `${err.message}${err.code ? ` [${err.code}]` : ''}` };
+    }
   }
 
   /**

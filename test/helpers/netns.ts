@@ -72,6 +72,29 @@ export class TestNetwork {
     ip('link', 'set', this.host(host).veth, state);
   }
 
+  /**
+   * Cuts the path between two hosts only (both ways), leaving each reachable by everyone else:
+   * a blackhole route to the other in each namespace.
+   */
+  cut(a: string, b: string): void {
+    ip('-n', this.host(a).netns, 'route', 'add', 'blackhole', `${this.host(b).address}/32`);
+    ip('-n', this.host(b).netns, 'route', 'add', 'blackhole', `${this.host(a).address}/32`);
+  }
+
+  /** Undoes cut(); a path that is not cut is left alone. */
+  mend(a: string, b: string): void {
+    for (const [x, y] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      try {
+        ip('-n', this.host(x).netns, 'route', 'del', 'blackhole', `${this.host(y).address}/32`);
+      } catch {
+        // not cut
+      }
+    }
+  }
+
   down(): void {
     for (const p of this.procs) {
       if (p.pid === undefined) continue;

@@ -22,6 +22,10 @@ const handlers = {
   shutdown: () => ok,
   'config.push': () => ({ version: 1, message: 'ok', started: [], stopped: [], restarted: [] }),
   metrics: () => ({ text: '' }),
+  'failover.status': () => ({ groups: [] }),
+  'failover.drain': () => ok,
+  'failover.clear': () => ok,
+  'failover.move': () => ok,
 } satisfies ControlHandlers;
 const server = new ControlServer(sock, handlers);
 

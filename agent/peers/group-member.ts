@@ -1,0 +1,359 @@
+import { ArmoryError } from '../../common/errors/armory-error.js';
+import { step } from '../../common/fsm/table.js';
+import type { PeerHeartbeat } from '../../common/wire/peer-heartbeat.js';
+import type { GroupDeadlines } from './deadlines.js';
+import { assess, type Assessment, type GroupRules, type PeerView } from './election.js';
+import { ANNOUNCED_ROLE, FAILOVER_TABLE, type FailoverCtx, type FailoverEffect, type FailoverEvent, type FailoverState } from './failover-table.js';
+
+/** What a node keeps durably per group: written before its heartbeats reveal it. */
+export interface GroupDurableState {
+  /** Raised at every start, so that heartbeats of an earlier run cannot be replayed. */
+  inc: number;
+  /** The highest epoch known. */
+  epoch: number;
+  /** The highest epoch this node granted its vote in, and to whom. */
+  granted: { to: string; epoch: number } | null;
+}
+
+/** The effects the runner performs outside (VIP, ARP, services); the rest are handled here. */
+export type OutsideEffect = Extract<FailoverEffect, { kind: 'add-vip' | 'arp' | 'start-services' | 'remove-vip' | 'stop-services' | 'report-takeover' }>;
+
+export interface GroupMemberOptions {
+  group: string;
+  self: string;
+  rules: GroupRules;
+  deadlines: GroupDeadlines;
+  stored: GroupDurableState;
+  now: () => number;
+  /** Sends a heartbeat to one voter. */
+  send: (to: string, heartbeat: PeerHeartbeat) => void;
+  /** Writes the durable state; the returned promise settles once it is on disk. */
+  persist: (state: GroupDurableState) => void | Promise<void>;
+  perform: (effect: OutsideEffect) => void | Promise<void>;
+  /** Every transition of the failover table. */
+  journal: (t: { from: FailoverState; to: FailoverState; reason: string; epoch: number }) => void;
+  /** A refused heartbeat (rate limiting is the caller's). */
+  refused?: (error: ArmoryError) => void;
+}
+
+interface PeerRecord {
+  inc: number;
+  seq: number;
+  view: PeerView;
+}
+
+const SENT_KEPT = 256;
+
+/**
+ * One node's part in one failover group: the peers it hears, the heartbeats it sends, the election
+ * it re-runs on every heartbeat and tick, and the failover table it steps. Time, the network, the
+ * disk and the effects are injected, so that the same code runs in the agent and in simulations.
+ */
+export class GroupMember {
+  private state: FailoverState = 'standby';
+  private ctx: FailoverCtx = { epoch: 0 };
+  private readonly peers = new Map<string, PeerRecord>();
+  private readonly sentAt = new Map<number, number>();
+  private seq = 0;
+  private durable: GroupDurableState;
+  private lastVote: string | null = null;
+  private sentVoteKey = '';
+  private stableSince: number;
+  private seesMajority = false;
+  private ready = false;
+  private queue: FailoverEffect[] = [];
+  private busy = false;
+  private persisting = false;
+  private latest: Assessment | null = null;
+  private lastAck = new Map<string, number>();
+  private disposed = false;
+  private readonly startedAt: number;
+
+  constructor(private readonly o: GroupMemberOptions) {
+    this.durable = { ...o.stored, granted: o.stored.granted ? { ...o.stored.granted } : null };
+    this.stableSince = o.now();
+    this.startedAt = o.now();
+  }
+
+  get current(): FailoverState {
+    return this.state;
+  }
+
+  get epoch(): number {
+    return this.durable.epoch;
+  }
+
+  /** The epoch this node holds while it may carry the group (taking over, active, stepping down); else 0. */
+  get heldEpoch(): number {
+    return this.state === 'standby' || this.state === 'candidate' ? 0 : this.ctx.epoch;
+  }
+
+  /** The node this one last saw holding the group at the highest epoch, itself included. */
+  activeNode(): { node: string; epoch: number } | null {
+    let best: { node: string; epoch: number } | null = this.state === 'active' || this.state === 'taking-over' ? { node: this.o.self, epoch: this.ctx.epoch } : null;
+    const now = this.o.now();
+    for (const [name, p] of this.peers) {
+      if (now - p.view.lastRecvAt >= this.o.deadlines.failAfterMs || p.view.role !== 'active') continue;
+      if (!best || p.view.proposal > best.epoch) best = { node: name, epoch: p.view.proposal };
+    }
+    return best;
+  }
+
+  /** Heartbeat health: every voter with how long ago it was last heard (null: never). */
+  health(): { node: string; lastHeardMs: number | null; fresh: boolean }[] {
+    const now = this.o.now();
+    return this.o.rules.voters
+      .filter((v) => v !== this.o.self)
+      .map((v) => {
+        const p = this.peers.get(v);
+        const ago = p ? now - p.view.lastRecvAt : null;
+        return { node: v, lastHeardMs: ago, fresh: ago !== null && ago < this.o.deadlines.failAfterMs };
+      });
+  }
+
+  get assessment(): Assessment | null {
+    return this.latest;
+  }
+
+  setReady(ready: boolean): void {
+    if (this.ready === ready) return;
+    this.ready = ready;
+    this.evaluate();
+    this.announce();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+  }
+
+  /** Takes one heartbeat; returns the refusal, if any. */
+  receive(hb: PeerHeartbeat, now = this.o.now()): ArmoryError | null {
+    const refuse = (e: ArmoryError) => {
+      this.o.refused?.(e);
+      return e;
+    };
+    if (hb.group !== this.o.group) return refuse(new ArmoryError('PEER_E_UNKNOWN_SENDER', `heartbeat for group ${hb.group}, not ${this.o.group}`));
+    if (hb.from === this.o.self || !this.o.rules.voters.includes(hb.from)) return refuse(new ArmoryError('PEER_E_UNKNOWN_SENDER', `${hb.from} is no voter of group ${this.o.group}`, { node: hb.from }));
+    const known = this.peers.get(hb.from);
+    if (known && (hb.inc < known.inc || (hb.inc === known.inc && hb.seq <= known.seq))) {
+      return refuse(new ArmoryError('PEER_E_REPLAY', `heartbeat ${hb.inc}/${hb.seq} of ${hb.from} is not newer than ${known.inc}/${known.seq}`, { node: hb.from }));
+    }
+    if (hb.epoch < this.durable.epoch) {
+      return refuse(new ArmoryError('PEER_E_STALE_EPOCH', `heartbeat of ${hb.from} is from epoch ${hb.epoch}; this node knows epoch ${this.durable.epoch}`, { node: hb.from }));
+    }
+    const echo = hb.heard[this.o.self];
+    const echoSentAt = echo && echo[0] === this.durable.inc ? (this.sentAt.get(echo[1]) ?? null) : null;
+    const wasFresh = known !== undefined && now - known.view.lastRecvAt < this.o.deadlines.failAfterMs;
+    this.peers.set(hb.from, {
+      inc: hb.inc,
+      seq: hb.seq,
+      view: {
+        name: hb.from,
+        lastRecvAt: now,
+        freshSince: wasFresh ? known.view.freshSince : now,
+        priority: hb.priority,
+        ready: hb.ready,
+        epoch: hb.epoch,
+        granted: hb.granted,
+        role: hb.role,
+        proposal: hb.proposal,
+        vote: hb.vote,
+        heardCount: Object.keys(hb.heard).filter((n) => this.o.rules.voters.includes(n)).length + 1,
+        echoSentAt,
+      },
+    });
+    const inForce = Math.max(hb.epoch, hb.role === 'active' || hb.role === 'releasing' ? hb.proposal : 0);
+    if (inForce > this.durable.epoch) this.raiseEpoch(inForce);
+    this.evaluate(now);
+    // A voter answers the node it votes for at once, so that its lease is renewed within a round trip.
+    const vote = this.latest?.vote;
+    if (vote && vote.for === hb.from && vote.for !== this.o.self && !this.persisting) {
+      const last = this.lastAck.get(hb.from) ?? -Infinity;
+      if (now - last >= this.o.deadlines.heartbeatMs / 4) {
+        this.lastAck.set(hb.from, now);
+        this.sendTo(hb.from);
+      }
+    }
+    return null;
+  }
+
+  /** Re-evaluates the deadlines (called every tick). */
+  tick(now = this.o.now()): void {
+    this.evaluate(now);
+  }
+
+  /** Sends this node's heartbeat to every other voter (called every heartbeat interval). */
+  broadcast(): void {
+    if (this.persisting || this.disposed) return;
+    for (const v of this.o.rules.voters) if (v !== this.o.self) this.sendTo(v);
+  }
+
+  private raiseEpoch(epoch: number): void {
+    this.durable = { ...this.durable, epoch };
+    // Knowing a newer epoch is not a promise: it is persisted lazily, with the next grant or candidacy.
+  }
+
+  private views(): PeerView[] {
+    return [...this.peers.values()].map((p) => p.view);
+  }
+
+  private evaluate(now = this.o.now()): void {
+    if (this.disposed) return;
+    const a = assess(
+      {
+        name: this.o.self,
+        role: ANNOUNCED_ROLE[this.state],
+        ready: this.ready,
+        epoch: this.durable.epoch,
+        proposal: this.ctx.epoch,
+        granted: this.durable.granted,
+        lastVote: this.lastVote,
+        stableSince: this.stableSince,
+      },
+      this.views(),
+      this.o.rules,
+      now,
+    );
+    if (a.seesMajority && !this.seesMajority) this.stableSince = now;
+    this.seesMajority = a.seesMajority;
+    this.latest = a;
+    // A vote for another node at a new epoch is written durably before it is sent.
+    if (a.vote && a.vote.for !== this.o.self && !this.persisting) {
+      const g = this.durable.granted;
+      if (!g || g.epoch !== a.vote.epoch || g.to !== a.vote.for) {
+        this.durable = { ...this.durable, granted: { to: a.vote.for, epoch: a.vote.epoch } };
+        this.persistThen(() => this.announce());
+        return;
+      }
+    }
+    if (this.busy) {
+      // Effects are under way: only a step-down may interrupt (it queues behind them).
+      if (a.verdict === 'yield' && (this.state === 'taking-over' || this.state === 'active')) this.dispatch({ type: 'yield', reason: a.reason }, now);
+      this.announceIfChanged();
+      return;
+    }
+    switch (a.verdict) {
+      case 'stand':
+        // A node that just joined first listens for one failure timeout: it hears everyone before it stands.
+        if (now - this.startedAt < this.o.deadlines.failAfterMs) break;
+        this.dispatch({ type: 'stand', epoch: a.nextProposal, reason: a.reason }, now);
+        break;
+      case 'won':
+        this.dispatch({ type: 'won', reason: a.reason }, now);
+        break;
+      case 'yield':
+        this.dispatch({ type: 'yield', reason: a.reason }, now);
+        break;
+      default:
+        break;
+    }
+    this.announceIfChanged();
+  }
+
+  private persistThen(next: () => void): void {
+    this.persisting = true;
+    const done = () => {
+      this.persisting = false;
+      next();
+    };
+    const r = this.o.persist({ ...this.durable });
+    if (r instanceof Promise) {
+      r.then(done, () => {
+        this.persisting = false;
+      });
+    } else done();
+  }
+
+  private dispatch(event: FailoverEvent, now = this.o.now()): void {
+    const r = step(FAILOVER_TABLE, this.state, this.ctx, event, now);
+    if (!r.handled) return;
+    this.state = r.to;
+    this.ctx = r.ctx;
+    if (r.from !== r.to) this.o.journal({ from: r.from, to: r.to, reason: r.reason, epoch: r.ctx.epoch || (r.from !== 'standby' ? this.ctx.epoch : 0) });
+    this.queue.push(...r.effects);
+    this.drain();
+  }
+
+  private drain(): void {
+    while (!this.busy && this.queue.length > 0 && !this.disposed) {
+      const effect = this.queue.shift() as FailoverEffect;
+      switch (effect.kind) {
+        case 'announce':
+          this.announce();
+          continue;
+        case 'done':
+          this.dispatch({ type: effect.event });
+          continue;
+        case 'persist-grant':
+        case 'persist-epoch': {
+          this.durable =
+            effect.kind === 'persist-grant'
+              ? { ...this.durable, granted: { to: this.o.self, epoch: effect.epoch } }
+              : { ...this.durable, epoch: Math.max(this.durable.epoch, effect.epoch) };
+          this.busy = true;
+          this.persistThen(() => {
+            this.busy = false;
+            this.drain();
+          });
+          continue;
+        }
+        default: {
+          let r: void | Promise<void>;
+          try {
+            r = this.o.perform(effect);
+          } catch {
+            r = undefined;
+          }
+          if (r instanceof Promise) {
+            this.busy = true;
+            r.catch(() => undefined).then(() => {
+              this.busy = false;
+              this.drain();
+            });
+          }
+        }
+      }
+    }
+    if (!this.busy && this.queue.length === 0) this.evaluate();
+  }
+
+  private announceIfChanged(): void {
+    const key = `${this.state}|${this.ctx.epoch}|${this.latest?.vote ? `${this.latest.vote.for}@${this.latest.vote.epoch}` : '-'}|${this.ready}`;
+    if (key !== this.sentVoteKey) this.announce();
+  }
+
+  private announce(): void {
+    this.broadcast();
+  }
+
+  private heartbeat(): PeerHeartbeat {
+    this.seq += 1;
+    this.sentAt.set(this.seq, this.o.now());
+    if (this.sentAt.size > SENT_KEPT) this.sentAt.delete(this.seq - SENT_KEPT);
+    const now = this.o.now();
+    const heard: Record<string, [number, number]> = {};
+    for (const [name, p] of this.peers) if (now - p.view.lastRecvAt < this.o.deadlines.failAfterMs) heard[name] = [p.inc, p.seq];
+    const vote = this.persisting ? null : (this.latest?.vote ?? null);
+    if (vote) this.lastVote = vote.for;
+    this.sentVoteKey = `${this.state}|${this.ctx.epoch}|${vote ? `${vote.for}@${vote.epoch}` : '-'}|${this.ready}`;
+    return {
+      group: this.o.group,
+      from: this.o.self,
+      inc: this.durable.inc,
+      seq: this.seq,
+      epoch: this.durable.epoch,
+      granted: this.durable.granted?.epoch ?? 0,
+      role: ANNOUNCED_ROLE[this.state],
+      proposal: this.ctx.epoch,
+      ready: this.ready,
+      priority: this.o.rules.members[this.o.self] ?? 0,
+      vote,
+      heard,
+    };
+  }
+
+  private sendTo(to: string): void {
+    if (this.persisting || this.disposed) return;
+    this.o.send(to, this.heartbeat());
+  }
+}

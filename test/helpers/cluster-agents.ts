@@ -1,0 +1,55 @@
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from '../../common/node/fsync.js';
+import type { Manager } from '../../main/core/manager.js';
+import { describeCertificate } from '../../main/core/pki/certificate-info.js';
+import type { TestNetwork } from './netns.js';
+
+const AGENT = path.resolve(import.meta.dirname, '../../bin/armory-agent.js');
+
+/** The state directory of a test host's agent under a test's home folder. */
+export const agentDir = (home: string, name: string) => path.join(home, 'hosts', name, 'var-lib-armory');
+
+/**
+ * Stands an agent up on a test host the way enrollment leaves it: certificate in DIR/tls, the
+ * agent under the keeper in the host's namespace, the node in the manager's inventory. Returns the keeper.
+ */
+export async function standUpAgent(manager: Manager, net: TestNetwork, home: string, name: string): Promise<ChildProcess> {
+  const host = net.host(name);
+  const dir = agentDir(home, name);
+  fs.mkdirSync(path.join(dir, 'tls'), { recursive: true, mode: 0o700 });
+  const cert = await manager.issueNodeCertificate(name, host.address);
+  await writeFileAtomic(path.join(dir, 'tls/ca.pem'), manager.caPem, 0o644);
+  await writeFileAtomic(path.join(dir, 'tls/node.pem'), cert.certPem, 0o644);
+  await writeFileAtomic(path.join(dir, 'tls/node.key'), cert.keyPem, 0o600);
+  const keeper = net.spawn(name, process.execPath, [AGENT, 'keeper', '--listen', `${host.address}:7443`, '--state-dir', dir]);
+  const desc = describeCertificate(cert.certPem);
+  await manager.inventory.update((d) => {
+    d.nodes[name] = {
+      address: host.address,
+      agentPort: 7443,
+      hostKey: null,
+      sshUser: null,
+      sshPort: null,
+      profile: null,
+      certificateFingerprint: desc.fingerprintSha256,
+      certificateExpires: desc.notAfter.toISOString(),
+      enrolledAt: new Date().toISOString(),
+      install: { kind: 'test' },
+      lastEventSeq: 0,
+    };
+  });
+  await manager.waitForAgent(name, 20_000);
+  return keeper;
+}
+
+/** The pid of a host's agent (from its pid file), or null. */
+export function agentPid(home: string, name: string): number | null {
+  try {
+    const pid = Number(fs.readFileSync(path.join(agentDir(home, name), 'agent.pid'), 'utf8').trim().split(' ')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { groupDeadlines } from '../../../../agent/peers/deadlines.js';
+import { GroupMember } from '../../../../agent/peers/group-member.js';
+import type { ArmoryError } from '../../../../common/errors/armory-error.js';
+import type { PeerHeartbeat } from '../../../../common/wire/peer-heartbeat.js';
+
+function member(epoch = 3) {
+  let t = 1000;
+  const refused: ArmoryError[] = [];
+  const m = new GroupMember({
+    group: 'g',
+    self: 'a',
+    rules: { voters: ['a', 'b', 'c'], members: { a: 200, b: 100 }, failback: 'manual', failbackAfterMs: 60_000, failAfterMs: 300, leaseMs: 238 },
+    deadlines: groupDeadlines(100, 300),
+    stored: { inc: 1, epoch, granted: null },
+    now: () => t,
+    send: () => undefined,
+    persist: () => undefined,
+    perform: () => undefined,
+    journal: () => undefined,
+    refused: (e) => refused.push(e),
+  });
+  return { m, refused, advance: (ms: number) => (t += ms) };
+}
+
+const hb = (over: Partial<PeerHeartbeat> = {}): PeerHeartbeat => ({
+  group: 'g',
+  from: 'b',
+  inc: 1,
+  seq: 1,
+  epoch: 3,
+  granted: 3,
+  role: 'standby',
+  proposal: 0,
+  ready: true,
+  priority: 100,
+  vote: null,
+  heard: {},
+  ...over,
+});
+
+describe('a group member refuses heartbeats with a code', () => {
+  it('a replayed or older heartbeat: PEER_E_REPLAY; a new incarnation is accepted', () => {
+    const { m } = member();
+    expect(m.receive(hb({ seq: 5 }))).toBeNull();
+    expect(m.receive(hb({ seq: 5 }))?.code).toBe('PEER_E_REPLAY');
+    expect(m.receive(hb({ seq: 4 }))?.code).toBe('PEER_E_REPLAY');
+    expect(m.receive(hb({ inc: 0, seq: 99 }))?.code).toBe('PEER_E_REPLAY');
+    expect(m.receive(hb({ inc: 2, seq: 1 }))).toBeNull();
+  });
+
+  it('a heartbeat from an older epoch: PEER_E_STALE_EPOCH; a newer epoch is learnt', () => {
+    const { m, refused } = member(3);
+    expect(m.receive(hb({ epoch: 2 }))?.code).toBe('PEER_E_STALE_EPOCH');
+    expect(m.receive(hb({ seq: 2, epoch: 6 }))).toBeNull();
+    expect(m.epoch).toBe(6);
+    expect(m.receive(hb({ from: 'c', epoch: 5 }))?.code).toBe('PEER_E_STALE_EPOCH');
+    expect(refused.map((e) => e.code)).toEqual(['PEER_E_STALE_EPOCH', 'PEER_E_STALE_EPOCH']);
+  });
+
+  it('a heartbeat of another group or from no voter: PEER_E_UNKNOWN_SENDER', () => {
+    const { m } = member();
+    expect(m.receive(hb({ group: 'other' }))?.code).toBe('PEER_E_UNKNOWN_SENDER');
+    expect(m.receive(hb({ from: 'z' }))?.code).toBe('PEER_E_UNKNOWN_SENDER');
+    expect(m.receive(hb({ from: 'a' }))?.code).toBe('PEER_E_UNKNOWN_SENDER');
+  });
+
+  it('reports heartbeat health per voter', () => {
+    const { m, advance } = member();
+    m.receive(hb());
+    advance(400);
+    expect(m.health()).toEqual([
+      { node: 'b', lastHeardMs: 400, fresh: false },
+      { node: 'c', lastHeardMs: null, fresh: false },
+    ]);
+  });
+});
