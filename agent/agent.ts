@@ -14,6 +14,7 @@ import { startTlsServer, type TlsMaterial } from './api/tls-server.js';
 import type { ConfigSource, LoadedConfig } from './config-source/config-source.js';
 import { FileConfigSource } from './config-source/file-source.js';
 import { SignedConfigSource } from './config-source/signed-source.js';
+import { AgentJobs } from './jobs/agent-jobs.js';
 import { NotifyHub, type NotifyDatagram } from './liveness/notify-hub.js';
 import { isEmptyNotify, parseNotifyMessage } from './liveness/notify-message.js';
 import { pollThread } from './os/poll-thread.js';
@@ -49,6 +50,7 @@ export class Agent {
   private readonly journal: AgentStateJournal;
   private readonly runners = new Map<string, ServiceRunner>();
   private readonly notifyHub: NotifyHub;
+  private readonly jobs: AgentJobs;
   private readonly lastRefusal = new Map<string, number>();
   private server: ControlServer | null = null;
   private watcher: { close(): Promise<void> } | null = null;
@@ -69,6 +71,7 @@ export class Agent {
     );
     this.exited = new Promise((resolve) => (this.exitResolve = resolve));
     this.notifyHub = new NotifyHub(`${this.layout.root}/notify`, (d) => this.onNotify(d));
+    this.jobs = new AgentJobs({ stateDir: this.layout.root, instance: () => this.journal.data.instance, jobs: () => this.config?.jobs ?? {}, journal: (e) => this.event(e) });
   }
 
   /** A notify datagram: accepted only from the service's own process group, and only when well formed. */
@@ -170,6 +173,7 @@ export class Agent {
     // is left of a program that ended meanwhile) would run unsupervised: stop them and say so,
     // before anything is started again (a leftover may hold the port).
     this.sweepStrays(state.instance);
+    this.jobs.clearWork();
     for (const [name, runner] of this.runners) {
       const snap = state.services[name];
       if (!snap || runner.processGroup !== null) continue;
@@ -334,6 +338,9 @@ export class Agent {
         }
       },
       metrics: () => ({ text: serviceMetrics([...this.runners.values()].map((r) => r.status())) }),
+      'job.run': ({ name }) => this.jobs.run(name),
+      'job.replica': (params) => this.jobs.replica(params),
+      'job.results': ({ name, limit }) => this.jobs.results(name, limit),
       shutdown: () => {
         setImmediate(() => void this.shutdown());
         return { message: `stopping ${this.runners.size} services and the agent` };
