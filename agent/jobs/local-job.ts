@@ -2,7 +2,7 @@ import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { JobConfig } from '../../common/config/cluster.js';
 import { ArmoryError } from '../../common/errors/armory-error.js';
-import { outcomeOf, runVotedAttempts, summarizeRun } from '../../common/jobs/attempts.js';
+import { dissentersOf, jobRunRecord, runVotedAttempts, type JobAttempt } from '../../common/jobs/attempts.js';
 import { newRunId, type Delivery, type JobResultStore } from '../../common/node/job-results.js';
 import type { JobRun, ReplicaResult } from '../../common/wire/jobs.js';
 import type { AgentEventInput } from '../../common/wire/service-status.js';
@@ -29,9 +29,6 @@ export function checkInputFiles(name: string, spec: JobConfig): void {
     if (!ok) throw new ArmoryError('JOB_E_INPUT_MISSING', `job ${name}: ${file === spec.stdin ? 'stdin file' : 'input'} ${file} is not a readable file`, { job: name, file });
   }
 }
-
-const dissenters = (replicas: JobRun['attempts'][number]['replicas']) =>
-  replicas.filter((r) => r.verdict !== 'agreed').map((r) => ({ replica: r.replica, verdict: r.verdict, reason: r.reason }));
 
 /**
  * Runs a local-mode job: N replicas as sandboxes of this node, fed identical input, voted k-of-n;
@@ -80,35 +77,17 @@ export async function runLocalJob(ctx: LocalJobContext, name: string, spec: JobC
         ctx.journal({
           kind: 'job',
           reason: `job ${name}: attempt ${attempt.attempt}: ${attempt.summary}`,
-          detail: { job: name, run: id, attempt: attempt.attempt, decided: attempt.decided, dissenters: dissenters(attempt.replicas) },
+          detail: { job: name, run: id, attempt: attempt.attempt, decided: attempt.decided, dissenters: dissentersOf(attempt) },
         }),
     );
-    const outcome = outcomeOf(voted);
     let delivered: JobRun['delivered'] = null;
     if (voted.winner) delivered = await deliverWinner(ctx.store, name, id, runs.get(voted.winner.replica) as ReplicaRun, voted.winner);
-    const summary = summarizeRun(name, voted, outcome);
-    const run: JobRun = {
-      id,
-      job: name,
-      mode: 'local',
-      runner: ctx.runner,
-      startedAt,
-      finishedAt: new Date().toISOString(),
-      outcome,
-      quorum: spec.quorum,
-      replicas: spec.replicas,
-      exitCode: voted.winner?.exitCode ?? null,
-      winner: voted.vote.winner,
-      attempts: voted.attempts,
-      delivered,
-      error: outcome === 'no-majority' ? { code: 'JOB_E_NO_MAJORITY', message: summary } : null,
-      summary,
-    };
+    const run = jobRunRecord({ id, job: name, mode: 'local', runner: ctx.runner, startedAt, delivered }, spec, voted);
     await ctx.store.save(run);
     ctx.journal({
       kind: 'job',
-      reason: summary,
-      detail: { job: name, run: id, outcome, ...(delivered ? { delivered: delivered.dir } : {}), dissenters: dissenters((voted.attempts.at(-1) as JobRun['attempts'][number]).replicas) },
+      reason: run.summary,
+      detail: { job: name, run: id, outcome: run.outcome, ...(delivered ? { delivered: delivered.dir } : {}), dissenters: dissentersOf(voted.attempts.at(-1) as JobAttempt) },
     });
     return run;
   } finally {

@@ -69,3 +69,34 @@ export function summarizeRun(job: string, run: VotedRun, outcome: JobOutcome): s
       return `job ${job} FAILED${tries}`;
   }
 }
+
+/** The replicas of an attempt that did not agree, for the journal. */
+export function dissentersOf(attempt: JobAttempt): { replica: number; node?: string; verdict: string; reason: string }[] {
+  return attempt.replicas.filter((r) => r.verdict !== 'agreed').map((r) => ({ replica: r.replica, ...(r.node !== undefined ? { node: r.node } : {}), verdict: r.verdict, reason: r.reason }));
+}
+
+/**
+ * The record of a finished run, the same for sandboxes and nodes. `failure` overrides the voted
+ * outcome when the run failed after the vote (the winner's outputs could not be delivered).
+ */
+export function jobRunRecord(
+  head: Pick<JobRun, 'id' | 'job' | 'mode' | 'runner' | 'startedAt' | 'delivered'>,
+  spec: { quorum: number; replicas: number },
+  voted: VotedRun,
+  failure: { code: string; message: string } | null = null,
+): JobRun {
+  const outcome: JobOutcome = failure ? 'failed' : outcomeOf(voted);
+  const summary = `${summarizeRun(head.job, voted, outcome)}${failure ? `; ${failure.message}` : ''}`;
+  return {
+    ...head,
+    finishedAt: new Date().toISOString(),
+    outcome,
+    quorum: spec.quorum,
+    replicas: spec.replicas,
+    exitCode: voted.winner?.exitCode ?? null,
+    winner: voted.vote.winner,
+    attempts: voted.attempts,
+    error: failure ?? (outcome === 'no-majority' ? { code: 'JOB_E_NO_MAJORITY', message: summary } : null),
+    summary,
+  };
+}
