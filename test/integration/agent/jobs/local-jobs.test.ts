@@ -1,6 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../../../common/config/load.js';
+import { ArmoryError } from '../../../../common/errors/armory-error.js';
+import { jobSpecSha256 } from '../../../../common/node/job-fingerprint.js';
+import { ControlClient } from '../../../../common/node/rpc-client.js';
 import type { JobRun } from '../../../../common/wire/jobs.js';
 import { AgentHarness, cli } from '../../../helpers/agent-harness.js';
 
@@ -77,7 +81,10 @@ beforeAll(async () => {
     command: /bin/cat
     inputs: [${dir}/missing.txt]
   on-nodes:
-    command: /bin/true
+    command: /bin/sh
+    args: ["-c", "cp words.txt copy; echo replica $ARMORY_REPLICA"]
+    inputs: [${dir}/words.txt]
+    outputs: [copy]
     on: nodes
 `);
   fs.mkdirSync(h.stateDir, { recursive: true });
@@ -196,5 +203,34 @@ describe('local jobs: replicas as sandboxes of one agent, voted k-of-n', () => {
     const results = await cli(['job', 'results', 'nope', '--state-dir', h.stateDir]);
     expect(results.stderr).toContain('[JOB_E_UNKNOWN]');
     expect((await h.status()).length).toBe(0);
+  });
+
+  it('runs one replica of a nodes job for the manager, and refuses a request that does not fit the job with a coded error', async () => {
+    const parsed = parseConfigText(fs.readFileSync(h.configFile, 'utf8'));
+    if (!parsed.ok) throw new Error('test config is invalid');
+    const specSha256 = jobSpecSha256(parsed.config.jobs['on-nodes'] as NonNullable<(typeof parsed.config.jobs)[string]>);
+    const words = Buffer.from('sent by the manager\n');
+    const c = await ControlClient.connect(path.join(h.stateDir, 'agent.sock'));
+    const codeOf = async (p: Promise<unknown>) => p.then(() => 'no error', (e: unknown) => (e instanceof ArmoryError ? e.code : String(e)));
+    try {
+      const base = { job: 'on-nodes', specSha256, replica: 2, attempt: 1, inputs: [{ name: 'words.txt', data: words.toString('base64') }] };
+      const answer = await c.call('job.replica', base);
+      expect(answer.result.status).toBe('exited');
+      expect(Buffer.from(answer.stdout, 'base64').toString()).toBe('replica 2\n');
+      expect(answer.outputs).toEqual([{ path: 'copy', data: words.toString('base64') }]);
+      expect(await codeOf(c.call('job.replica', { ...base, specSha256: 'b'.repeat(64) }))).toBe('JOB_E_SPEC_MISMATCH');
+      expect(await codeOf(c.call('job.replica', { ...base, inputs: [] }))).toBe('JOB_E_BAD_REQUEST');
+      expect(await codeOf(c.call('job.replica', { ...base, stdin: '' }))).toBe('JOB_E_BAD_REQUEST');
+      expect(await codeOf(c.call('job.replica', { ...base, job: 'upper' }))).toBe('JOB_E_MODE');
+      expect(await codeOf(c.call('job.replica', { ...base, job: 'ghost' }))).toBe('JOB_E_UNKNOWN');
+      const big = Buffer.alloc(600 * 1024).toString('base64');
+      expect(await codeOf(c.call('job.replica', { ...base, inputs: [{ name: 'words.txt', data: big }] }))).toBe('RPC_E_BAD_PARAMS');
+      expect(await codeOf(c.call('job.replica', { ...base, inputs: [{ name: '../escape', data: '' }] }))).toBe('RPC_E_BAD_PARAMS');
+    } finally {
+      c.close();
+    }
+    // Still serving.
+    expect((await cli(['status', '--state-dir', h.stateDir])).code).toBe(0);
+    expect(fs.readdirSync(path.join(h.stateDir, 'jobs/work/on-nodes'))).toEqual([]);
   });
 });
