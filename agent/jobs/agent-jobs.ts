@@ -21,6 +21,9 @@ export interface AgentJobsOptions {
   journal: (e: AgentEventInput) => void;
 }
 
+/** Replicas one agent runs at once, over all jobs: a caller cannot make it fork without bound. */
+export const MAX_ACTIVE_REPLICAS = 64;
+
 /** Bytes of kept runs one job.results answer carries (the connection's bound is 1 MiB). */
 const RESULTS_ANSWER_BYTES = 768 * 1024;
 
@@ -39,6 +42,7 @@ function readHead(file: string, max: number): { data: Buffer; truncated: boolean
 export class AgentJobs {
   readonly store: JobResultStore;
   private readonly workRoot: string;
+  private active = 0;
 
   constructor(private readonly options: AgentJobsOptions) {
     this.store = new JobResultStore(path.join(options.stateDir, 'jobs', 'results'));
@@ -52,11 +56,29 @@ export class AgentJobs {
     return spec;
   }
 
+  /** Holds `n` of the replica slots until the returned release is called. */
+  private reserve(n: number, job: string): () => void {
+    if (this.active + n > MAX_ACTIVE_REPLICAS) {
+      throw new ArmoryError('JOB_E_BUSY', `job ${job}: ${this.active} replicas run already; at most ${MAX_ACTIVE_REPLICAS} at once on this node; try again later`, { job });
+    }
+    this.active += n;
+    let released = false;
+    return () => {
+      if (!released) this.active -= n;
+      released = true;
+    };
+  }
+
   /** Runs a local-mode job as sandboxes of this node. */
-  run(name: string): Promise<JobRun> {
+  async run(name: string): Promise<JobRun> {
     const spec = this.spec(name);
     if (spec.on !== 'local') throw new ArmoryError('JOB_E_MODE', `job ${name} runs its replicas on nodes: run it from the manager (armory job run ${name})`, { job: name });
-    return runLocalJob({ workRoot: this.workRoot, store: this.store, instance: this.options.instance(), runner: os.hostname(), journal: this.options.journal }, name, spec);
+    const release = this.reserve(spec.replicas, name);
+    try {
+      return await runLocalJob({ workRoot: this.workRoot, store: this.store, instance: this.options.instance(), runner: os.hostname(), journal: this.options.journal }, name, spec);
+    } finally {
+      release();
+    }
   }
 
   /** Runs one replica of a nodes-mode job with the inputs the manager sent, and answers with its result and outputs. */
@@ -73,6 +95,7 @@ export class AgentJobs {
       throw new ArmoryError('JOB_E_BAD_REQUEST', `job ${p.job} takes inputs [${want.join(', ')}]${spec.stdin !== undefined ? ' and stdin' : ''}; the request sent [${got.join(', ')}]${p.stdin !== undefined ? ' and stdin' : ''}`, { job: p.job });
     }
     const dir = path.join(this.workRoot, p.job, `replica-${p.replica}-${randomBytes(4).toString('hex')}`);
+    const release = this.reserve(1, p.job);
     try {
       const run = await runReplica({
         job: p.job,
@@ -102,6 +125,7 @@ export class AgentJobs {
           : null;
       return { result: r, stdout: head.data.toString('base64'), stdoutTruncated: head.truncated, outputs };
     } finally {
+      release();
       await fsp.rm(dir, { recursive: true, force: true });
     }
   }

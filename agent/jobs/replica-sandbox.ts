@@ -42,19 +42,27 @@ export interface ReplicaRun {
   stdoutTruncated: boolean;
 }
 
-async function sha256File(file: string): Promise<{ sha256: string; bytes: number } | null> {
-  let st: fs.Stats;
+/**
+ * The hash of a declared output, or null when there is no such regular file inside the working
+ * directory (a symbolic link that leads out of it counts as missing: its target is not the replica's).
+ */
+async function sha256Output(workDir: string, relative: string): Promise<{ sha256: string; bytes: number } | null> {
+  let real: string;
   try {
-    st = await fsp.stat(file);
+    real = await fsp.realpath(path.join(workDir, relative));
+    if (!real.startsWith(`${await fsp.realpath(workDir)}${path.sep}`) || !(await fsp.stat(real)).isFile()) return null;
   } catch {
     return null;
   }
-  if (!st.isFile()) return null;
   const h = createHash('sha256');
   let bytes = 0;
-  for await (const chunk of fs.createReadStream(file)) {
-    h.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
+  try {
+    for await (const chunk of fs.createReadStream(real)) {
+      h.update(chunk as Buffer);
+      bytes += (chunk as Buffer).length;
+    }
+  } catch {
+    return null;
   }
   return { sha256: h.digest('hex'), bytes };
 }
@@ -133,8 +141,16 @@ export async function runReplica(spec: ReplicaSpec): Promise<ReplicaRun> {
     // The child holds its own copy of the descriptor.
     if (stdin !== undefined) fs.closeSync(stdin);
   }
-  const out = new StreamCapture(child.stdout as NonNullable<ChildProcess['stdout']>, stdoutFile, STDOUT_KEEP_BYTES);
-  const err = new StreamCapture(child.stderr as NonNullable<ChildProcess['stderr']>, path.join(spec.dir, 'stderr'), STDERR_KEEP_BYTES, JOB_STDERR_TAIL_BYTES);
+  let out: StreamCapture;
+  let err: StreamCapture;
+  try {
+    out = new StreamCapture(child.stdout as NonNullable<ChildProcess['stdout']>, stdoutFile, STDOUT_KEEP_BYTES);
+    err = new StreamCapture(child.stderr as NonNullable<ChildProcess['stderr']>, path.join(spec.dir, 'stderr'), STDERR_KEEP_BYTES, JOB_STDERR_TAIL_BYTES);
+  } catch (e) {
+    // Never leave a replica running that nobody reads or times.
+    if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+    throw new ArmoryError('JOB_E_SANDBOX', `job ${spec.job}: cannot capture the output of replica ${spec.replica}: ${(e as Error).message}`, { job: spec.job });
+  }
   let timedOut = false;
   const ended = await new Promise<{ code: number | null; signal: string | null } | { error: Error }>((resolve) => {
     const timer = setTimeout(() => {
@@ -164,7 +180,7 @@ export async function runReplica(spec: ReplicaSpec): Promise<ReplicaRun> {
   const exitCode = ended.code ?? 0;
   const outputs = await Promise.all(
     spec.outputs.map(async (p) => {
-      const h = await sha256File(path.join(workDir, p));
+      const h = await sha256Output(workDir, p);
       return { path: p, sha256: h?.sha256 ?? null, bytes: h?.bytes ?? null };
     }),
   );

@@ -17,7 +17,7 @@ export class StreamCapture {
   constructor(
     stream: Readable,
     readonly file: string,
-    private readonly keepBytes: number,
+    private keepBytes: number,
     private readonly tailBytes = 0,
   ) {
     this.fd = fs.openSync(file, 'w', 0o600);
@@ -31,7 +31,13 @@ export class StreamCapture {
   private take(chunk: Buffer): void {
     this.hash.update(chunk);
     const room = this.keepBytes - this.bytes;
-    if (room > 0) fs.writeSync(this.fd, chunk, 0, Math.min(room, chunk.length));
+    try {
+      if (room > 0) fs.writeSync(this.fd, chunk, 0, Math.min(room, chunk.length));
+    } catch {
+      // A full disk ends the kept copy, never the agent: the hash still covers every byte.
+      this.keepBytes = this.bytes;
+      this.truncated = true;
+    }
     if (chunk.length > room) this.truncated = true;
     this.bytes += chunk.length;
     if (this.tailBytes > 0) {

@@ -61,6 +61,7 @@ export const ERROR_CODES = {
   JOB_E_NO_NODES: 'no enrolled node can run a replica of the job',
   JOB_E_NO_MAJORITY: 'the replicas reached no majority, also after the re-runs',
   JOB_E_BAD_REQUEST: 'a job request names a file or replica that is not valid',
+  JOB_E_BUSY: 'the node already runs as many job replicas as it allows',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

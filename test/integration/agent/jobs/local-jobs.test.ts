@@ -74,6 +74,13 @@ beforeAll(async () => {
     replicas: 3
     quorum: 2
     timeout: 5s
+  sneaky:
+    command: /bin/sh
+    args: ["-c", "mkdir d; ln -s /etc/hostname leak; ln -s /etc d/up; echo hi"]
+    outputs: [leak, d/up/hostname]
+    replicas: 1
+    quorum: 1
+    timeout: 5s
   no-program:
     command: /nonexistent/program
     timeout: 5s
@@ -182,6 +189,15 @@ describe('local jobs: replicas as sandboxes of one agent, voted k-of-n', () => {
     expect(r.map((x) => x.verdict)).toEqual(['agreed', 'dissented', 'agreed']);
     expect(r[0]?.outputs).toEqual([{ path: 'result', sha256: null, bytes: null }]);
     expect(r[0]?.reason).toBe('exit code 0; missing output result');
+    expect(run.delivered?.files).toEqual(['stdout']);
+  });
+
+  it('an output that is a link out of the working directory counts as missing and is never delivered', async () => {
+    const { run } = await runJob('sneaky');
+    expect(run.attempts[0]?.replicas[0]?.outputs).toEqual([
+      { path: 'leak', sha256: null, bytes: null },
+      { path: 'd/up/hostname', sha256: null, bytes: null },
+    ]);
     expect(run.delivered?.files).toEqual(['stdout']);
   });
 
