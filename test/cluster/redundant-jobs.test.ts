@@ -64,6 +64,12 @@ jobs:
     args: ["-c", "echo $ARMORY_REPLICA"]
     retries: 1
     timeout: 5s
+  rough:
+    on: nodes
+    command: /bin/sh
+    args: ["-c", "case $ARMORY_REPLICA in 2) kill -SEGV $$;; 3) sleep 30;; *) echo fine;; esac"]
+    quorum: 1
+    timeout: 1s
   two-of-three:
     on: nodes
     command: /bin/echo
@@ -124,6 +130,18 @@ describe('redundant jobs on nodes: one replica per node, voted by the manager', 
     const final = manager.readEvents({ node: 'manager' }).filter((e) => e.kind === 'job' && e.detail?.job === 'odd-one').at(-1);
     expect(final?.reason).toMatch(/^job odd-one succeeded: 2 of 3 agree \(quorum 2\); replica 3 on h1 dissented/);
     expect(final?.detail?.dissenters).toEqual([{ replica: 3, node: 'h1', verdict: 'dissented', reason: expect.stringContaining('differs from the majority') }]);
+  });
+
+  it('a replica that crashes on its node and one that hangs there past the timeout are named with their node', async () => {
+    const run = await manager.jobs.run('rough');
+    expect(run.outcome).toBe('succeeded');
+    const r = run.attempts[0]?.replicas ?? [];
+    expect(r.map((x) => [x.node, x.verdict, x.reason])).toEqual([
+      ['h1', 'agreed', 'exit code 0'],
+      ['h2', 'crashed', 'killed by SIGSEGV'],
+      ['h3', 'timed-out', 'still running after 1000 ms; its process group was killed'],
+    ]);
+    expect(run.summary).toContain('replica 2 on h2 crashed (killed by SIGSEGV); replica 3 on h3 timed-out');
   });
 
   it('with no majority the job is re-run, then fails loudly', async () => {

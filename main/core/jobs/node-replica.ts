@@ -49,6 +49,8 @@ export async function runReplicaOnNode(connect: (node: string) => Promise<Contro
   try {
     const silent = new Promise<'silent'>((resolve) => (timer = setTimeout(() => resolve('silent'), waitMs)));
     const call = client.call('job.replica', { job: req.job, specSha256: req.specSha256, replica: req.replica, attempt: req.attempt, inputs: req.payload.inputs, ...(req.payload.stdin !== undefined ? { stdin: req.payload.stdin } : {}) });
+    // Closing the client below rejects a call that lost the race: that rejection is expected.
+    call.catch(() => undefined);
     const answer = await Promise.race([call, silent]);
     if (answer === 'silent') return noResult(req, 'timed-out', `node ${req.node} gave no answer within ${waitMs} ms`);
     const parsed = jobReplicaAnswerSchema.safeParse(answer);
