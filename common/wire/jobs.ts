@@ -11,7 +11,7 @@ export const JOB_TRANSFER_LIMIT = 512 * 1024;
 /** Bytes of a replica's stdout sent back with its result (its hash always covers all of it). */
 export const JOB_STDOUT_RETURN_BYTES = 64 * 1024;
 /** Bytes of the end of a replica's stderr kept in its result, to show why it failed. */
-export const JOB_STDERR_TAIL_BYTES = 1024;
+export const JOB_STDERR_TAIL_BYTES = 512;
 
 const jobName = z.string().regex(NAME_PATTERN, 'not a job name');
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'not a sha256 in hex');

@@ -70,6 +70,11 @@ jobs:
     args: ["-c", "case $ARMORY_REPLICA in 2) kill -SEGV $$;; 3) sleep 30;; *) echo fine;; esac"]
     quorum: 1
     timeout: 1s
+  agent-freezes:
+    on: nodes
+    command: /bin/sh
+    args: ["-c", "if [ $ARMORY_REPLICA = 3 ]; then kill -STOP $PPID; fi; echo fine"]
+    timeout: 1s
   two-of-three:
     on: nodes
     command: /bin/echo
@@ -142,6 +147,27 @@ describe('redundant jobs on nodes: one replica per node, voted by the manager', 
       ['h3', 'timed-out', 'still running after 1000 ms; its process group was killed'],
     ]);
     expect(run.summary).toContain('replica 2 on h2 crashed (killed by SIGSEGV); replica 3 on h3 timed-out');
+  });
+
+  it('a node whose agent stops answering while its replica runs is named as timed out', async () => {
+    // Replica 3 freezes its own agent (its parent) with SIGSTOP: the node goes silent mid-call.
+    const pidFile = path.join(home, 'hosts/h3/var-lib-armory/agent.pid');
+    const agentPid = Number(fs.readFileSync(pidFile, 'utf8').split(' ')[0]);
+    manager.jobs.answerGraceMs = 500;
+    try {
+      const run = await manager.jobs.run('agent-freezes');
+      expect(run.outcome).toBe('succeeded');
+      const r = run.attempts[0]?.replicas ?? [];
+      expect(r.map((x) => [x.node, x.verdict])).toEqual([
+        ['h1', 'agreed'],
+        ['h2', 'agreed'],
+        ['h3', 'timed-out'],
+      ]);
+      expect(r[2]?.reason).toBe('node h3 gave no answer within 1500 ms');
+    } finally {
+      process.kill(agentPid, 'SIGCONT');
+    }
+    await manager.waitForAgent('h3', 10_000);
   });
 
   it('with no majority the job is re-run, then fails loudly', async () => {

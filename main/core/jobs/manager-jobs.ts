@@ -11,7 +11,7 @@ import { jobRunSchema, type JobRun } from '../../../common/wire/jobs.js';
 import { LOCAL_NODE } from '../../../common/config/placement.js';
 import type { Manager } from '../manager.js';
 import { readJobPayload } from './job-inputs.js';
-import { runReplicaOnNode, verifiedOutputs, type NodeReplica } from './node-replica.js';
+import { REPLICA_ANSWER_GRACE_MS, runReplicaOnNode, verifiedOutputs, type NodeReplica } from './node-replica.js';
 
 /** How long the manager waits for a node to say hello before it counts it as unreachable. */
 const PROBE_TIMEOUT_MS = 3000;
@@ -24,6 +24,8 @@ const PROBE_TIMEOUT_MS = 3000;
  */
 export class ManagerJobs {
   readonly store: JobResultStore;
+  /** How long past a job's timeout a node may take to answer before its replica counts as timed out. */
+  answerGraceMs = REPLICA_ANSWER_GRACE_MS;
 
   constructor(private readonly manager: Manager) {
     this.store = new JobResultStore(path.join(manager.home.root, 'jobs'));
@@ -119,7 +121,7 @@ export class ManagerJobs {
                 answer: null,
               });
             }
-            return runReplicaOnNode((n) => this.manager.connect(n), { job: name, specSha256, replica: i + 1, attempt, node, timeoutMs: spec.timeout, outputs: spec.outputs, payload });
+            return runReplicaOnNode((n) => this.manager.connect(n), { job: name, specSha256, replica: i + 1, attempt, node, timeoutMs: spec.timeout, graceMs: this.answerGraceMs, outputs: spec.outputs, payload });
           }),
         );
         for (const r of replicas) answers.set(r.result.replica, r);

@@ -5,7 +5,7 @@ import type { ControlClient } from '../../../common/node/rpc-client.js';
 import { jobReplicaAnswerSchema, type JobReplicaAnswer, type ReplicaResult } from '../../../common/wire/jobs.js';
 import type { JobPayload } from './job-inputs.js';
 
-/** How long past the job's own timeout the manager waits for a node's answer. */
+/** How long past the job's own timeout the manager waits for a node's answer, by default. */
 export const REPLICA_ANSWER_GRACE_MS = 15_000;
 
 export interface NodeReplicaRequest {
@@ -15,6 +15,8 @@ export interface NodeReplicaRequest {
   attempt: number;
   node: string;
   timeoutMs: number;
+  /** How long past timeoutMs to wait for the answer before counting the node as silent. */
+  graceMs: number;
   /** The job's declared outputs: the node must report exactly these, in this order. */
   outputs: readonly string[];
   payload: JobPayload;
@@ -45,7 +47,7 @@ export async function runReplicaOnNode(connect: (node: string) => Promise<Contro
     return noResult(req, 'failed-to-start', `node ${req.node} unreachable: ${(e as Error).message}`);
   }
   let timer: NodeJS.Timeout | undefined;
-  const waitMs = req.timeoutMs + REPLICA_ANSWER_GRACE_MS;
+  const waitMs = req.timeoutMs + req.graceMs;
   try {
     const silent = new Promise<'silent'>((resolve) => (timer = setTimeout(() => resolve('silent'), waitMs)));
     const call = client.call('job.replica', { job: req.job, specSha256: req.specSha256, replica: req.replica, attempt: req.attempt, inputs: req.payload.inputs, ...(req.payload.stdin !== undefined ? { stdin: req.payload.stdin } : {}) });
