@@ -352,6 +352,7 @@ export class Agent {
   async shutdown(): Promise<void> {
     this.event({ kind: 'agent', reason: 'shutdown requested: stopping every service' });
     for (const r of this.runners.values()) r.stop('agent shutdown');
+    this.jobs.stopAll();
     await Promise.all([...this.runners.values()].map((r) => r.whenIdle()));
     await this.close();
   }

@@ -43,6 +43,7 @@ export class AgentJobs {
   readonly store: JobResultStore;
   private readonly workRoot: string;
   private active = 0;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: AgentJobsOptions) {
     this.store = new JobResultStore(path.join(options.stateDir, 'jobs', 'results'));
@@ -75,7 +76,8 @@ export class AgentJobs {
     if (spec.on !== 'local') throw new ArmoryError('JOB_E_MODE', `job ${name} runs its replicas on nodes: run it from the manager (armory job run ${name})`, { job: name });
     const release = this.reserve(spec.replicas, name);
     try {
-      return await runLocalJob({ workRoot: this.workRoot, store: this.store, instance: this.options.instance(), runner: os.hostname(), journal: this.options.journal }, name, spec);
+      const ctx = { workRoot: this.workRoot, store: this.store, instance: this.options.instance(), runner: os.hostname(), journal: this.options.journal, abort: this.stopping.signal };
+      return await runLocalJob(ctx, name, spec);
     } finally {
       release();
     }
@@ -109,6 +111,7 @@ export class AgentJobs {
         stdin: p.stdin !== undefined ? { data: Buffer.from(p.stdin, 'base64') } : null,
         dir,
         instance: this.options.instance(),
+        abort: this.stopping.signal,
       });
       const r = run.result;
       this.options.journal({
@@ -142,6 +145,11 @@ export class AgentJobs {
       runs.push(run);
     }
     return { runs };
+  }
+
+  /** Kills every running replica (the agent shuts down); their runs end as failed. */
+  stopAll(): void {
+    this.stopping.abort();
   }
 
   /** Replicas interrupted by an agent restart leave their folders: clear them. */

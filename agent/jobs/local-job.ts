@@ -14,6 +14,7 @@ export interface LocalJobContext {
   instance: string;
   runner: string;
   journal: (e: AgentEventInput) => void;
+  abort?: AbortSignal;
 }
 
 /** Refuses a job whose inputs or stdin cannot be read, before any replica runs. */
@@ -62,6 +63,7 @@ export async function runLocalJob(ctx: LocalJobContext, name: string, spec: JobC
               stdin: spec.stdin !== undefined ? { from: spec.stdin } : null,
               dir: path.join(workDir, `attempt-${attempt}`, `replica-${i + 1}`),
               instance: ctx.instance,
+              ...(ctx.abort ? { abort: ctx.abort } : {}),
             }),
           ),
         );

@@ -12,6 +12,8 @@ import { StreamCapture } from './stream-capture.js';
 /** Bytes of a replica's stdout kept on disk (for delivery); its hash covers all of it. */
 export const STDOUT_KEEP_BYTES = 64 * 1024 * 1024;
 const STDERR_KEEP_BYTES = 1024 * 1024;
+/** How long to keep reading a replica's streams after it ended (a descendant outside its group may hold them). */
+const STREAM_DRAIN_MS = 2000;
 
 /** An input file for a replica: copied from a file, or written from bytes the manager sent. */
 export type ReplicaInput = { name: string; from: string } | { name: string; data: Uint8Array };
@@ -33,6 +35,8 @@ export interface ReplicaSpec {
   /** The agent instance, so that a restarted agent finds and stops an orphaned replica. */
   instance: string;
   env?: Readonly<Record<string, string>>;
+  /** Aborting kills the replica's group at once (the agent shuts down). */
+  abort?: AbortSignal;
 }
 
 export interface ReplicaRun {
@@ -122,6 +126,10 @@ export async function runReplica(spec: ReplicaSpec): Promise<ReplicaRun> {
   const started = Date.now();
   const base = { replica: spec.replica, exitCode: null, signal: null, stdoutSha256: null, stdoutBytes: 0, outputs: [], fingerprint: null, stderrTail: '' };
   const stdoutFile = path.join(spec.dir, 'stdout');
+  if (spec.abort?.aborted) {
+    if (stdin !== undefined) fs.closeSync(stdin);
+    return { result: { ...base, status: 'failed-to-start', reason: 'not started: the agent shuts down', durationMs: 0 }, workDir, stdoutFile, stdoutTruncated: false };
+  }
   let child: ChildProcess;
   try {
     child = launch(
@@ -152,23 +160,33 @@ export async function runReplica(spec: ReplicaSpec): Promise<ReplicaRun> {
     throw new ArmoryError('JOB_E_SANDBOX', `job ${spec.job}: cannot capture the output of replica ${spec.replica}: ${(e as Error).message}`, { job: spec.job });
   }
   let timedOut = false;
+  const killGroup = () => {
+    if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+  };
   const ended = await new Promise<{ code: number | null; signal: string | null } | { error: Error }>((resolve) => {
     const timer = setTimeout(() => {
       timedOut = true;
-      if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+      killGroup();
     }, spec.timeoutMs);
-    child.once('error', (error) => {
+    spec.abort?.addEventListener('abort', killGroup, { once: true });
+    if (spec.abort?.aborted) killGroup();
+    const finish = (v: { code: number | null; signal: string | null } | { error: Error }) => {
       clearTimeout(timer);
-      resolve({ error });
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal });
-    });
+      spec.abort?.removeEventListener('abort', killGroup);
+      resolve(v);
+    };
+    child.once('error', (error) => finish({ error }));
+    child.once('exit', (code, signal) => finish({ code, signal }));
   });
-  // Whatever the program left behind in its group goes with it, so that its streams close.
-  if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+  // Whatever the program left behind in its group goes with it, so that its streams close; a
+  // descendant that left the group may still hold them open: stop reading after a bound.
+  killGroup();
+  const drained = setTimeout(() => {
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+  }, STREAM_DRAIN_MS);
   await Promise.all([out.done, err.done]);
+  clearTimeout(drained);
   const durationMs = Date.now() - started;
   const streams = { stdoutSha256: out.sha256(), stdoutBytes: out.bytes, stderrTail: err.tailText() };
   const done = (result: ReplicaResult): ReplicaRun => ({ result, workDir, stdoutFile, stdoutTruncated: out.truncated });
@@ -176,6 +194,7 @@ export async function runReplica(spec: ReplicaSpec): Promise<ReplicaRun> {
   if (timedOut) {
     return done({ ...base, ...streams, status: 'timed-out', reason: `still running after ${spec.timeoutMs} ms; its process group was killed`, signal: ended.signal, durationMs });
   }
+  if (spec.abort?.aborted) return done({ ...base, ...streams, status: 'crashed', reason: 'stopped: the agent shuts down', signal: ended.signal, durationMs });
   if (ended.signal !== null) return done({ ...base, ...streams, status: 'crashed', reason: describeExit(null, ended.signal), signal: ended.signal, durationMs });
   const exitCode = ended.code ?? 0;
   const outputs = await Promise.all(

@@ -7,6 +7,7 @@ import { jobSpecSha256 } from '../../../../common/node/job-fingerprint.js';
 import { ControlClient } from '../../../../common/node/rpc-client.js';
 import type { JobRun } from '../../../../common/wire/jobs.js';
 import { AgentHarness, cli } from '../../../helpers/agent-harness.js';
+import { waitFor } from '../../../helpers/wait.js';
 
 let h: AgentHarness;
 let dir: string;
@@ -81,6 +82,16 @@ beforeAll(async () => {
     replicas: 1
     quorum: 1
     timeout: 5s
+  escapee:
+    command: /bin/sh
+    args: ["-c", "setsid sleep 30 & echo left a daemon"]
+    replicas: 1
+    quorum: 1
+    timeout: 20s
+  sleepy:
+    command: /bin/sleep
+    args: ["60"]
+    timeout: 50s
   no-program:
     command: /nonexistent/program
     timeout: 5s
@@ -201,6 +212,16 @@ describe('local jobs: replicas as sandboxes of one agent, voted k-of-n', () => {
     expect(run.delivered?.files).toEqual(['stdout']);
   });
 
+  it('a descendant that leaves the replica\'s group and keeps its stdout open does not hold the job up', async () => {
+    try {
+      const { code, run } = await runJob('escapee');
+      expect(code).toBe(0);
+      expect(run.attempts[0]?.replicas[0]?.reason).toBe('exit code 0');
+    } finally {
+      for (const pid of replicaProcesses('escapee')) process.kill(pid, 'SIGKILL');
+    }
+  });
+
   it('replicas that cannot start are named, and the job fails', async () => {
     const { code, run } = await runJob('no-program');
     expect(code).toBe(1);
@@ -248,5 +269,13 @@ describe('local jobs: replicas as sandboxes of one agent, voted k-of-n', () => {
     // Still serving.
     expect((await cli(['status', '--state-dir', h.stateDir])).code).toBe(0);
     expect(fs.readdirSync(path.join(h.stateDir, 'jobs/work/on-nodes'))).toEqual([]);
+  });
+
+  it('shutting the agent down kills the replicas it runs', async () => {
+    const pending = cli(['job', 'run', 'sleepy', '--state-dir', h.stateDir]);
+    await waitFor('three replicas to run', () => replicaProcesses('sleepy').length === 3);
+    expect((await cli(['shutdown', '--state-dir', h.stateDir])).code).toBe(0);
+    await waitFor('the replicas to be gone', () => replicaProcesses('sleepy').length === 0, { timeoutMs: 5000 });
+    expect((await pending).code).not.toBe(0);
   });
 });
