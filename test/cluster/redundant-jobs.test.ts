@@ -69,12 +69,12 @@ jobs:
     command: /bin/sh
     args: ["-c", "case $ARMORY_REPLICA in 2) kill -SEGV $$;; 3) sleep 30;; *) echo fine;; esac"]
     quorum: 1
-    timeout: 1s
+    timeout: 3s
   agent-freezes:
     on: nodes
     command: /bin/sh
     args: ["-c", "if [ $ARMORY_REPLICA = 3 ]; then kill -STOP $PPID; fi; echo fine"]
-    timeout: 1s
+    timeout: 3s
   two-of-three:
     on: nodes
     command: /bin/echo
@@ -144,7 +144,7 @@ describe('redundant jobs on nodes: one replica per node, voted by the manager', 
     expect(r.map((x) => [x.node, x.verdict, x.reason])).toEqual([
       ['h1', 'agreed', 'exit code 0'],
       ['h2', 'crashed', 'killed by SIGSEGV'],
-      ['h3', 'timed-out', 'still running after 1000 ms; its process group was killed'],
+      ['h3', 'timed-out', 'still running after 3000 ms; its process group was killed'],
     ]);
     expect(run.summary).toContain('replica 2 on h2 crashed (killed by SIGSEGV); replica 3 on h3 timed-out');
   });
@@ -163,7 +163,7 @@ describe('redundant jobs on nodes: one replica per node, voted by the manager', 
         ['h2', 'agreed'],
         ['h3', 'timed-out'],
       ]);
-      expect(r[2]?.reason).toBe('node h3 gave no answer within 1500 ms');
+      expect(r[2]?.reason).toBe('node h3 gave no answer within 3500 ms');
     } finally {
       process.kill(agentPid, 'SIGCONT');
     }

@@ -50,7 +50,7 @@ beforeAll(async () => {
     args: ["-c", "case $ARMORY_REPLICA in 3) echo other;; 4) kill -SEGV $$;; 5) sleep 60 & sleep 60;; *) echo same;; esac"]
     replicas: 5
     quorum: 2
-    timeout: 1500ms
+    timeout: 3s
   split:
     command: /bin/sh
     args: ["-c", "echo replica $ARMORY_REPLICA"]
@@ -149,7 +149,7 @@ describe('local jobs: replicas as sandboxes of one agent, voted k-of-n', () => {
     expect(verdicts[2]?.[0]).toBe('agreed');
     expect(verdicts[3]).toEqual(['dissented', expect.stringContaining('differs from the majority')]);
     expect(verdicts[4]).toEqual(['crashed', 'killed by SIGSEGV']);
-    expect(verdicts[5]).toEqual(['timed-out', 'still running after 1500 ms; its process group was killed']);
+    expect(verdicts[5]).toEqual(['timed-out', 'still running after 3000 ms; its process group was killed']);
     expect(text).toContain('dissenting: replica 3 (dissented), replica 4 (crashed), replica 5 (timed-out)');
     // The hung replica and the child it left behind were killed as a group.
     expect(replicaProcesses('mixed')).toEqual([]);
