@@ -84,7 +84,7 @@ beforeAll(async () => {
     timeout: 5s
   escapee:
     command: /bin/sh
-    args: ["-c", "setsid sleep 30 & echo left a daemon"]
+    args: ["-c", "setsid sh -c 'touch started; exec sleep 30' & while [ ! -f started ]; do sleep 0.05; done; echo left a daemon"]
     replicas: 1
     quorum: 1
     timeout: 20s
@@ -217,6 +217,8 @@ describe('local jobs: replicas as sandboxes of one agent, voted k-of-n', () => {
       const { code, run } = await runJob('escapee');
       expect(code).toBe(0);
       expect(run.attempts[0]?.replicas[0]?.reason).toBe('exit code 0');
+      // The daemon still runs in a session of its own; the job ended without it.
+      expect(replicaProcesses('escapee')).toHaveLength(1);
     } finally {
       for (const pid of replicaProcesses('escapee')) process.kill(pid, 'SIGKILL');
     }
