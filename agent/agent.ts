@@ -15,6 +15,7 @@ import { startTlsServer, type TlsMaterial } from './api/tls-server.js';
 import type { ConfigSource, LoadedConfig } from './config-source/config-source.js';
 import { FileConfigSource } from './config-source/file-source.js';
 import { SignedConfigSource } from './config-source/signed-source.js';
+import { AgentJobs } from './jobs/agent-jobs.js';
 import { NotifyHub, type NotifyDatagram } from './liveness/notify-hub.js';
 import { isEmptyNotify, parseNotifyMessage } from './liveness/notify-message.js';
 import { pollThread } from './os/poll-thread.js';
@@ -51,6 +52,7 @@ export class Agent {
   private readonly journal: AgentStateJournal;
   private readonly runners = new Map<string, ServiceRunner>();
   private readonly notifyHub: NotifyHub;
+  private readonly jobs: AgentJobs;
   private readonly lastRefusal = new Map<string, number>();
   private server: ControlServer | null = null;
   private watcher: { close(): Promise<void> } | null = null;
@@ -73,6 +75,7 @@ export class Agent {
     );
     this.exited = new Promise((resolve) => (this.exitResolve = resolve));
     this.notifyHub = new NotifyHub(`${this.layout.root}/notify`, (d) => this.onNotify(d));
+    this.jobs = new AgentJobs({ stateDir: this.layout.root, instance: () => this.journal.data.instance, jobs: () => this.config?.jobs ?? {}, journal: (e) => this.event(e) });
     this.failover =
       options.source instanceof SignedConfigSource
         ? new Failover({
@@ -201,6 +204,7 @@ export class Agent {
     // is left of a program that ended meanwhile) would run unsupervised: stop them and say so,
     // before anything is started again (a leftover may hold the port).
     this.sweepStrays(state.instance);
+    this.jobs.clearWork();
     for (const [name, runner] of this.runners) {
       const snap = state.services[name];
       if (!snap || runner.processGroup !== null) continue;
@@ -390,6 +394,9 @@ export class Agent {
         return { message: `${name}: this node may carry it again` };
       },
       metrics: () => ({ text: serviceMetrics([...this.runners.values()].map((r) => r.status())) }),
+      'job.run': ({ name }) => this.jobs.run(name),
+      'job.replica': (params) => this.jobs.replica(params),
+      'job.results': ({ name, limit }) => this.jobs.results(name, limit),
       shutdown: () => {
         setImmediate(() => void this.shutdown());
         return { message: `stopping ${this.runners.size} services and the agent` };
@@ -401,6 +408,7 @@ export class Agent {
   async shutdown(): Promise<void> {
     this.event({ kind: 'agent', reason: 'shutdown requested: stopping every service' });
     for (const r of this.runners.values()) r.stop('agent shutdown');
+    this.jobs.stopAll();
     await Promise.all([...this.runners.values()].map((r) => r.whenIdle()));
     await this.close();
   }

@@ -15,6 +15,7 @@ import { runKeeper } from '../keeper/keeper.js';
 import { stateDirLayout } from '../state-dir.js';
 import { startSystemdNotify } from '../systemd-notify.js';
 import { AGENT_VERSION } from '../version.js';
+import { formatJobRun, jobExitCode } from '../../common/jobs/format-run.js';
 import { formatEvent, formatStatus } from './format.js';
 
 const USAGE = `armory-agent ${AGENT_VERSION}: keeps programs running on this node
@@ -32,6 +33,9 @@ usage:
   armory-agent logs NAME [--lines N] [--follow] --state-dir DIR
   armory-agent events [--json] [--limit N] [--service NAME] [--follow] --state-dir DIR
   armory-agent shutdown --state-dir DIR              stop every service, then the agent
+  armory-agent job run NAME [--json] --state-dir DIR run a local job's replicas as sandboxes here and vote (exit 1 unless they agree on success)
+  armory-agent job results NAME [--json] [--limit N] --state-dir DIR
+                                                     the kept runs of a job, newest first
 
 --state-dir defaults to $ARMORY_STATE_DIR, else ./.armory
 exit codes: 0 ok, 1 the agent refused or failed, 2 bad command line or configuration, 3 no agent running`;
@@ -175,6 +179,20 @@ export async function main(argv: string[]): Promise<number> {
       else for (const e of r.events) print(e);
       if (values.follow) await client.closed();
       else client.close();
+      return 0;
+    }
+    case 'job': {
+      const [sub, name, ...extra] = rest;
+      if ((sub !== 'run' && sub !== 'results') || name === undefined || extra.length > 0) usage('job takes run NAME or results NAME');
+      if (sub === 'run') {
+        const run = await withClient(stateDir, (c) => c.call('job.run', { name }));
+        out(values.json ? JSON.stringify(run, null, 2) : formatJobRun(run));
+        return jobExitCode(run);
+      }
+      const limit = intFlag(values.limit, 'limit', 10, 1, 100, USAGE);
+      const r = await withClient(stateDir, (c) => c.call('job.results', { name, limit }));
+      if (values.json) out(JSON.stringify(r, null, 2));
+      else out(r.runs.length === 0 ? `job ${name}: no runs kept yet` : r.runs.map(formatJobRun).join('\n\n'));
       return 0;
     }
     default:

@@ -30,10 +30,16 @@ export function resolveCommand(command: string, envPath: string | undefined, cwd
   );
 }
 
+/** What launch needs of a program: a service's entry, or a job replica's. */
+export type LaunchSpec = Pick<ServiceConfig, 'command' | 'args' | 'cwd' | 'env' | 'user'>;
+
 export interface LaunchOptions {
   service: string;
   instance: string;
-  stdio: [number, number];
+  /** stdout and stderr: a file descriptor, or a pipe the caller reads. */
+  stdio: [number | 'pipe', number | 'pipe'];
+  /** A file descriptor to read stdin from; none by default. */
+  stdin?: number;
   extraEnv?: Record<string, string>;
   /** Set WATCHDOG_PID to the program's own pid (through a shell that execs it, keeping the pid). */
   watchdogPid?: boolean;
@@ -43,7 +49,7 @@ export interface LaunchOptions {
  * Starts a program in a session and process group of its own, with its cwd, env and user. Problems
  * a restart cannot fix (no such executable, unusable cwd, unknown user) throw a coded error first.
  */
-export function launch(spec: ServiceConfig, options: LaunchOptions): ChildProcess {
+export function launch(spec: LaunchSpec, options: LaunchOptions): ChildProcess {
   const st = fs.statSync(spec.cwd, { throwIfNoEntry: false });
   if (!st) throw new ArmoryError('SUPERVISOR_E_CWD', `working directory ${spec.cwd} does not exist`, { cwd: spec.cwd });
   if (!st.isDirectory()) throw new ArmoryError('SUPERVISOR_E_CWD', `working directory ${spec.cwd} is not a directory`, { cwd: spec.cwd });
@@ -59,7 +65,7 @@ export function launch(spec: ServiceConfig, options: LaunchOptions): ChildProces
     cwd: spec.cwd,
     env,
     detached: true,
-    stdio: ['ignore', options.stdio[0], options.stdio[1]],
+    stdio: [options.stdin ?? 'ignore', options.stdio[0], options.stdio[1]],
     ...(options.watchdogPid ? {} : { argv0: spec.command }),
     ...(user ? { uid: user.uid, gid: user.gid } : {}),
   });

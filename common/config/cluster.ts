@@ -37,21 +37,41 @@ export const groupSchema = z
   })
   .describe('A failover group.');
 
+const absolutePath = z.string().min(2).max(4096).regex(/^\//, 'must be an absolute path (it is read on the machine that starts the job)');
+const outputPath = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'an output is a path inside the replica\'s working directory: relative, without ".."');
+const baseName = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+
 export const jobSchema = z
   .strictObject({
-    command: z.string().min(1).max(4096).describe('The batch command each replica runs.'),
-    args: z.array(z.string()).default([]).describe('Arguments passed to the command.'),
+    command: z.string().min(1).max(4096).describe('The batch command each replica runs (found in PATH, or a path; "./x" is a file of the replica\'s working directory, e.g. an input).'),
+    args: z.array(z.string().max(65_536)).max(1024).default([]).describe('Arguments passed to the command.'),
     replicas: z.number().int().min(1).max(15).default(3).describe('How many replicas run.'),
     quorum: z.number().int().min(1).max(15).default(2).describe('Matching results needed to accept an outcome (k of n).'),
     on: z.enum(['local', 'nodes']).default('local').describe('Run replicas as local sandboxes or on separate nodes.'),
-    inputs: z.array(z.string()).default([]).describe('Input files copied into each replica\'s working directory.'),
-    outputs: z.array(z.string()).default([]).describe('Output files hashed and voted on.'),
-    stdin: z.string().optional().describe('File fed to each replica\'s standard input.'),
+    nodes: z.array(name('node')).max(64).default([]).describe('With on: nodes, the nodes replicas may run on, in order of preference; empty means every enrolled node.'),
+    inputs: z.array(absolutePath).max(64).default([]).describe('Input files (absolute paths) copied into each replica\'s working directory under their own names.'),
+    outputs: z.array(outputPath).max(64).default([]).describe('Output files (relative to the replica\'s working directory) hashed and voted on; the winner\'s are delivered.'),
+    stdin: absolutePath.optional().describe('File (absolute path) fed to each replica\'s standard input.'),
     timeout: duration({ min: 100 }).prefault('10m').describe('A replica running longer is killed and counted as dissenting.'),
     retries: z.number().int().min(0).max(10).default(1).describe('Re-runs when no majority is reached.'),
   })
   .superRefine((j, ctx) => {
     if (j.quorum > j.replicas) ctx.addIssue({ code: 'custom', path: ['quorum'], message: 'quorum cannot exceed replicas' });
+    const seen = new Set<string>();
+    j.inputs.forEach((p, i) => {
+      const b = baseName(p);
+      if (b === '' || b === '.' || b === '..') ctx.addIssue({ code: 'custom', path: ['inputs', i], message: 'an input must name a file' });
+      else if (seen.has(b)) ctx.addIssue({ code: 'custom', path: ['inputs', i], message: `two inputs are both named "${b}" in the working directory` });
+      seen.add(b);
+    });
+    if (new Set(j.outputs).size !== j.outputs.length) ctx.addIssue({ code: 'custom', path: ['outputs'], message: 'an output is listed twice' });
+    if (j.on === 'nodes' && j.nodes.length > 0 && j.nodes.length < j.replicas) {
+      ctx.addIssue({ code: 'custom', path: ['nodes'], message: `${j.replicas} replicas need at least ${j.replicas} nodes to run on` });
+    }
   })
   .describe('A redundant batch job.');
 

@@ -38,5 +38,11 @@ export function crossCheck(doc: unknown): CrossIssue[] {
     });
     if (typeof g.witness === 'string' && !nodes.has(g.witness)) issues.push({ path: ['groups', name, 'witness'], message: `unknown node "${g.witness}"` });
   }
+  for (const [name, job] of entries(doc.jobs)) {
+    if (!isObj(job)) continue;
+    list(job.nodes).forEach((n, i) => {
+      if (typeof n === 'string' && !nodes.has(n)) issues.push({ path: ['jobs', name, 'nodes', i], message: `unknown node "${n}"` });
+    });
+  }
   return issues;
 }

@@ -65,6 +65,17 @@ export const ERROR_CODES = {
   GROUP_E_VOTERS: 'a failover group has fewer than 3 voters and no witness',
   GROUP_E_VIP_CONFLICT: 'a virtual IP is already used by another service or host',
   GROUP_E_INTERFACE: 'a virtual IP names an interface the node does not have',
+  JOB_E_UNKNOWN: 'no job of that name is configured',
+  JOB_E_MODE: 'the job runs in another mode (local sandboxes or nodes) than the one asked for',
+  JOB_E_INPUT_MISSING: 'an input or stdin file of the job cannot be read',
+  JOB_E_INPUT_TOO_LARGE: 'the job\'s inputs exceed the size that can be sent to a node',
+  JOB_E_OUTPUT_TOO_LARGE: 'the winning replica\'s outputs exceed the size that can be sent back',
+  JOB_E_SPEC_MISMATCH: 'the node runs another version of the job than the manager',
+  JOB_E_SANDBOX: 'a replica\'s working directory cannot be prepared',
+  JOB_E_NO_NODES: 'no enrolled node can run a replica of the job',
+  JOB_E_NO_MAJORITY: 'the replicas reached no majority, also after the re-runs',
+  JOB_E_BAD_REQUEST: 'a job request names a file or replica that is not valid',
+  JOB_E_BUSY: 'the node already runs as many job replicas as it allows',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { method } from '../rpc/envelope.js';
+import { jobReplicaAnswerSchema, jobReplicaParamsSchema, jobResultsAnswerSchema, jobResultsParamsSchema, jobRunParamsSchema, jobRunSchema } from './jobs.js';
 import { PROTOCOL_VERSION } from './protocol.js';
 import { groupStatusSchema } from './failover-status.js';
 import { agentEventSchema, serviceStatusSchema } from './service-status.js';
@@ -64,6 +65,12 @@ export const agentControl = {
   'failover.clear': method(serviceName, done),
   /** Prometheus text exposition of the agent's services. */
   metrics: method(z.strictObject({}).optional(), z.strictObject({ text: z.string() })),
+  /** Runs a local-mode job of the configuration: its replicas as sandboxes on this node, voted. */
+  'job.run': method(jobRunParamsSchema, jobRunSchema),
+  /** Runs one replica of a nodes-mode job with the inputs the manager sends. */
+  'job.replica': method(jobReplicaParamsSchema, jobReplicaAnswerSchema),
+  /** The kept runs of a job, newest first. */
+  'job.results': method(jobResultsParamsSchema, jobResultsAnswerSchema),
 } as const;
 
 export type AgentControl = typeof agentControl;

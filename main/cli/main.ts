@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import { intFlag, parseCommandLine } from '../../common/node/cli-args.js';
 import { serviceMetrics } from '../../common/wire/metrics.js';
+import { formatJobRun, jobExitCode } from '../../common/jobs/format-run.js';
 import { formatDiff } from '../core/config-diff.js';
 import { availability } from '../core/events/availability.js';
 import type { SshAuth } from '../core/enrollment/ssh-session.js';
@@ -30,6 +31,11 @@ usage:
   armory events [--json] [--node N] [--service S] [--from TIME] [--until TIME] [--limit N] [--follow]
                                               the cluster's event journal (gathered from every agent)
   armory metrics                              Prometheus text for every node's services
+  armory job run NAME [--json] [--node N]     run a redundant job: its replicas on nodes, or as sandboxes of one
+                                              node; prints the vote (k of n) and every replica; exit 1 unless
+                                              the replicas agree on success
+  armory job results NAME [--json] [--limit N]
+                                              the kept runs of a job, newest first
 
 The manager keeps its data in $ARMORY_HOME, else $XDG_CONFIG_HOME/armory, else ~/.config/armory.
 exit codes: 0 ok, 1 refused or failed, 2 bad command line or configuration`;
@@ -165,6 +171,19 @@ export async function main(argv: string[]): Promise<number> {
           const a = availability(changes, now - 86_400_000, now);
           if (a.availability !== null) out(`armory_service_availability{node="${node}",service="${service}"} ${a.availability.toFixed(6)}`);
         }
+        return 0;
+      }
+      case 'job': {
+        const [sub, name, ...extra] = rest;
+        if ((sub !== 'run' && sub !== 'results') || name === undefined || extra.length > 0) usage('job takes run NAME or results NAME');
+        if (sub === 'run') {
+          const run = await manager.jobs.run(name, values.node !== undefined ? { node: values.node } : {});
+          out(values.json ? JSON.stringify(run, null, 2) : formatJobRun(run));
+          return jobExitCode(run);
+        }
+        const runs = manager.jobs.results(name, intFlag(values.limit, 'limit', 10, 1, 1000, USAGE));
+        if (values.json) out(JSON.stringify({ runs }, null, 2));
+        else out(runs.length === 0 ? `job ${name}: no runs kept yet` : runs.map(formatJobRun).join('\n\n'));
         return 0;
       }
       default:

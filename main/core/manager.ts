@@ -18,6 +18,7 @@ import { signConfig } from './config-signing.js';
 import { managerEventSchema, type ManagerEvent, type ManagerEventInput } from './events/manager-events.js';
 import { waitForAgent } from './enrollment/agent-readiness.js';
 import { Inventory } from './inventory/inventory.js';
+import { ManagerJobs } from './jobs/manager-jobs.js';
 import type { NodeRecord } from './inventory/inventory-schema.js';
 import { managerHome, type ManagerHome } from './manager-home.js';
 import { describeCertificate } from './pki/certificate-info.js';
@@ -53,6 +54,8 @@ export class Manager {
   private peerKey!: Buffer;
   readonly inventory: Inventory;
   readonly events: AppendLog<ManagerEventInput>;
+  /** Redundant jobs: runs, votes and kept results. */
+  readonly jobs: ManagerJobs;
 
   constructor(env: NodeJS.ProcessEnv = process.env, private readonly keys: KeyWrapper = plainKeyWrapper) {
     this.home = managerHome(env);
@@ -60,6 +63,7 @@ export class Manager {
       this.note(`inventory was ${info.problem}; using the last good copy (${info.usedBackup})`),
     );
     this.events = new AppendLog(this.home.eventsDir, managerEventSchema as never, { segmentBytes: 8 * 1024 * 1024, segments: 8 });
+    this.jobs = new ManagerJobs(this);
   }
 
   private pendingNotes: string[] = [];

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlServer, type ControlHandlers } from '../../../../agent/api/control-server.js';
+import { ArmoryError } from '../../../../common/errors/armory-error.js';
 import { ControlClient } from '../../../../common/node/rpc-client.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-cs-'));
@@ -26,6 +27,13 @@ const handlers = {
   'failover.drain': () => ok,
   'failover.clear': () => ok,
   'failover.move': () => ok,
+  'job.run': (): never => {
+    throw new ArmoryError('JOB_E_UNKNOWN');
+  },
+  'job.replica': (): never => {
+    throw new ArmoryError('JOB_E_UNKNOWN');
+  },
+  'job.results': () => ({ runs: [] }),
 } satisfies ControlHandlers;
 const server = new ControlServer(sock, handlers);
 

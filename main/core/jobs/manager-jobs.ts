@@ -1,0 +1,159 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { JobConfig } from '../../../common/config/cluster.js';
+import type { ArmoryConfig } from '../../../common/config/document.js';
+import { parseConfigText } from '../../../common/config/load.js';
+import { ArmoryError } from '../../../common/errors/armory-error.js';
+import { dissentersOf, jobRunRecord, runVotedAttempts, type JobAttempt } from '../../../common/jobs/attempts.js';
+import { jobSpecSha256 } from '../../../common/node/job-fingerprint.js';
+import { JobResultStore, newRunId, type Delivery } from '../../../common/node/job-results.js';
+import { jobRunSchema, type JobRun } from '../../../common/wire/jobs.js';
+import { LOCAL_NODE } from '../../../common/config/placement.js';
+import type { Manager } from '../manager.js';
+import { readJobPayload } from './job-inputs.js';
+import { REPLICA_ANSWER_GRACE_MS, runReplicaOnNode, verifiedOutputs, type NodeReplica } from './node-replica.js';
+
+/** How long the manager waits for a node to say hello before it counts it as unreachable. */
+const PROBE_TIMEOUT_MS = 3000;
+
+/**
+ * Redundant jobs from the manager: a nodes-mode job runs one replica on each of N enrolled nodes
+ * (identical input sent with each request), is voted with the same k-of-n voter as on an agent,
+ * re-run per its retries, and kept in the manager home; a local-mode job is handed to one node's
+ * agent, which runs its sandboxes. Either way the result is kept and journaled here.
+ */
+export class ManagerJobs {
+  readonly store: JobResultStore;
+  /** How long past a job's timeout a node may take to answer before its replica counts as timed out. */
+  answerGraceMs = REPLICA_ANSWER_GRACE_MS;
+
+  constructor(private readonly manager: Manager) {
+    this.store = new JobResultStore(path.join(manager.home.root, 'jobs'));
+  }
+
+  private event(reason: string, detail: Record<string, unknown>): void {
+    this.manager.events.append({ time: new Date().toISOString(), node: 'manager', agentSeq: 0, kind: 'job', reason, detail });
+  }
+
+  /** The configuration the manager applied last. */
+  private config(): ArmoryConfig {
+    const v = this.manager.inventory.data.configVersions.at(-1);
+    if (!v) throw new ArmoryError('JOB_E_UNKNOWN', 'no configuration has been applied yet (armory apply FILE)');
+    const parsed = parseConfigText(fs.readFileSync(v.file, 'utf8'));
+    if (!parsed.ok) throw new ArmoryError('CONFIG_E_INVALID', `the applied configuration v${v.version} no longer validates`);
+    return parsed.config;
+  }
+
+  spec(name: string): JobConfig {
+    const jobs = this.config().jobs;
+    const spec = Object.hasOwn(jobs, name) ? jobs[name] : undefined;
+    if (!spec) throw new ArmoryError('JOB_E_UNKNOWN', `no job named "${name}" in the applied configuration (known: ${Object.keys(jobs).join(', ') || 'none'})`, { job: name });
+    return spec;
+  }
+
+  /** Runs a job: on N nodes (nodes mode), or as sandboxes on one node (local mode; that node, or the local node). */
+  async run(name: string, options: { node?: string } = {}): Promise<JobRun> {
+    const spec = this.spec(name);
+    return spec.on === 'nodes' ? this.runOnNodes(name, spec) : this.runOnOneNode(name, spec, options.node);
+  }
+
+  private async runOnOneNode(name: string, spec: JobConfig, wanted: string | undefined): Promise<JobRun> {
+    const enrolled = Object.keys(this.manager.inventory.data.nodes);
+    const node = wanted ?? (enrolled.includes(LOCAL_NODE) ? LOCAL_NODE : enrolled.length === 1 ? enrolled[0] : undefined);
+    if (node === undefined) throw new ArmoryError('JOB_E_NO_NODES', `job ${name} runs as local sandboxes: say on which node (--node NAME; enrolled: ${enrolled.join(', ') || 'none'})`, { job: name });
+    this.manager.node(node);
+    const client = await this.manager.connect(node);
+    try {
+      const answer = await client.call('job.run', { name });
+      const parsed = jobRunSchema.safeParse(answer);
+      if (!parsed.success) throw new ArmoryError('WIRE_E_MALFORMED', `node ${node} answered job.run with a malformed result`);
+      const run = { ...parsed.data, runner: node };
+      await this.store.save(run);
+      this.event(run.summary, { job: name, run: run.id, outcome: run.outcome, on: node });
+      await this.manager.events.flush();
+      return run;
+    } finally {
+      client.close();
+    }
+  }
+
+  /** The candidate nodes in order of preference, and which of them answer now. */
+  private async pickNodes(name: string, spec: JobConfig): Promise<{ chosen: string[]; unreachable: { node: string; why: string }[] }> {
+    const enrolled = this.manager.inventory.data.nodes;
+    const candidates = spec.nodes.length > 0 ? spec.nodes : Object.keys(enrolled).sort();
+    if (candidates.length === 0) throw new ArmoryError('JOB_E_NO_NODES', `job ${name} runs on nodes, and none is enrolled (armory node add)`, { job: name });
+    const probes = await Promise.all(
+      candidates.map(async (node) => {
+        if (!Object.hasOwn(enrolled, node)) return { node, why: 'not enrolled' };
+        try {
+          const c = await this.manager.connect(node, PROBE_TIMEOUT_MS);
+          c.close();
+          return { node, why: null };
+        } catch (e) {
+          return { node, why: (e as Error).message };
+        }
+      }),
+    );
+    const chosen = probes.filter((p) => p.why === null).map((p) => p.node).slice(0, spec.replicas);
+    return { chosen, unreachable: probes.filter((p): p is { node: string; why: string } => p.why !== null) };
+  }
+
+  private async runOnNodes(name: string, spec: JobConfig): Promise<JobRun> {
+    const payload = readJobPayload(name, spec);
+    const specSha256 = jobSpecSha256(spec);
+    const id = newRunId();
+    const startedAt = new Date().toISOString();
+    const answers = new Map<number, NodeReplica>();
+    this.event(`job ${name}: run ${id} started (${spec.replicas} replicas on nodes, quorum ${spec.quorum})`, { job: name, run: id });
+    const voted = await runVotedAttempts(
+      spec,
+      async (attempt) => {
+        answers.clear();
+        const { chosen, unreachable } = await this.pickNodes(name, spec);
+        const missing = unreachable.map((u) => `${u.node}: ${u.why}`).join('; ');
+        const replicas = await Promise.all(
+          Array.from({ length: spec.replicas }, (_, i) => {
+            const node = chosen[i];
+            if (node === undefined) {
+              const reason = `no reachable node left for it (${chosen.length} of ${spec.replicas} answer${missing ? `; ${missing}` : ''})`;
+              return Promise.resolve<NodeReplica>({
+                result: { replica: i + 1, status: 'failed-to-start', reason, exitCode: null, signal: null, durationMs: 0, stdoutSha256: null, stdoutBytes: 0, outputs: [], fingerprint: null, stderrTail: '' },
+                answer: null,
+              });
+            }
+            return runReplicaOnNode((n) => this.manager.connect(n), { job: name, specSha256, replica: i + 1, attempt, node, timeoutMs: spec.timeout, graceMs: this.answerGraceMs, outputs: spec.outputs, payload });
+          }),
+        );
+        for (const r of replicas) answers.set(r.result.replica, r);
+        return replicas.map((r) => r.result);
+      },
+      (a) => this.event(`job ${name}: attempt ${a.attempt}: ${a.summary}`, { job: name, run: id, attempt: a.attempt, decided: a.decided, dissenters: dissentersOf(a) }),
+    );
+    let delivered: JobRun['delivered'] = null;
+    let failure: { code: string; message: string } | null = null;
+    if (voted.vote.winner !== null) {
+      // Any agreeing replica whose files match the hashes voted on will do.
+      const agreeing = [...answers.values()].filter((r) => r.result.fingerprint === voted.vote.winner);
+      const source = agreeing.map((r) => ({ r, files: verifiedOutputs(r) })).find((x) => x.files !== null);
+      if (source) {
+        const files: Delivery[] = (source.files ?? []).map((f) => ({ path: `outputs/${f.path}`, data: f.data }));
+        files.push({ path: 'stdout', data: Buffer.from(source.r.answer?.stdout ?? '', 'base64') });
+        delivered = { dir: this.store.runDir(name, id), files: await this.store.deliver(name, id, files) };
+      } else {
+        failure = { code: 'JOB_E_OUTPUT_TOO_LARGE', message: 'the replicas agree, but no node could send the winning output files back (more than 512 KiB, or not matching their hashes)' };
+      }
+    }
+    const run = jobRunRecord({ id, job: name, mode: 'nodes', runner: 'manager', startedAt, delivered }, spec, voted, failure);
+    await this.store.save(run);
+    this.event(run.summary, { job: name, run: id, outcome: run.outcome, ...(delivered ? { delivered: delivered.dir } : {}), dissenters: dissentersOf(voted.attempts.at(-1) as JobAttempt) });
+    await this.manager.events.flush();
+    return run;
+  }
+
+  /** The kept runs of a job, newest first. */
+  results(name: string, limit = 10): JobRun[] {
+    const runs = this.store.list(name, limit);
+    if (runs.length === 0) this.spec(name);
+    return runs;
+  }
+}
