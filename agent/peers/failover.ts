@@ -248,7 +248,8 @@ export class Failover implements FailoverView {
         for (const v of g.vips) await v.add();
         return;
       case 'arp':
-        for (const v of g.vips) await v.announce().catch((e: unknown) => this.host.journal({ kind: 'failover', reason: (e as Error).message, detail: { group } }));
+        // Not awaited: the announcements leave while the services start.
+        for (const v of g.vips) void v.announce().catch((e: unknown) => this.host.journal({ kind: 'failover', reason: (e as Error).message, detail: { group } }));
         return;
       case 'remove-vip':
         for (const v of g.vips) await v.remove();
