@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { ROOT, envInt, runBenchmark, sleep, summarize, waitFor, writeResult } from './lib.js';
+import { ROOT, envInt, now, runBenchmark, sleep, summarize, waitFor, writeResult } from './lib.js';
 
 const NAME = 'failover';
 const TRIALS = envInt('BENCH_TRIALS', 10, { min: 1, max: 200 });
@@ -97,7 +97,7 @@ async function settled(bed) {
 /** TRIALS link-down faults of the holder; outage = fault → first reply from another program. */
 async function trials(bed, label, multiplePrograms) {
   const outages = [];
-  const from = performance.now();
+  const from = now();
   for (let i = 0; i < TRIALS; i += 1) {
     const { host, pid } = await settled(bed);
     await sleep(500);

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { ROOT, envInt, runBenchmark, sleep, waitFor, writeResult } from './lib.js';
+import { ROOT, envInt, now, runBenchmark, sleep, waitFor, writeResult } from './lib.js';
 
 const NAME = 'partitions';
 const ROUNDS = envInt('BENCH_PARTITIONS', 300, { min: 1, max: 100_000 });
@@ -41,7 +41,7 @@ async function campaign(bed, rounds, seed) {
     ['h1', 'h3'],
     ['h2', 'h3'],
   ];
-  const from = performance.now();
+  const from = now();
   const kinds = { isolate: 0, pair: 0, 'two-pairs': 0 };
   for (let i = 0; i < rounds; i += 1) {
     const kind = pick(['isolate', 'pair', 'two-pairs']);
@@ -67,7 +67,7 @@ async function campaign(bed, rounds, seed) {
   const samples = bed.sampler.samples.filter((x) => x.t >= from);
   const doubles = samples.filter((x) => x.holders.length > 1);
   const none = samples.filter((x) => x.holders.length === 0).length;
-  return { rounds, kinds, samples: samples.length, doubleHolderSamples: doubles.length, noHolderSamples: none, seconds: Math.round((performance.now() - from) / 1000) };
+  return { rounds, kinds, samples: samples.length, doubleHolderSamples: doubles.length, noHolderSamples: none, seconds: Math.round((now() - from) / 1000) };
 }
 
 async function main(tracker) {
