@@ -368,6 +368,12 @@ export class Failover implements FailoverView {
     return { dispose: () => this.listeners.delete(listener) };
   }
 
+  /** Shutdown of the agent (every service stops): stops taking part and removes the virtual IPs it holds. */
+  async release(): Promise<void> {
+    for (const g of [...this.groups.values()]) await this.removeGroup(g);
+    this.closeSocket();
+  }
+
   /** Stops taking part (agent exit): nothing is released, so that a restarted agent finds the truth. */
   close(): void {
     for (const g of this.groups.values()) {
