@@ -235,8 +235,11 @@ export class GroupMember {
     }
     switch (a.verdict) {
       case 'stand':
-        // A node that just joined first listens for one failure timeout: it hears everyone before it stands.
+        // A node that just joined listens before it stands: a failure timeout at least, and until it
+        // has heard every voter or a few seconds have passed, so that a group forming at once (a
+        // configuration reaching its members a little apart) starts on its best member.
         if (now - this.startedAt < this.o.deadlines.failAfterMs) break;
+        if (a.fresh.length < this.o.rules.voters.length && now - this.startedAt < Math.max(2000, 5 * this.o.deadlines.failAfterMs)) break;
         this.dispatch({ type: 'stand', epoch: a.nextProposal, reason: a.reason }, now);
         break;
       case 'won':
