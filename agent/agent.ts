@@ -407,6 +407,7 @@ export class Agent {
   /** Stops every program, then the agent (the keeper does not restart an agent that shut down). */
   async shutdown(): Promise<void> {
     this.event({ kind: 'agent', reason: 'shutdown requested: stopping every service' });
+    await this.failover?.release();
     for (const r of this.runners.values()) r.stop('agent shutdown');
     this.jobs.stopAll();
     await Promise.all([...this.runners.values()].map((r) => r.whenIdle()));

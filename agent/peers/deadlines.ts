@@ -52,6 +52,6 @@ export function groupDeadlines(heartbeatMs: number, failAfterMs: number, skew = 
     failAfterMs,
     leaseMs,
     stepDownMarginMs: margin,
-    tickMs: Math.max(5, Math.min(20, Math.floor(heartbeatMs / 5))),
+    tickMs: Math.max(5, Math.min(10, Math.floor(heartbeatMs / 10))),
   });
 }

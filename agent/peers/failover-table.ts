@@ -53,8 +53,8 @@ const stepDown = (ctx: FailoverCtx, reason: string) => ({
 
 export const FAILOVER_TABLE: TransitionTable<FailoverState, FailoverEvent, FailoverCtx, FailoverEffect> = {
   standby: {
-    // The vote for itself is written durably before anyone hears of the candidacy.
-    stand: (_ctx, e) => ({ to: 'candidate', ctx: { epoch: e.epoch }, effects: [{ kind: 'persist-grant', epoch: e.epoch }, { kind: 'announce' }], reason: `candidate for epoch ${e.epoch}: ${e.reason}` }),
+    // The candidacy goes out at once; the candidate's vote for itself counts only once it is on disk.
+    stand: (_ctx, e) => ({ to: 'candidate', ctx: { epoch: e.epoch }, effects: [{ kind: 'announce' }, { kind: 'persist-grant', epoch: e.epoch }], reason: `candidate for epoch ${e.epoch}: ${e.reason}` }),
   },
   candidate: {
     won: (ctx, e) => ({

@@ -248,7 +248,8 @@ export class Failover implements FailoverView {
         for (const v of g.vips) await v.add();
         return;
       case 'arp':
-        for (const v of g.vips) await v.announce().catch((e: unknown) => this.host.journal({ kind: 'failover', reason: (e as Error).message, detail: { group } }));
+        // Not awaited: the announcements leave while the services start.
+        for (const v of g.vips) void v.announce().catch((e: unknown) => this.host.journal({ kind: 'failover', reason: (e as Error).message, detail: { group } }));
         return;
       case 'remove-vip':
         for (const v of g.vips) await v.remove();
@@ -365,6 +366,12 @@ export class Failover implements FailoverView {
   onTakeover(listener: (e: TakeoverEvent) => void): { dispose(): void } {
     this.listeners.add(listener);
     return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /** Shutdown of the agent (every service stops): stops taking part and removes the virtual IPs it holds. */
+  async release(): Promise<void> {
+    for (const g of [...this.groups.values()]) await this.removeGroup(g);
+    this.closeSocket();
   }
 
   /** Stops taking part (agent exit): nothing is released, so that a restarted agent finds the truth. */

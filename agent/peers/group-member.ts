@@ -67,6 +67,7 @@ export class GroupMember {
   private latest: Assessment | null = null;
   private lastAck = new Map<string, number>();
   private disposed = false;
+  private selfGrantDurable = false;
   private readonly startedAt: number;
 
   constructor(private readonly o: GroupMemberOptions) {
@@ -234,12 +235,15 @@ export class GroupMember {
     }
     switch (a.verdict) {
       case 'stand':
-        // A node that just joined first listens for one failure timeout: it hears everyone before it stands.
+        // A node that just joined listens before it stands: a failure timeout at least, and until it
+        // has heard every voter or a few seconds have passed, so that a group forming at once (a
+        // configuration reaching its members a little apart) starts on its best member.
         if (now - this.startedAt < this.o.deadlines.failAfterMs) break;
+        if (a.fresh.length < this.o.rules.voters.length && now - this.startedAt < Math.max(2000, 5 * this.o.deadlines.failAfterMs)) break;
         this.dispatch({ type: 'stand', epoch: a.nextProposal, reason: a.reason }, now);
         break;
       case 'won':
-        this.dispatch({ type: 'won', reason: a.reason }, now);
+        if (this.selfGrantDurable) this.dispatch({ type: 'won', reason: a.reason }, now);
         break;
       case 'yield':
         this.dispatch({ type: 'yield', reason: a.reason }, now);
@@ -284,12 +288,31 @@ export class GroupMember {
         case 'done':
           this.dispatch({ type: effect.event });
           continue;
-        case 'persist-grant':
+        case 'persist-grant': {
+          // Heartbeats keep going while the candidate's own vote is written; it counts once on disk.
+          this.durable = { ...this.durable, granted: { to: this.o.self, epoch: effect.epoch } };
+          this.selfGrantDurable = false;
+          this.busy = true;
+          const done = () => {
+            this.busy = false;
+            this.selfGrantDurable = true;
+            this.drain();
+          };
+          const r = this.o.persist({ ...this.durable });
+          if (r instanceof Promise) r.then(done, () => (this.busy = false));
+          else done();
+          continue;
+        }
         case 'persist-epoch': {
-          this.durable =
-            effect.kind === 'persist-grant'
-              ? { ...this.durable, granted: { to: this.o.self, epoch: effect.epoch } }
-              : { ...this.durable, epoch: Math.max(this.durable.epoch, effect.epoch) };
+          this.durable = { ...this.durable, epoch: Math.max(this.durable.epoch, effect.epoch) };
+          const g = this.durable.granted;
+          if (this.selfGrantDurable && g?.to === this.o.self && g.epoch === effect.epoch) {
+            // The epoch is on disk already: the candidacy wrote it (as this node's vote for itself)
+            // before it could win, and a restarted node proposes above it. The file's `epoch`
+            // field follows in the background; acting does not wait for a second write.
+            void Promise.resolve(this.o.persist({ ...this.durable })).catch(() => undefined);
+            continue;
+          }
           this.busy = true;
           this.persistThen(() => {
             this.busy = false;

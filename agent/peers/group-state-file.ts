@@ -16,6 +16,8 @@ const schema = z.strictObject({
  * read is a hard error for the group: starting again from epoch 0 could grant an epoch twice.
  */
 export class GroupStateFile {
+  private chain: Promise<void> = Promise.resolve();
+
   constructor(readonly file: string) {}
 
   static for(dir: string, group: string): GroupStateFile {
@@ -31,8 +33,14 @@ export class GroupStateFile {
     return next;
   }
 
-  async write(state: GroupDurableState): Promise<void> {
-    fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(this.file, `${JSON.stringify(state)}\n`, 0o600);
+  /** Writes land in the order they were asked for, so that an older state never overwrites a newer one. */
+  write(state: GroupDurableState): Promise<void> {
+    const text = `${JSON.stringify(state)}\n`;
+    const next = this.chain.then(async () => {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+      await writeFileAtomic(this.file, text, 0o600);
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
   }
 }

@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { ROOT, envInt, runBenchmark, sleep, summarize, waitFor, writeResult } from './lib.js';
+import { ROOT, envInt, now, runBenchmark, sleep, summarize, waitFor, writeResult } from './lib.js';
 
 const NAME = 'failover';
 const TRIALS = envInt('BENCH_TRIALS', 10, { min: 1, max: 200 });
@@ -24,7 +24,8 @@ const TRIAL_TIMEOUT_MS = 20_000;
 
 /** The test bed is TypeScript (it drives the manager): bundle it next to the sources and load it. */
 async function loadBed() {
-  const out = path.join(ROOT, '.scratch', `failover-bed-${process.pid}.mjs`);
+  // Next to its sources, so that paths it finds from import.meta.dirname stay right; removed once loaded.
+  const out = path.join(ROOT, 'test/helpers', `.failover-bed-${process.pid}.mjs`);
   await build({
     entryPoints: [path.join(ROOT, 'test/helpers/failover-cluster.ts')],
     bundle: true,
@@ -42,12 +43,19 @@ async function loadBed() {
   }
 }
 
-const armoryConfig = (bed) => `nodes:
+/**
+ * The service: socat answering HTTP with "ok <its pid>" (it starts in milliseconds, so the outage
+ * measures failover rather than a runtime's boot; the same program for every case).
+ */
+const SERVICE_SCRIPT = 'f="$0/ok.$$"; printf \'HTTP/1.0 200 OK\\r\\n\\r\\nok %s\\n\' $$ > "$f"; exec socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:cat\\ "$f"';
+const serviceArgs = (dir) => ['-c', SERVICE_SCRIPT, dir];
+
+const armoryConfig = (bed, dir) => `nodes:
 ${bed.hosts.map((h) => `  ${h}: { address: ${bed.net.host(h).address} }`).join('\n')}
 services:
   web:
-    command: ${process.execPath}
-    args: ["${path.join(ROOT, 'test/fixtures/any-address-server.js')}", "8080"]
+    command: /bin/sh
+    args: ${JSON.stringify(serviceArgs(dir))}
     stop: { grace: 1s }
     vip: { address: ${bed.vip}/24, interface: eth0 }
 groups:
@@ -89,12 +97,13 @@ async function settled(bed) {
 /** TRIALS link-down faults of the holder; outage = fault → first reply from another program. */
 async function trials(bed, label, multiplePrograms) {
   const outages = [];
-  const from = performance.now();
+  const from = now();
   for (let i = 0; i < TRIALS; i += 1) {
     const { host, pid } = await settled(bed);
     await sleep(500);
     const t0 = Date.now();
     bed.net.link(host, 'down');
+    if (process.env.BENCH_VERBOSE === '1') console.log(new Date(t0).toISOString(), 'fault', host);
     let answer;
     try {
       answer = await waitFor(`${label}: a reply from the standby`, () => bed.client.firstAnswerAfter(t0, multiplePrograms ? pid : null), { timeoutMs: TRIAL_TIMEOUT_MS, everyMs: 5 });
@@ -118,7 +127,7 @@ async function keepalived(bed, tracker, advert) {
   ]) {
     const conf = path.join(dir, `${h}-${advert}.conf`);
     fs.writeFileSync(conf, keepalivedConfig(bed, prio, advert));
-    bed.net.spawn(h, process.execPath, [path.join(ROOT, 'test/fixtures/any-address-server.js'), '8080']);
+    bed.net.spawn(h, '/bin/sh', serviceArgs(dir));
     const p = bed.net.spawn(h, 'keepalived', ['--dont-fork', '--log-console', '--no-syslog', '--vrrp', '-f', conf, '-p', path.join(dir, `${h}.pid`), '-r', path.join(dir, `${h}.vrrp.pid`), '-c', path.join(dir, `${h}.chk.pid`)]);
     procs.push(p);
   }
@@ -138,9 +147,13 @@ async function main(tracker) {
   bed.up(10, 50);
 
   await bed.standUpArmory();
-  const applied = await bed.manager.apply(armoryConfig(bed));
+  const applied = await bed.manager.apply(armoryConfig(bed, tracker.tmpDir('service')));
   if (!applied.pushed.every((p) => p.ok)) throw new Error(`configuration not pushed: ${JSON.stringify(applied.pushed)}`);
   const armory = await trials(bed, 'armory (heartbeat 100 ms, failAfter 300 ms)', true);
+  if (process.env.BENCH_VERBOSE === '1') {
+    for (const n of bed.hosts) await bed.manager.collectEvents(n).catch(() => 0);
+    for (const e of bed.manager.readEvents({ limit: 100000 }).filter((e) => e.kind === 'failover' || e.kind === 'transition').slice(-40)) console.log(e.time, e.node, e.from ?? '', e.to ?? '', e.reason.slice(0, 120));
+  }
   bed.stopArmory();
 
   const kaDefault = await keepalived(bed, tracker, 1);
@@ -157,7 +170,7 @@ async function main(tracker) {
     met: armory.outageMs.median <= TARGET_MS && ratio <= 1,
     notes: [
       'Fault: the link of the host holding the VIP goes down (ip link set … down on its bridge port). Outage: from the fault to the first successful reply from another program, as the client sees it (requests every 10 ms with a 50 ms timeout, so the resolution is about 60 ms).',
-      'Armory starts the service on takeover (its start is inside the outage); keepalived only moves the address, the service runs on both hosts all the time.',
+      'Armory starts the service on takeover (its start is inside the outage); keepalived only moves the address, the service runs on both hosts all the time. The service is socat answering HTTP (it starts in a few milliseconds), the same for every case.',
       `Samples with two holders of the VIP (10 ms sampler): armory ${armory.doubleHolderSamples}, keepalived defaults ${kaDefault.doubleHolderSamples}, keepalived 0.1 s ${kaEqual.doubleHolderSamples}: a cut-off keepalived master keeps the address.`,
       'Armory group: two members and a witness (3 voters). keepalived: two routers, priorities 150 and 100, preemption on (its default).',
     ],

@@ -12,7 +12,7 @@ const EVENTS: Record<FailoverEvent['type'], FailoverEvent> = {
 
 /** Every (state, event) pair: the state it leads to and the effects in order; absent = ignored. */
 const EXPECTED: Record<FailoverState, Partial<Record<FailoverEvent['type'], { to: FailoverState; effects: string[] }>>> = {
-  standby: { stand: { to: 'candidate', effects: ['persist-grant', 'announce'] } },
+  standby: { stand: { to: 'candidate', effects: ['announce', 'persist-grant'] } },
   candidate: {
     won: { to: 'taking-over', effects: ['persist-epoch', 'announce', 'add-vip', 'arp', 'start-services', 'done:took-over'] },
     yield: { to: 'standby', effects: ['announce'] },
@@ -44,10 +44,10 @@ describe('the failover transition table, every state × every event', () => {
     }
   }
 
-  it('a candidacy carries its epoch, written durably before it is announced; standby holds none', () => {
+  it('a candidacy carries its epoch and writes its own vote durably; standby holds none', () => {
     const r = step(FAILOVER_TABLE, 'standby', { epoch: 0 }, EVENTS.stand, 0);
     expect(r.ctx.epoch).toBe(5);
-    expect(r.effects[0]).toEqual({ kind: 'persist-grant', epoch: 5 });
+    expect(r.effects[1]).toEqual({ kind: 'persist-grant', epoch: 5 });
     expect(step(FAILOVER_TABLE, 'stepping-down', { epoch: 5 }, EVENTS.released, 0).ctx.epoch).toBe(0);
   });
 
