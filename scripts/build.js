@@ -21,3 +21,18 @@ await build({
   banner: { js: "import { createRequire as __armoryRequire } from 'node:module'; const require = __armoryRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+
+// The GUI: browser code only, bundled with its CSS (uPlot's included) into dist/renderer/, which
+// the console serves and the Electron window loads.
+await build({
+  entryPoints: { app: 'renderer/main.ts' },
+  outdir: 'dist/renderer',
+  bundle: true,
+  platform: 'browser',
+  target: ['chrome120'],
+  format: 'esm',
+  minify: true,
+  sourcemap: 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+});

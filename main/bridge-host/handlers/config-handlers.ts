@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { isMap, parseDocument } from 'yaml';
+import { isMap, parse as parseYaml, parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { BridgeDomains } from '../../../common/bridge/contract.js';
 import type { Problem } from '../../../common/bridge/common.js';
@@ -63,7 +63,13 @@ export function configHandlers(ctx: HostContext): DomainHandlers<BridgeDomains['
   return {
     get: async () => {
       const c = currentConfig(m);
-      return { version: c.version, yaml: c.yaml, document: c.config as unknown as Record<string, unknown> };
+      let raw: unknown = {};
+      try {
+        raw = parseYaml(c.yaml) ?? {};
+      } catch {
+        raw = {};
+      }
+      return { version: c.version, yaml: c.yaml, raw: typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {}, document: c.config as unknown as Record<string, unknown> };
     },
     schema: async () => ({ document: (jsonSchema ??= z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>) }),
     validateService: async ({ name, service }) => {
