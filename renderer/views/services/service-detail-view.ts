@@ -71,8 +71,9 @@ export function serviceDetailView(ctx: ViewContext, name: string): View {
       const atEnd = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 4;
       logs.textContent = l.lines.length > 0 ? l.lines.join('\n') : '(the program has written nothing yet)';
       if (atEnd) logs.scrollTop = logs.scrollHeight;
-      if (plotBox.dataset.count !== String(rec.length)) {
-        plotBox.dataset.count = String(rec.length);
+      const key = `${rec.length}/${rec.filter((r) => r.recoveryMs !== null).length}`;
+      if (plotBox.dataset.key !== key) {
+        plotBox.dataset.key = key;
         plot?.destroy();
         const p = recoveryPlot(rec);
         plot = p;
