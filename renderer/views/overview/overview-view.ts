@@ -74,6 +74,16 @@ export function overviewView(ctx: ViewContext): View {
   const paintStatus = () => {
     const st = ctx.store.status;
     if (!st) return;
+    // Node cards change rarely: rebuilt only when what they show changes, not on every snapshot.
+    const nodesKey = JSON.stringify(st.nodes.map((n) => [n.node, n.reachable, n.error, n.services.length]));
+    if (nodesEl.dataset.key !== nodesKey) {
+      nodesEl.dataset.key = nodesKey;
+      paintNodes(st);
+    }
+    paintServices(st);
+  };
+
+  const paintNodes = (st: NonNullable<typeof ctx.store.status>) => {
     clear(
       nodesEl,
       st.nodes.length === 0
@@ -87,6 +97,9 @@ export function overviewView(ctx: ViewContext): View {
             ),
           ),
     );
+  };
+
+  const paintServices = (st: NonNullable<typeof ctx.store.status>) => {
     const seen = new Set<string>();
     const ordered: HTMLTableRowElement[] = [];
     for (const n of st.nodes) {
