@@ -5,6 +5,7 @@
 // with the frame rate counted in the page by requestAnimationFrame per 1 s window.
 //
 //   node test/bench/console-paint.js        (BENCH_TRIALS=5, BENCH_SECONDS=10, BENCH_SERVICES=200)
+/* global window, document, performance, PerformanceObserver, requestAnimationFrame -- these run in the page (page.evaluate) */
 import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
