@@ -19,7 +19,8 @@ export function recoveryPlot(recoveries: readonly RecoveryView[]): { el: HTMLEle
       height: 220,
       series: [{}, { label: 'recovery (s)', stroke: '#b45309', points: { show: true, size: 6 } }],
       axes: [{}, { label: 's' }],
-      scales: { x: { time: true } },
+      // A single restart would otherwise stretch the time axis over years.
+      scales: { x: { time: true, range: (_u, min, max) => (max - min < 600 ? [min - 300, max + 300] : [min, max]) }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.2)] } },
     },
     [xs, ys],
     el,
