@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../helpers/agent-harness.js';
 import { waitFor } from '../helpers/wait.js';
-import { launchChromium, screenshot, watchErrors } from './browser.js';
+import { accessibilityFindings, launchChromium, screenshot, watchErrors } from './browser.js';
 import { ConsoleHost } from './console-host.js';
 import { AppPage } from './pages/app-page.js';
 import { EventsPage } from './pages/events-page.js';
@@ -154,6 +154,10 @@ describe('the console in chromium, with the local agent', () => {
   });
 
   it('raised no page errors and no CSP violations', () => {
-    expect(errors.filter((e) => !/favicon/.test(e))).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('has no serious or critical axe-core violation on any screen', () => {
+    expect(accessibilityFindings).toEqual([]);
   });
 });
