@@ -14,7 +14,7 @@ import { AppPage } from './pages/app-page.js';
 /**
  * Enrolling a host over a real sshd from the Add node wizard. Enrollment installs the keeper in
  * root's crontab, like test/integration/main/enrollment/: it must never run beside those tests, so
- * it runs only when asked for on its own:  ARMORY_E2E_SSHD=1 npx vitest run test/e2e/enroll-node.test.ts
+ * it runs only when asked for on its own:  ARMORY_E2E_SSHD=1 npx vitest run test/e2e/enroll-node.serial.test.ts (named .serial so that, in the serial project, it runs alone)
  */
 const ENABLED = process.env.ARMORY_E2E_SSHD === '1';
 
