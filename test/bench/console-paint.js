@@ -89,7 +89,10 @@ async function main(tracker) {
     requestAnimationFrame(loop);
   });
   await sleep(1000);
-  const idle = await page.evaluate(() => window.__frames.length);
+  const idle = await page.evaluate(() => {
+    const f = window.__frames;
+    return f.length > 1 ? Math.round(((f.length - 1) * 1000) / (f[f.length - 1] - f[0])) : null;
+  });
   await page.evaluate(() => (window.__frames = []));
   const perSnapshot = CHANGES_PER_SECOND / SNAPSHOTS_PER_SECOND;
   const interval = 1000 / SNAPSHOTS_PER_SECOND;
