@@ -221,7 +221,9 @@ export class Session {
       this.dispatch({ type: 'finished' });
       return;
     }
-    if (why.code === 'SHIM_E_HALF_OPEN') this.dispatch({ type: 'lost', code: why.code, message: why.message });
+    // A path that ends, fails or stops in the middle of a frame is a broken path: resume. A peer
+    // that sends what is not a frame (or too large a one) is not trusted with the session.
+    if (why.code === 'SHIM_E_HALF_OPEN' || why.code === 'SHIM_E_TRUNCATED') this.dispatch({ type: 'lost', code: why.code, message: why.message });
     else this.dispatch({ type: 'abort', code: why.code, message: why.message, tellPeer: false });
   }
 

@@ -116,7 +116,10 @@ export interface ShimPair {
 /** A client end and a server end for one shim on loopback, joined through a PathRelay. */
 export async function shimPair(pki: Awaited<ReturnType<typeof shimPki>>, targetPort: number, fields: Record<string, unknown> = {}): Promise<ShimPair> {
   const events: Array<Parameters<ShimJournal>[0]> = [];
-  const journal: ShimJournal = (e) => events.push(e);
+  const journal: ShimJournal = (e) => {
+    events.push(e);
+    if (process.env.SHIM_DEBUG) console.log(Date.now() % 100000, e.end, e.code, e.text);
+  };
   const cfg = shimConfig({ target: `127.0.0.1:${targetPort}`, port: 0, ...fields });
   const server = new ServerEnd('svc', 0, cfg, pki.server, '127.0.0.1', journal);
   await server.start();
@@ -167,5 +170,47 @@ export async function tcpServer(onConnection: (s: net.Socket) => void): Promise<
         for (const s of sockets) s.destroy();
         server.close(() => r());
       }),
+  };
+}
+
+export interface StreamResult {
+  sent?: number;
+  sentSha?: string;
+  received?: number;
+  receivedSha?: string;
+  errors?: string[];
+  error?: string;
+}
+
+const FIXTURE = new URL('../fixtures/shim-stream.js', import.meta.url).pathname;
+
+/** The stream-test programs (test/fixtures/shim-stream.js), started with `run` (locally or in a netns). */
+export function streamPrograms(run: (args: string[]) => import('node:child_process').ChildProcess) {
+  const lines = (child: import('node:child_process').ChildProcess): StreamResult[] => {
+    const out: StreamResult[] = [];
+    let buf = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          out.push(JSON.parse(line) as StreamResult);
+        } catch {
+          // not ours
+        }
+      }
+    });
+    return out;
+  };
+  return {
+    server(host: string, port: number, bytesBack: number) {
+      const child = run([FIXTURE, 'server', host, String(port), String(bytesBack)]);
+      return { child, results: lines(child) };
+    },
+    client(host: string, port: number, bytes: number) {
+      const child = run([FIXTURE, 'client', host, String(port), String(bytes)]);
+      return { child, results: lines(child) };
+    },
   };
 }
