@@ -174,6 +174,8 @@ export async function tcpServer(onConnection: (s: net.Socket) => void): Promise<
 }
 
 export interface StreamResult {
+  listening?: number;
+  progress?: number;
   sent?: number;
   sentSha?: string;
   received?: number;

@@ -1,0 +1,134 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileAtomic } from '../../common/node/fsync.js';
+import { Manager } from '../../main/core/manager.js';
+import { describeCertificate } from '../../main/core/pki/certificate-info.js';
+import { TestNetwork } from '../helpers/netns.js';
+import { streamPrograms, type StreamResult } from '../helpers/shim-rig.js';
+import { sleep, waitFor } from '../helpers/wait.js';
+
+// Session shims between two test hosts: the client program on h1 talks to the client end of h1's
+// agent; the service runs on h2 behind the server end of h2's agent. h2's cable is pulled for 5 s,
+// several times, while data streams both ways.
+const AGENT = path.resolve(import.meta.dirname, '../../bin/armory-agent.js');
+const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/shim-stream.js');
+const MB = 1024 * 1024;
+/** Bytes each way; the 1 GB run is `SHIM_STREAM_MB=1024` (and test/bench/shims.js). */
+const BYTES = Number(process.env.SHIM_STREAM_MB ?? 192) * MB;
+const CUTS = 3;
+const net = new TestNetwork();
+let home = '';
+let manager: Manager;
+
+async function standUpAgent(name: string): Promise<void> {
+  const host = net.host(name);
+  const dir = path.join(home, 'hosts', name, 'var-lib-armory');
+  fs.mkdirSync(path.join(dir, 'tls'), { recursive: true, mode: 0o700 });
+  const cert = await manager.issueNodeCertificate(name, host.address);
+  await writeFileAtomic(path.join(dir, 'tls/ca.pem'), manager.caPem, 0o644);
+  await writeFileAtomic(path.join(dir, 'tls/node.pem'), cert.certPem, 0o644);
+  await writeFileAtomic(path.join(dir, 'tls/node.key'), cert.keyPem, 0o600);
+  net.spawn(name, process.execPath, [AGENT, 'keeper', '--listen', `${host.address}:7443`, '--state-dir', dir]);
+  const desc = describeCertificate(cert.certPem);
+  await manager.inventory.update((d) => {
+    d.nodes[name] = {
+      address: host.address,
+      agentPort: 7443,
+      hostKey: null,
+      sshUser: null,
+      sshPort: null,
+      profile: null,
+      certificateFingerprint: desc.fingerprintSha256,
+      certificateExpires: desc.notAfter.toISOString(),
+      enrolledAt: new Date().toISOString(),
+      install: { kind: 'test' },
+      lastEventSeq: 0,
+    };
+  });
+  await manager.waitForAgent(name, 20_000);
+}
+
+beforeAll(async () => {
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-shims-'));
+  manager = new Manager({ ARMORY_HOME: path.join(home, 'manager') });
+  await manager.open();
+  net.up(['h1', 'h2']);
+  await Promise.all([standUpAgent('h1'), standUpAgent('h2')]);
+}, 60_000);
+
+afterAll(() => {
+  manager?.close();
+  net.down();
+  if (home) fs.rmSync(home, { recursive: true, force: true });
+});
+
+const config = () => `nodes:
+  h1: { address: ${net.host('h1').address} }
+  h2: { address: ${net.host('h2').address} }
+services:
+  stream:
+    command: ${process.execPath}
+    args: ["${FIXTURE}", server, 127.0.0.1, "7700", "${BYTES}"]
+    placement: { nodes: [h2] }
+    shims:
+      - listen: 127.0.0.1:7600
+        target: 127.0.0.1:7700
+        port: 7601
+        clients: [h1]
+        heartbeat: 500ms
+        brokenFor: 30s
+`;
+
+/** What the service printed (its log on h2). */
+function serviceResults(): StreamResult[] {
+  const file = path.join(home, 'hosts/h2/var-lib-armory/logs/stream.log');
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => /\{.*\}/.exec(l)?.[0])
+    .filter((l): l is string => l !== undefined)
+    .map((l) => JSON.parse(l) as StreamResult);
+}
+
+describe('session shims between test hosts', () => {
+  it(`streams ${BYTES / MB} MB each way while h2's link goes down for 5 s ${CUTS} times: same SHA-256, no program sees an error`, async () => {
+    const r = await manager.apply(config());
+    expect(r.pushed.every((p) => p.ok)).toBe(true);
+    await waitFor('the service to listen', () => serviceResults().some((x) => x.listening === 7700), { timeoutMs: 20_000 });
+    const programs = streamPrograms((args) => net.spawn('h1', process.execPath, args));
+    // The client end on h1 may need a moment after the configuration landed.
+    let client = programs.client('127.0.0.1', 7600, BYTES);
+    await waitFor('the client program to connect', async () => {
+      if (client.results.some((x) => x.progress !== undefined)) return true;
+      if (client.child.exitCode !== null && !client.results.some((x) => x.connected)) {
+        await sleep(200);
+        client = programs.client('127.0.0.1', 7600, BYTES);
+      }
+      return false;
+    }, { timeoutMs: 20_000 });
+    for (let i = 1; i <= CUTS; i += 1) {
+      const at = (BYTES * i) / (CUTS + 2);
+      await waitFor(`the stream to pass ${Math.round(at / MB)} MB`, () => client.results.some((x) => (x.progress ?? 0) >= at), { timeoutMs: 120_000 });
+      net.link('h2', 'down');
+      await sleep(5000);
+      net.link('h2', 'up');
+    }
+    const c = await waitFor('the client program to finish', () => client.results.find((x) => x.receivedSha !== undefined || x.error !== undefined), { timeoutMs: 300_000, everyMs: 200 });
+    const s = await waitFor('the service to finish', () => serviceResults().find((x) => x.receivedSha !== undefined || x.error !== undefined), { timeoutMs: 60_000, everyMs: 200 });
+    expect(c.error).toBeUndefined();
+    expect(s.error).toBeUndefined();
+    expect(c.errors).toEqual([]);
+    expect(s.errors).toEqual([]);
+    expect(s.received).toBe(BYTES);
+    expect(s.receivedSha).toBe(c.sentSha);
+    expect(c.received).toBe(BYTES);
+    expect(c.receivedSha).toBe(s.sentSha);
+    // The journal says the path broke and the session resumed, each time.
+    await manager.collectEvents('h1');
+    const resumed = manager.readEvents({ node: 'h1', service: 'stream' }).filter((e) => /session resumed/.test(e.reason));
+    expect(resumed.length).toBeGreaterThanOrEqual(CUTS);
+  }, 600_000);
+});
