@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { serviceSchema } from '../../common/config/service.js';
 import { createClusterCa } from '../../main/core/pki/cluster-ca.js';
@@ -141,18 +141,6 @@ export async function shimPair(pki: Awaited<ReturnType<typeof shimPki>>, targetP
   return pair;
 }
 
-/** Deterministic pseudo-random bytes (fast): block i of a stream seeded by `seed`. */
-export function streamBlock(seed: string, i: number, size = 64 * 1024): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  let h = createHash('sha256').update(`${seed}:${i}`).digest();
-  for (let at = 0; at < size; at += 32) {
-    h.copy(out, at, 0, Math.min(32, size - at));
-    h[0] = (h[0] as number) ^ (at & 0xff);
-    h[1] = (h[1] as number) ^ ((at >> 8) & 0xff);
-  }
-  return out;
-}
-
 /** A TCP server for tests: each connection is handed to `onConnection`; close() ends it all. */
 export async function tcpServer(onConnection: (s: net.Socket) => void): Promise<{ port: number; sockets: Set<net.Socket>; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
@@ -175,6 +163,7 @@ export async function tcpServer(onConnection: (s: net.Socket) => void): Promise<
 
 export interface StreamResult {
   listening?: number;
+  connected?: boolean;
   progress?: number;
   sent?: number;
   sentSha?: string;
@@ -187,8 +176,8 @@ export interface StreamResult {
 const FIXTURE = new URL('../fixtures/shim-stream.js', import.meta.url).pathname;
 
 /** The stream-test programs (test/fixtures/shim-stream.js), started with `run` (locally or in a netns). */
-export function streamPrograms(run: (args: string[]) => import('node:child_process').ChildProcess) {
-  const lines = (child: import('node:child_process').ChildProcess): StreamResult[] => {
+export function streamPrograms(run: (args: string[]) => ChildProcess) {
+  const lines = (child: ChildProcess): StreamResult[] => {
     const out: StreamResult[] = [];
     let buf = '';
     child.stdout?.on('data', (d: Buffer) => {

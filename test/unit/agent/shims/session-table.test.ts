@@ -72,11 +72,13 @@ describe('the shim session table', () => {
   });
 
   it('counts resumes and closes with the event\'s code', () => {
-    const r = step(SESSION_TABLE, 'broken', { role: 'client', resumes: 2 }, { type: 'attached', resumed: true }, 0);
+    const client: SessionCtx = { role: 'client', resumes: 2 };
+    const server: SessionCtx = { role: 'server', resumes: 0 };
+    const r = step(SESSION_TABLE, 'broken', client, { type: 'attached', resumed: true }, 0);
     expect(r.ctx.resumes).toBe(3);
-    const closed = step(SESSION_TABLE, 'broken', { role: 'server', resumes: 0 }, { type: 'expired' }, 0);
+    const closed = step(SESSION_TABLE, 'broken', server, { type: 'expired' }, 0);
     expect(closed.effects).toContainEqual({ kind: 'forget', code: 'SHIM_E_BROKEN_TOO_LONG' });
-    const moved = step(SESSION_TABLE, 'broken', { role: 'client', resumes: 0 }, { type: 'moved', policy: 'close' }, 0);
+    const moved = step(SESSION_TABLE, 'broken', client, { type: 'moved', policy: 'close' }, 0);
     expect(moved.effects).toContainEqual(expect.objectContaining({ kind: 'journal', code: 'SHIM_E_MOVED' }));
   });
 });
