@@ -7,6 +7,8 @@ import { SESSION_TABLE, type SessionCtx, type SessionEffect, type SessionEvent, 
 import type { SessionBounds } from './shim-options.js';
 import type { ShimPath } from './shim-path.js';
 
+const ACK_DELAY_MS = 5;
+
 /** What a session asks of the end that owns it. */
 export interface SessionOwner {
   /** Client end: find a path again (with backoff). Server end: nothing, it waits for a resume. */
@@ -37,7 +39,8 @@ export class Session {
   private received = 0;
   private flushed = 0;
   private ackSent = -1;
-  private ackQueued = false;
+  private ackTimer: NodeJS.Timeout | null = null;
+  private ackTimerUrgent = false;
   /** Our program shut down writing at this offset (null: not yet). */
   private finOut: number | null = null;
   private finOutAcked = false;
@@ -345,13 +348,23 @@ export class Session {
     if (this.finOut !== null && !this.finOutAcked && this.transmitted === this.finOut) p.send({ type: 'FIN', offset: this.finOut });
   }
 
+  /**
+   * Acknowledgements are cumulative, so they are batched: at once when a quarter of the peer's
+   * window (our buffer size: both ends run the same shim configuration) is unacknowledged or the
+   * stream ended, else after ACK_DELAY_MS. A ping-pong then costs no extra record per message.
+   */
   private queueAck(): void {
-    if (this.ackQueued) return;
-    this.ackQueued = true;
-    setImmediate(() => {
-      this.ackQueued = false;
-      this.sendAck();
-    });
+    const urgent = this.ackValue() - Math.max(0, this.ackSent) >= this.bounds.buffer / 4 || this.finIn !== null;
+    if (this.ackTimer !== null && (this.ackTimerUrgent || !urgent)) return;
+    if (this.ackTimer !== null) clearTimeout(this.ackTimer);
+    this.ackTimerUrgent = urgent;
+    this.ackTimer = setTimeout(
+      () => {
+        this.ackTimer = null;
+        this.sendAck();
+      },
+      urgent ? 0 : ACK_DELAY_MS,
+    );
   }
 
   private ackValue(): number {
@@ -359,6 +372,10 @@ export class Session {
   }
 
   private sendAck(): void {
+    if (this.ackTimer !== null) {
+      clearTimeout(this.ackTimer);
+      this.ackTimer = null;
+    }
     const v = this.ackValue();
     if (v === this.ackSent || !this.path) return;
     this.ackSent = v;
