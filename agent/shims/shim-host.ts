@@ -1,5 +1,4 @@
 import type { ArmoryConfig } from '../../common/config/document.js';
-import type { ErrorCode } from '../../common/errors/codes.js';
 import type { TlsMaterial } from '../api/tls-server.js';
 import { ClientEnd, type ShimJournal } from './client-end.js';
 import { configLocator, type ActiveNodeOf, type ServerLocator } from './server-locator.js';
@@ -68,7 +67,7 @@ export class ShimHost {
         this.ends.set(id, { key: w.key, end });
       } catch (e) {
         const [service] = id.split('#');
-        this.options.journal({ service: service as string, end: id.endsWith(':client') ? 'client' : 'server', session: null, code: 'SHIM_E_LISTEN' as ErrorCode, text: `shim end ${id} cannot start: ${(e as Error).message}` });
+        this.options.journal({ service: service as string, end: id.endsWith(':client') ? 'client' : 'server', session: null, code: 'SHIM_E_LISTEN', text: `shim end ${id} cannot start: ${(e as Error).message}` });
       }
     }
   }
