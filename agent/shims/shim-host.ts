@@ -1,6 +1,7 @@
 import type { ArmoryConfig } from '../../common/config/document.js';
 import type { TlsMaterial } from '../api/tls-server.js';
 import { ClientEnd, type ShimJournal } from './client-end.js';
+import { limitJournal } from './journal-limiter.js';
 import { configLocator, type ActiveNodeOf, type ServerLocator } from './server-locator.js';
 import { ServerEnd } from './server-end.js';
 
@@ -28,9 +29,11 @@ export class ShimHost {
   private config: ArmoryConfig | null = null;
   private readonly locator: ServerLocator;
   private warned = false;
+  private readonly journal: ShimJournal;
 
   constructor(private readonly options: ShimHostOptions) {
     this.locator = options.locator ?? configLocator(() => this.config, options.activeNodeOf);
+    this.journal = limitJournal(options.journal);
   }
 
   /** Brings the running ends in line with `config`; `runsHere` are the services this node runs now. */
@@ -43,16 +46,16 @@ export class ShimHost {
         const key = JSON.stringify(shim);
         if (!material) return;
         if (shim.clients.length === 0 || shim.clients.includes(material.node)) {
-          want.set(`${service}#${i}:client`, { key, make: () => new ClientEnd(service, i, shim, material, this.locator, this.options.journal) });
+          want.set(`${service}#${i}:client`, { key, make: () => new ClientEnd(service, i, shim, material, this.locator, this.journal) });
         }
         if (runsHere.has(service)) {
-          want.set(`${service}#${i}:server`, { key, make: () => new ServerEnd(service, i, shim, material, this.options.serverHost ?? '0.0.0.0', this.options.journal) });
+          want.set(`${service}#${i}:server`, { key, make: () => new ServerEnd(service, i, shim, material, this.options.serverHost ?? '0.0.0.0', this.journal) });
         }
       });
     }
     if (!material && Object.values(config.services).some((s) => s.shims.length > 0) && !this.warned) {
       this.warned = true;
-      this.options.journal({ service: '', end: 'client', session: null, code: 'SHIM_E_NO_TLS', text: 'session shims are configured but this agent is not enrolled (no cluster certificates): none started' });
+      this.journal({ service: '', end: 'client', session: null, code: 'SHIM_E_NO_TLS', text: 'session shims are configured but this agent is not enrolled (no cluster certificates): none started' });
     }
     for (const [id, cur] of [...this.ends]) {
       if (want.get(id)?.key === cur.key) continue;
@@ -67,7 +70,7 @@ export class ShimHost {
         this.ends.set(id, { key: w.key, end });
       } catch (e) {
         const [service] = id.split('#');
-        this.options.journal({ service: service as string, end: id.endsWith(':client') ? 'client' : 'server', session: null, code: 'SHIM_E_LISTEN', text: `shim end ${id} cannot start: ${(e as Error).message}` });
+        this.journal({ service: service as string, end: id.endsWith(':client') ? 'client' : 'server', session: null, code: 'SHIM_E_LISTEN', text: `shim end ${id} cannot start: ${(e as Error).message}` });
       }
     }
   }
