@@ -103,7 +103,7 @@ async function pingPong(port) {
 
 async function main(tracker) {
   const dir = tracker.tmpDir('shims');
-  const ports = { service: PORT_BASE, socat: PORT_BASE + 1, client: PORT_BASE + 2, server: PORT_BASE + 3 };
+  const ports = { service: PORT_BASE, socat: PORT_BASE + 1, client: PORT_BASE + 2, server: PORT_BASE + 3, tlsClient: PORT_BASE + 4, tlsServer: PORT_BASE + 5 };
   await assertPortsFree(Object.values(ports));
   const serviceJs = path.join(dir, 'service.cjs');
   fs.writeFileSync(serviceJs, SERVICE_JS);
@@ -146,6 +146,10 @@ async function main(tracker) {
   await ready(server, 'the server end');
   const client = await start(NODE, [endsJs, 'client', pkiFile, String(ports.client), String(ports.server)]);
   await ready(client, 'the client end');
+  const tlsServer = await start(NODE, [endsJs, 'tls-server', pkiFile, String(ports.tlsServer), String(ports.service)]);
+  await ready(tlsServer, 'the bare TLS relay (server side)');
+  const tlsClient = await start(NODE, [endsJs, 'tls-client', pkiFile, String(ports.tlsClient), String(ports.tlsServer)]);
+  await ready(tlsClient, 'the bare TLS relay (client side)');
   await start('socat', [`TCP-LISTEN:${ports.socat},bind=127.0.0.1,reuseaddr,fork`, `TCP:127.0.0.1:${ports.service},nodelay`]);
   await waitFor('socat to listen', async () => {
     try {
@@ -156,9 +160,9 @@ async function main(tracker) {
     }
   });
 
-  const subjects = { direct: ports.service, socat: ports.socat, shims: ports.client };
+  const subjects = { direct: ports.service, socat: ports.socat, tlsRelay: ports.tlsClient, shims: ports.client };
   // Throughput, interleaved run by run so that a busy moment hits all three alike.
-  const mbps = { direct: [], socat: [], shims: [] };
+  const mbps = { direct: [], socat: [], tlsRelay: [], shims: [] };
   await throughput(ports.client); // warm-up (TLS, JIT)
   for (let r = 0; r < REPS; r += 1) {
     for (const [name, port] of Object.entries(subjects)) mbps[name].push(await throughput(port));
@@ -195,14 +199,14 @@ async function main(tracker) {
   writeResult({
     name: NAME,
     figures: {
-      throughputMBps: { direct, socat: med(mbps.socat), shims: shimT, samples: mbps },
-      roundTripUs: { direct: { ...rtt.direct, unit: 'µs' }, socat: { ...rtt.socat, unit: 'µs' }, shims: { ...rtt.shims, unit: 'µs' } },
-      addedLatencyUs: { p50: addedP50, p99: addedP99, socatP50: round(rtt.socat.median - rtt.direct.median, 1) },
+      throughputMBps: { direct, socat: med(mbps.socat), tlsRelay: med(mbps.tlsRelay), shims: shimT, samples: mbps },
+      roundTripUs: { direct: { ...rtt.direct, unit: 'µs' }, socat: { ...rtt.socat, unit: 'µs' }, tlsRelay: { ...rtt.tlsRelay, unit: 'µs' }, shims: { ...rtt.shims, unit: 'µs' } },
+      addedLatencyUs: { p50: addedP50, p99: addedP99, socatP50: round(rtt.socat.median - rtt.direct.median, 1), tlsRelayP50: round(rtt.tlsRelay.median - rtt.direct.median, 1) },
       memoryPerIdleSessionKb: perSessionKb,
       idleSessions: IDLE,
       streamMB: TOTAL / MB,
     },
-    anchors: { directThroughputMBps: direct, directRoundTripP50Us: rtt.direct.median },
+    anchors: { directThroughputMBps: direct, directRoundTripP50Us: rtt.direct.median, tlsRelayThroughputMBps: med(mbps.tlsRelay), tlsRelayRoundTripP50Us: rtt.tlsRelay.median },
     headline: `shims: ${shimT} MB/s (${Math.round(ratio * 100)} % of direct ${direct} MB/s; socat ${med(mbps.socat)} MB/s), +${addedP50} µs p50 / +${addedP99} µs p99 per round trip, ${perSessionKb} KB per idle session (both ends)`,
     ratio,
     target: '>= 0.8 of direct throughput and <= 100 µs added p50 round-trip latency',
@@ -210,6 +214,7 @@ async function main(tracker) {
     notes: [
       'Everything on one machine over loopback: the client program, the client end, the server end, the service, each a process of its own; the two ends talk mutual TLS 1.3 (AES-GCM) as they do between nodes.',
       'The shim path makes three socket hops instead of one and encrypts and decrypts every byte; direct loopback is the hardest anchor there is (no network in the way).',
+      'tlsRelay is the floor of this design: two bare Node processes relaying TCP → mutual TLS → TCP with pipe(), no sessions, frames, acknowledgements or replay; the gap between it and shims is what the session protocol costs, the gap between it and direct is what an encrypted relay through two extra processes costs.',
       'Memory per idle session is the growth of both ends\' resident memory (user space only, not kernel socket buffers) divided by the number of sessions, each established end to end.',
     ],
   });
