@@ -4,6 +4,9 @@ import type { ErrorCode } from '../../common/errors/codes.js';
 import { ShimDecoder } from '../../common/wire/shim-decoder.js';
 import { encodeFrame, type ShimFrame } from '../../common/wire/shim-frame.js';
 
+/** Frames with at most this much data are copied into one buffer: cheaper than a corked writev. */
+const SMALL_FRAME = 4096;
+
 export interface PathHandlers {
   frame(frame: ShimFrame): void;
   /** The path is gone: an error (coded) or the peer ended it (`graceful`). Called once. */
@@ -53,10 +56,12 @@ export class ShimPath {
     if (this.done) return;
     const parts = encodeFrame(frame);
     if (parts.length === 1) this.socket.write(parts[0] as Uint8Array);
+    else if ((parts[1] as Uint8Array).length <= SMALL_FRAME) this.socket.write(Buffer.concat(parts));
     else {
+      // Header and data leave in one write (one TLS record run) without copying the data.
       this.socket.cork();
       for (const p of parts) this.socket.write(p);
-      process.nextTick(() => this.socket.uncork());
+      this.socket.uncork();
     }
   }
 
