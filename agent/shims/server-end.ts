@@ -36,6 +36,7 @@ export class ServerEnd implements SessionOwner {
     private readonly material: TlsMaterial,
     private readonly host: string,
     private readonly journalTo: ShimJournal,
+    private readonly helloTimeoutMs = HELLO_TIMEOUT_MS,
   ) {
     this.bounds = sessionBounds(shim);
     this.target = parseHostPort(shim.target);
@@ -88,10 +89,10 @@ export class ServerEnd implements SessionOwner {
       refuse('SHIM_E_FORBIDDEN', `a ${caller.role} certificate may not open shim sessions`);
       return;
     }
+    // A path that connects and then says nothing (half-open, or a stray client) is not kept.
     const timer = setTimeout(() => {
-      refuse('SHIM_E_PROTOCOL', `no HELLO within ${HELLO_TIMEOUT_MS} ms`);
-      path.destroy();
-    }, HELLO_TIMEOUT_MS);
+      refuse('SHIM_E_HALF_OPEN', `no HELLO within ${this.helloTimeoutMs} ms`);
+    }, this.helloTimeoutMs);
     timer.unref();
     path.bind({
       frame: (f: ShimFrame) => {

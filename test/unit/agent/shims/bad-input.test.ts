@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TlsMaterial } from '../../../../agent/api/tls-server.js';
 import { ClientEnd } from '../../../../agent/shims/client-end.js';
+import { ServerEnd } from '../../../../agent/shims/server-end.js';
 import { ShimDecoder } from '../../../../common/wire/shim-decoder.js';
 import { encodeFrame, type ShimFrame } from '../../../../common/wire/shim-frame.js';
 import { shimConfig, shimPair, shimPki, tcpServer, type ShimPair } from '../../../helpers/shim-rig.js';
@@ -124,6 +125,24 @@ describe('bad input at the server end', () => {
   it('a certificate of another cluster does not get past the handshake', async () => {
     const r = await raw([hello({ op: 'open' })], pki.foreign);
     expect(r.frames).toEqual([]);
+    await bystanderStillWorks();
+  });
+});
+
+describe('a path that connects and says nothing', () => {
+  it('is refused with SHIM_E_HALF_OPEN after the HELLO timeout; other sessions unaffected', async () => {
+    const quiet = new ServerEnd('svc', 0, { ...pair.server.shim, port: 0 }, pki.server, '127.0.0.1', () => undefined, 200);
+    await quiet.start();
+    const socket = tls.connect({ host: '127.0.0.1', port: quiet.port, key: pki.client.keyPem, cert: pki.client.certPem, ca: pki.client.caPem, checkServerIdentity: () => undefined });
+    const d = new ShimDecoder();
+    const frames: ShimFrame[] = [];
+    let closed = false;
+    socket.on('data', (c: Buffer) => frames.push(...d.push(c)));
+    socket.on('error', () => undefined);
+    socket.on('close', () => (closed = true));
+    await waitFor('the silent path to be closed', () => closed, { timeoutMs: 3000 });
+    expect(firstCode({ frames })).toBe('SHIM_E_HALF_OPEN');
+    await quiet.stop();
     await bystanderStillWorks();
   });
 });
