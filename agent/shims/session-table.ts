@@ -10,7 +10,7 @@ import type { TransitionTable } from '../../common/fsm/table.js';
 export type SessionState = 'connecting' | 'open' | 'broken' | 'closed';
 
 export type SessionEvent =
-  | { readonly type: 'attached'; readonly resumed: boolean }
+  | { readonly type: 'attached' }
   | { readonly type: 'lost'; readonly code: ErrorCode; readonly message: string }
   | { readonly type: 'expired' }
   | { readonly type: 'moved'; readonly policy: 'close' | 'reopen' }

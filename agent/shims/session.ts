@@ -181,6 +181,11 @@ export class Session {
    * stream the peer has: we drop that from the replay buffer and send the rest again.
    */
   attach(path: ShimPath, peerReceived: number): void {
+    if (this.stateNow === 'closed') {
+      // The session ended while this path was being set up.
+      path.destroy();
+      return;
+    }
     const old = this.path;
     if (old) {
       old.bind({ frame: () => undefined, gone: () => undefined });
@@ -188,8 +193,7 @@ export class Session {
     }
     this.path = path;
     path.bind({ frame: (f) => this.onFrame(f), gone: (why) => this.onPathGone(path, why) });
-    const resumed = this.stateNow !== 'connecting' || this.ctx.resumes > 0;
-    this.dispatch({ type: 'attached', resumed });
+    this.dispatch({ type: 'attached' });
     this.onPeerAck(peerReceived);
     this.transmitted = Math.min(peerReceived, this.out.end);
     this.pump();

@@ -3,7 +3,7 @@ import { step } from '../../../../common/fsm/table.js';
 import { SESSION_STATES, SESSION_TABLE, type SessionCtx, type SessionEvent, type SessionState } from '../../../../agent/shims/session-table.js';
 
 const EVENTS: readonly SessionEvent[] = [
-  { type: 'attached', resumed: false },
+  { type: 'attached' },
   { type: 'lost', code: 'SHIM_E_HALF_OPEN', message: 'silent' },
   { type: 'expired' },
   { type: 'moved', policy: 'close' },
@@ -74,7 +74,7 @@ describe('the shim session table', () => {
   it('counts resumes and closes with the event\'s code', () => {
     const client: SessionCtx = { role: 'client', resumes: 2 };
     const server: SessionCtx = { role: 'server', resumes: 0 };
-    const r = step(SESSION_TABLE, 'broken', client, { type: 'attached', resumed: true }, 0);
+    const r = step(SESSION_TABLE, 'broken', client, { type: 'attached' }, 0);
     expect(r.ctx.resumes).toBe(3);
     const closed = step(SESSION_TABLE, 'broken', server, { type: 'expired' }, 0);
     expect(closed.effects).toContainEqual({ kind: 'forget', code: 'SHIM_E_BROKEN_TOO_LONG' });
