@@ -195,6 +195,8 @@ export class ClientEnd implements SessionOwner {
     }
     const code = f.info.code as ErrorCode;
     if (session.id && code === 'SHIM_E_UNKNOWN_SESSION') session.dispatch({ type: 'moved', policy: this.shim.onMove });
+    // The server end finished the session (everything both ways delivered and acknowledged) while our path was down.
+    else if (session.id && code === 'SHIM_E_ENDED') session.dispatch({ type: 'finished' });
     else if (RETRYABLE.has(code)) session.attemptFailed(code, f.info.message);
     else session.dispatch({ type: 'abort', code, message: `the server end refused the session: ${f.info.message}`, tellPeer: false });
   }

@@ -69,10 +69,10 @@ export class ServerEnd implements SessionOwner {
   forget(session: Session, code: ErrorCode | null): void {
     if (this.sessions.get(session.id) !== session) return;
     this.sessions.delete(session.id);
-    if (code !== null) {
-      this.ended.set(session.id, code);
-      if (this.ended.size > TOMBSTONES) this.ended.delete(this.ended.keys().next().value as string);
-    }
+    // A session that finished normally is remembered too: its client end may have lost the path
+    // just before it saw the end, and must hear "finished", not "moved".
+    this.ended.set(session.id, code ?? 'SHIM_E_ENDED');
+    if (this.ended.size > TOMBSTONES) this.ended.delete(this.ended.keys().next().value as string);
   }
 
   journal(session: Session | null, code: ErrorCode | null, text: string): void {

@@ -67,6 +67,7 @@ export const ERROR_CODES = {
   SHIM_E_LISTEN: 'a shim end cannot listen on its address',
   SHIM_E_NO_TLS: 'session shims need an enrolled agent (cluster certificates)',
   SHIM_E_ABORTED: 'a program on one side of the shim reset its connection',
+  SHIM_E_ENDED: 'the shim session already ended normally (both directions finished)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

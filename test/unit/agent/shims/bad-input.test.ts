@@ -112,6 +112,25 @@ describe('bad input at the server end', () => {
     await bystanderStillWorks();
   });
 
+  it('a resume of a session that finished normally: SHIM_E_ENDED (not "moved")', async () => {
+    const known = new Set(pair.server.sessions.keys());
+    const upstreams = new Set(echo.sockets);
+    const c = net.connect({ host: '127.0.0.1', port: pair.client.port, allowHalfOpen: true });
+    let echoed = '';
+    c.on('data', (d: Buffer) => (echoed += d.toString()));
+    c.on('end', () => c.end());
+    c.write('z');
+    const s = await waitFor('the new session', () => [...pair.server.sessions.values()].find((x) => !known.has(x.id)));
+    const { id, secret } = s;
+    await waitFor('the echo', () => echoed === 'z');
+    // The echo server ends when its client does: both directions finish.
+    for (const sock of echo.sockets) if (!upstreams.has(sock)) sock.end();
+    await waitFor('the session to finish', () => !pair.server.sessions.has(id));
+    const r = await raw([hello({ op: 'resume', session: id, secret, received: 1 })]);
+    expect(firstCode(r)).toBe('SHIM_E_ENDED');
+    await bystanderStillWorks();
+  });
+
   it('an open for another shim: SHIM_E_UNKNOWN_SHIM', async () => {
     const r = await raw([hello({ op: 'open', shim: 5 })]);
     expect(firstCode(r)).toBe('SHIM_E_UNKNOWN_SHIM');
