@@ -8,6 +8,7 @@ import type { SessionBounds } from './shim-options.js';
 import type { ShimPath } from './shim-path.js';
 
 const ACK_DELAY_MS = 5;
+const LINGER_MS = 5000;
 
 /** What a session asks of the end that owns it. */
 export interface SessionOwner {
@@ -140,11 +141,15 @@ export class Session {
         this.path?.send({ type: 'CLOSE', info: { code: eff.code, message: eff.message.slice(0, 500) } });
         this.path?.end();
         return;
-      case 'end-local':
-        // Orderly: what the program was already given is still written, then FIN.
+      case 'end-local': {
+        // Orderly: what the program was already given is still written, then FIN; a program that
+        // keeps its side open is let go of after LINGER_MS so the session leaves nothing behind.
         if (!this.localGone) this.local.end();
         this.local.resume();
+        const local = this.local;
+        setTimeout(() => local.destroy(), LINGER_MS).unref();
         return;
+      }
       case 'reset-stream':
         this.out.reset(0);
         this.transmitted = 0;

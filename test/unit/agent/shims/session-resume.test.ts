@@ -200,3 +200,25 @@ describe('when the service moved (the server end has no session state)', () => {
     expect(seen.errors).toEqual([]);
   });
 });
+
+describe('a program that resets its connection', () => {
+  it('the other program sees its connection end, the session ends with SHIM_E_ABORTED, nothing is left behind', async () => {
+    const serverSide = { ended: false };
+    const target = await tcpServer((sock) => {
+      sock.on('error', () => undefined);
+      sock.on('end', () => (serverSide.ended = true));
+      sock.on('data', (d: Buffer) => sock.write(d));
+    });
+    cleanups.push(() => target.close());
+    const pair = await pairFor(target.port);
+    const client = net.connect({ host: '127.0.0.1', port: pair.client.port });
+    let heard = '';
+    client.on('data', (d: Buffer) => (heard += d.toString()));
+    client.write('hi');
+    await waitFor('the echo', () => heard === 'hi');
+    client.resetAndDestroy();
+    await waitFor('the service to see its connection end', () => serverSide.ended);
+    expect(pair.events.some((e) => e.code === 'SHIM_E_ABORTED' && e.end === 'client')).toBe(true);
+    await waitFor('both ends to drop the session', () => pair.client.sessions.size === 0 && pair.server.sessions.size === 0);
+  });
+});
