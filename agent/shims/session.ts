@@ -147,7 +147,13 @@ export class Session {
         if (!this.localGone) this.local.end();
         this.local.resume();
         const local = this.local;
-        setTimeout(() => local.destroy(), LINGER_MS).unref();
+        let waits = 0;
+        const letGo = () => {
+          // Still writing to a slow reader: give it more time (bounded) before cutting.
+          if (local.writableLength > 0 && ++waits < 12) setTimeout(letGo, LINGER_MS).unref();
+          else local.destroy();
+        };
+        setTimeout(letGo, LINGER_MS).unref();
         return;
       }
       case 'reset-stream':
