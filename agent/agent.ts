@@ -27,6 +27,7 @@ import { lockStateDir, prepareStateDir, stateDirLayout, type StateDirLayout } fr
 import { findProcessesByEnv, isSameLiveProcess, readProcStat, signalGroup } from './supervisor/proc.js';
 import { REASONS } from './supervisor/reasons.js';
 import { ServiceRunner } from './supervisor/service-runner.js';
+import { ShimHost } from './shims/shim-host.js';
 import { AGENT_VERSION } from './version.js';
 
 export interface AgentOptions {
@@ -53,6 +54,7 @@ export class Agent {
   private readonly runners = new Map<string, ServiceRunner>();
   private readonly notifyHub: NotifyHub;
   private readonly jobs: AgentJobs;
+  private readonly shims: ShimHost;
   private readonly lastRefusal = new Map<string, number>();
   private server: ControlServer | null = null;
   private watcher: { close(): Promise<void> } | null = null;
@@ -86,6 +88,12 @@ export class Agent {
             stopService: (name, reason) => this.runners.get(name)?.stop(reason),
           })
         : null;
+    this.shims = new ShimHost({
+      material: options.tls?.material ?? null,
+      // Without a VIP the client end follows the node failover names as active.
+      activeNodeOf: (service) => this.failover?.activeNodeOf(service) ?? null,
+      journal: (e) => this.event({ kind: 'shim', ...(e.service ? { service: e.service } : {}), reason: e.text, detail: { end: e.end, session: e.session, code: e.code } }),
+    });
   }
 
   /** What checkpoints, mirror and shims may read of failover (epochs, active nodes, takeovers). */
@@ -99,6 +107,11 @@ export class Agent {
     } catch {
       return null;
     }
+  }
+
+  /** Starts and stops the session shim ends this node carries under the current configuration. */
+  private reconcileShims(): Promise<void> {
+    return this.config ? this.shims.reconcile(this.config, new Set(Object.keys(this.desiredServices()))) : Promise.resolve();
   }
 
   /** A notify datagram: accepted only from the service's own process group, and only when well formed. */
@@ -226,6 +239,7 @@ export class Agent {
       const server = this.server;
       this.tlsServer = await startTlsServer(this.options.tls.material, this.options.tls.listen, (socket, caller) => server.attach(socket, caller));
     }
+    await this.reconcileShims();
     if (this.options.watchConfig !== false) {
       this.watcher = this.options.source.watch(() => void this.reload('the configuration file changed').catch(() => undefined));
     }
@@ -308,6 +322,7 @@ export class Agent {
     }
     if (this.failover) await this.failover.configure(loaded.config, this.peerKey());
     this.persist();
+    await this.reconcileShims();
     const message = `${why} (${loaded.version}): ${started.length} started, ${plan.remove.length} stopped, ${restarted.length} restarted, ${plan.keep.length} unchanged`;
     this.event({ kind: 'config', reason: message, detail: { started, stopped: plan.remove, restarted } });
     return { message, started, stopped: plan.remove, restarted };
@@ -423,6 +438,7 @@ export class Agent {
   private async close(): Promise<void> {
     await this.watcher?.close();
     this.failover?.close();
+    await this.shims.stop();
     const services: Record<string, ReturnType<ServiceRunner['snapshot']>> = {};
     for (const [name, r] of this.runners) services[name] = r.snapshot();
     this.journal.data.services = services;

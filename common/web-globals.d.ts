@@ -7,3 +7,6 @@ declare class TextDecoder {
 declare function setTimeout(callback: () => void, ms?: number): unknown;
 declare function clearTimeout(handle: unknown): void;
 declare function queueMicrotask(callback: () => void): void;
+declare class TextEncoder {
+  encode(input?: string): Uint8Array;
+}

@@ -26,6 +26,11 @@ export function crossCheck(doc: unknown): CrossIssue[] {
     list(placement.nodes).forEach((n, i) => {
       if (typeof n === 'string' && !nodes.has(n)) issues.push({ path: ['services', name, 'placement', 'nodes', i], message: `unknown node "${n}"` });
     });
+    list(svc.shims).forEach((shim, i) => {
+      list(isObj(shim) ? shim.clients : undefined).forEach((n, j) => {
+        if (typeof n === 'string' && !nodes.has(n)) issues.push({ path: ['services', name, 'shims', i, 'clients', j], message: `unknown node "${n}"` });
+      });
+    });
   }
   for (const [name, g] of entries(doc.groups)) {
     if (!isObj(g)) continue;

@@ -4,6 +4,7 @@ import { probeSchema } from './probes.js';
 import { duration, size } from './units.js';
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name is letters, digits and _');
+const hostPort = z.string().max(262).regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'write host:port, like 127.0.0.1:6380');
 const absolutePath = z.string().regex(/^\//, 'write an absolute path (starting with /)').max(4096);
 
 export const restartSchema = z
@@ -114,11 +115,16 @@ export const serviceSchema = z
     shims: z
       .array(
         z.strictObject({
-          listen: z.string().min(1).describe('Where the client-side end listens (host:port).'),
-          target: z.string().min(1).describe('Where the server-side end connects (host:port of the real service).'),
+          listen: hostPort.describe('Where the client-side end listens (host:port); client programs connect here instead of to the service.'),
+          target: hostPort.describe('Where the server-side end connects (host:port of the real service, on the node where it runs).'),
+          port: z.number().int().min(1).max(65535).describe('TCP port of the server-side end (mutual TLS) on the node where the service runs, reached through the VIP when there is one.'),
+          clients: z.array(name('node')).max(64).default([]).describe('Nodes where the client-side end runs (empty: every node of the cluster).'),
           onMove: z.enum(['close', 'reopen']).default('close').describe('What a session does when the service moved: close it, or reopen to the new server.'),
-          buffer: size({ min: 4096, max: 1024 ** 3 }).prefault('4MB').describe('Replay buffer per session and direction.'),
+          buffer: size({ min: 4096, max: 1024 ** 3 }).prefault('4MB').describe('Replay buffer per session and direction; when full, the end stops reading from its program (backpressure).'),
           brokenFor: duration({ min: 100 }).prefault('30s').describe('How long a session may stay broken before both ends close it.'),
+          frameSize: size({ min: 1024, max: 1024 ** 2 }).prefault('64KB').describe('The most data one frame carries; larger frames from the other end are refused.'),
+          heartbeat: duration({ min: 10, max: 60_000 }).prefault('1s').describe('Each end sends a heartbeat this often; a path silent for three heartbeats is dropped and resumed.'),
+          maxSessions: z.number().int().min(1).max(100_000).default(1024).describe('Sessions one end carries at once; more connections are refused.'),
         }),
       )
       .max(32)

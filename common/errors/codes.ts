@@ -85,6 +85,23 @@ export const ERROR_CODES = {
   BRIDGE_E_UNKNOWN_ENROLLMENT: 'no enrollment or removal in progress with that id',
   BRIDGE_E_BUSY: 'an enrollment or removal of that node is already in progress',
   CONSOLE_E_LISTEN: 'the console cannot listen on the requested port',
+  SHIM_E_FRAME_TOO_LARGE: 'a shim frame is larger than the session allows',
+  SHIM_E_MALFORMED: 'a shim frame is not valid (unknown type, wrong length or bad content)',
+  SHIM_E_TRUNCATED: 'the shim path ended in the middle of a frame',
+  SHIM_E_PROTOCOL: 'a shim frame arrived that the session cannot accept now',
+  SHIM_E_UNKNOWN_SESSION: 'no shim session of that id here (the service moved or the session expired)',
+  SHIM_E_BAD_SECRET: 'a shim session resume did not present the session secret',
+  SHIM_E_FORBIDDEN: 'the peer may not open shim sessions',
+  SHIM_E_UNKNOWN_SHIM: 'no such shim on this node',
+  SHIM_E_TARGET: 'the server-side shim end cannot reach the real service',
+  SHIM_E_BROKEN_TOO_LONG: 'a shim session stayed broken longer than allowed',
+  SHIM_E_HALF_OPEN: 'the shim path went silent (no frame within the heartbeat deadline)',
+  SHIM_E_MOVED: 'the service moved: the new server-side end has no state for the session',
+  SHIM_E_TOO_MANY_SESSIONS: 'the shim already carries as many sessions as allowed',
+  SHIM_E_LISTEN: 'a shim end cannot listen on its address',
+  SHIM_E_NO_TLS: 'session shims need an enrolled agent (cluster certificates)',
+  SHIM_E_ABORTED: 'a program on one side of the shim reset its connection',
+  SHIM_E_ENDED: 'the shim session already ended normally (both directions finished)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -64,6 +64,14 @@ describe('crossCheck finds', () => {
     ).toEqual([]);
   });
 
+  it('a shim whose client ends are to run on unknown nodes', () => {
+    const shim = (clients: unknown) => ({ listen: '127.0.0.1:1', target: '127.0.0.1:2', port: 3, clients });
+    expect(crossCheck({ nodes: { a: {} }, services: { web: { shims: [shim(['a']), shim(['a', 'ghost'])] } } })).toEqual([
+      { path: ['services', 'web', 'shims', 1, 'clients', 1], message: 'unknown node "ghost"' },
+    ]);
+    expect(crossCheck({ nodes: { a: {} }, services: { web: { shims: [shim('a'), 'x', null] } } })).toEqual([]);
+  });
+
   it.each([
     ['notify missing', {}],
     ['notify: false', { notify: false }],

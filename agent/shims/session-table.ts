@@ -1,0 +1,105 @@
+import type { ErrorCode } from '../../common/errors/codes.js';
+import type { TransitionTable } from '../../common/fsm/table.js';
+
+/**
+ * The life of one shim session, the same table for both ends (the context says which end).
+ * `connecting`: the client end has no path yet (first open, or a reopen after a move).
+ * `open`: a path is attached and frames flow. `broken`: the path is gone, the session waits for a
+ * resume (the client end keeps trying) until `brokenFor` runs out. `closed`: done, for good.
+ */
+export type SessionState = 'connecting' | 'open' | 'broken' | 'closed';
+
+export type SessionEvent =
+  | { readonly type: 'attached' }
+  | { readonly type: 'lost'; readonly code: ErrorCode; readonly message: string }
+  | { readonly type: 'expired' }
+  | { readonly type: 'moved'; readonly policy: 'close' | 'reopen' }
+  | { readonly type: 'finished' }
+  | { readonly type: 'abort'; readonly code: ErrorCode; readonly message: string; readonly tellPeer: boolean };
+
+export interface SessionCtx {
+  readonly role: 'client' | 'server';
+  readonly resumes: number;
+}
+
+export type SessionEffect =
+  | { readonly kind: 'start-broken-timer' }
+  | { readonly kind: 'stop-broken-timer' }
+  | { readonly kind: 'reconnect' }
+  | { readonly kind: 'drop-path'; readonly graceful: boolean }
+  | { readonly kind: 'send-close'; readonly code: ErrorCode; readonly message: string }
+  | { readonly kind: 'end-local' }
+  | { readonly kind: 'reset-stream' }
+  | { readonly kind: 'forget'; readonly code: ErrorCode | null }
+  | { readonly kind: 'journal'; readonly code: ErrorCode | null; readonly text: string };
+
+export const SESSION_STATES: readonly SessionState[] = ['connecting', 'open', 'broken', 'closed'];
+
+const reconnect = (ctx: SessionCtx): SessionEffect[] => (ctx.role === 'client' ? [{ kind: 'reconnect' }] : []);
+
+const closeFor = (code: ErrorCode, text: string): SessionEffect[] => [
+  { kind: 'stop-broken-timer' },
+  { kind: 'drop-path', graceful: false },
+  { kind: 'end-local' },
+  { kind: 'forget', code },
+  { kind: 'journal', code, text },
+];
+
+const abort: NonNullable<TransitionTable<SessionState, SessionEvent, SessionCtx, SessionEffect>['open']['abort']> = (_ctx, e) => ({
+  to: 'closed',
+  effects: [...(e.tellPeer ? [{ kind: 'send-close' as const, code: e.code, message: e.message }] : []), ...closeFor(e.code, `session closed: ${e.message}`)],
+  reason: e.message,
+});
+
+const expired = () => ({
+  to: 'closed' as const,
+  effects: closeFor('SHIM_E_BROKEN_TOO_LONG', 'session broken for too long: both programs see an orderly close'),
+  reason: 'broken for too long',
+});
+
+const moved: NonNullable<TransitionTable<SessionState, SessionEvent, SessionCtx, SessionEffect>['broken']['moved']> = (ctx, e) =>
+  e.policy === 'reopen'
+    ? {
+        to: 'connecting',
+        effects: [{ kind: 'reset-stream' }, ...reconnect(ctx), { kind: 'journal', code: 'SHIM_E_MOVED', text: 'the service moved: the connection is reopened to the new server (onMove: reopen)' }],
+        reason: 'moved, reopening',
+      }
+    : { to: 'closed', effects: closeFor('SHIM_E_MOVED', 'the service moved: the connection is closed in order (onMove: close)'), reason: 'moved, closing' };
+
+export const SESSION_TABLE: TransitionTable<SessionState, SessionEvent, SessionCtx, SessionEffect> = {
+  connecting: {
+    attached: () => ({ to: 'open', effects: [{ kind: 'stop-broken-timer' }], reason: 'path up' }),
+    lost: (ctx) => ({ to: 'connecting', effects: reconnect(ctx), reason: 'no path yet; trying again' }),
+    expired,
+    abort,
+  },
+  open: {
+    attached: (ctx) => ({
+      to: 'open',
+      ctx: { ...ctx, resumes: ctx.resumes + 1 },
+      effects: [{ kind: 'journal', code: 'SHIM_E_HALF_OPEN', text: 'session resumed over a new path; the old one was half-open' }],
+      reason: 'new path replaces a half-open one',
+    }),
+    lost: (ctx, e) => ({
+      to: 'broken',
+      effects: [{ kind: 'drop-path', graceful: false }, { kind: 'start-broken-timer' }, ...reconnect(ctx), { kind: 'journal', code: e.code, text: `session path broken: ${e.message}` }],
+      reason: e.message,
+    }),
+    finished: () => ({ to: 'closed', effects: [{ kind: 'drop-path', graceful: true }, { kind: 'forget', code: null }], reason: 'both directions finished' }),
+    abort,
+  },
+  broken: {
+    attached: (ctx) => ({
+      to: 'open',
+      ctx: { ...ctx, resumes: ctx.resumes + 1 },
+      effects: [{ kind: 'stop-broken-timer' }, { kind: 'journal', code: null, text: 'session resumed: both ends replay what the other has not acknowledged' }],
+      reason: 'resumed',
+    }),
+    lost: (ctx) => ({ to: 'broken', effects: reconnect(ctx), reason: 'resume attempt failed; trying again' }),
+    expired,
+    moved,
+    finished: () => ({ to: 'closed', effects: [{ kind: 'stop-broken-timer' }, { kind: 'forget', code: null }], reason: 'both directions finished' }),
+    abort,
+  },
+  closed: {},
+};

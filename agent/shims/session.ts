@@ -1,0 +1,400 @@
+import type net from 'node:net';
+import type { ErrorCode } from '../../common/errors/codes.js';
+import { step } from '../../common/fsm/table.js';
+import type { ShimFrame } from '../../common/wire/shim-frame.js';
+import { ReplayBuffer } from './replay-buffer.js';
+import { SESSION_TABLE, type SessionCtx, type SessionEffect, type SessionEvent, type SessionState } from './session-table.js';
+import type { SessionBounds } from './shim-options.js';
+import type { ShimPath } from './shim-path.js';
+
+const ACK_DELAY_MS = 5;
+const LINGER_MS = 5000;
+
+/** What a session asks of the end that owns it. */
+export interface SessionOwner {
+  /** Client end: find a path again (with backoff). Server end: nothing, it waits for a resume. */
+  reconnect(session: Session): void;
+  /** The session is over: drop it (`code` says why when it did not finish normally). */
+  forget(session: Session, code: ErrorCode | null): void;
+  journal(session: Session, code: ErrorCode | null, text: string): void;
+}
+
+/**
+ * One client connection carried as a resumable session. Each direction is a numbered byte
+ * stream: what the local program writes goes into the replay buffer and out as DATA frames; what
+ * the peer sends is written to the local program in order and acknowledged once the program's
+ * socket took it (so a slow reader holds back acknowledgements, the peer's replay buffer fills and
+ * the peer stops reading from its own program: flow control end to end). On a new path both sides
+ * exchange how much they received and replay the rest.
+ */
+export class Session {
+  id = '';
+  secret = '';
+  private stateNow: SessionState;
+  private ctx: SessionCtx;
+  private path: ShimPath | null = null;
+  private readonly out: ReplayBuffer;
+  /** Offset up to which the current path has been given our data. */
+  private transmitted = 0;
+  /** Bytes of the peer's stream handed to the local program / flushed into its socket. */
+  private received = 0;
+  private flushed = 0;
+  private ackSent = -1;
+  private ackTimer: NodeJS.Timeout | null = null;
+  private ackTimerUrgent = false;
+  /** Our program shut down writing at this offset (null: not yet). */
+  private finOut: number | null = null;
+  private finOutAcked = false;
+  /** The peer's stream ended at this offset and the local program was told. */
+  private finIn: number | null = null;
+  private localPaused = false;
+  private localGone = false;
+  private brokenTimer: NodeJS.Timeout | null = null;
+  readonly openedAt = Date.now();
+
+  constructor(
+    readonly role: 'client' | 'server',
+    private local: net.Socket,
+    readonly bounds: SessionBounds,
+    private readonly owner: SessionOwner,
+  ) {
+    this.out = new ReplayBuffer(bounds.buffer);
+    this.stateNow = 'connecting';
+    this.ctx = { role, resumes: 0 };
+    this.bindLocal(local);
+    if (role === 'client') this.startBrokenTimer();
+  }
+
+  get state(): SessionState {
+    return this.stateNow;
+  }
+
+  get resumes(): number {
+    return this.ctx.resumes;
+  }
+
+  /** Bytes each way so far (for tests and status). */
+  get counts(): { sent: number; received: number; buffered: number } {
+    return { sent: this.out.end, received: this.received, buffered: this.out.bytes };
+  }
+
+  /** What to tell the other end in a HELLO or WELCOME: how much of its stream arrived. */
+  get receivedOffset(): number {
+    return this.received;
+  }
+
+  /** The acknowledgement an end may give: everything up to our stream's end, +1 once our FIN is in. */
+  acceptsPeerReceived(n: number): boolean {
+    return n >= this.out.acked && n <= this.out.end + (this.finOut !== null ? 1 : 0);
+  }
+
+  get hasPath(): boolean {
+    return this.path !== null;
+  }
+
+  get finished(): boolean {
+    return this.finOutAcked && this.finIn !== null && this.flushed === this.finIn;
+  }
+
+  private bindLocal(local: net.Socket): void {
+    local.setNoDelay(true);
+    local.on('data', (chunk: Buffer) => this.onLocalData(chunk));
+    local.on('end', () => this.onLocalEnd());
+    local.on('error', (e) => this.onLocalError(e));
+    local.on('close', () => {
+      this.localGone = true;
+    });
+  }
+
+  /** Runs one event through the table and performs its effects. */
+  dispatch(event: SessionEvent): void {
+    const r = step(SESSION_TABLE, this.stateNow, this.ctx, event, Date.now());
+    if (!r.handled) return;
+    this.stateNow = r.to;
+    this.ctx = r.ctx;
+    for (const eff of r.effects) this.perform(eff);
+  }
+
+  private perform(eff: SessionEffect): void {
+    switch (eff.kind) {
+      case 'start-broken-timer':
+        this.startBrokenTimer();
+        return;
+      case 'stop-broken-timer':
+        if (this.brokenTimer) clearTimeout(this.brokenTimer);
+        this.brokenTimer = null;
+        return;
+      case 'reconnect':
+        this.owner.reconnect(this);
+        return;
+      case 'drop-path': {
+        const p = this.path;
+        this.path = null;
+        if (p) {
+          p.bind({ frame: () => undefined, gone: () => undefined });
+          if (eff.graceful) p.end();
+          else p.destroy();
+        }
+        return;
+      }
+      case 'send-close':
+        this.path?.send({ type: 'CLOSE', info: { code: eff.code, message: eff.message.slice(0, 500) } });
+        this.path?.end();
+        return;
+      case 'end-local': {
+        // Orderly: what the program was already given is still written, then FIN; a program that
+        // keeps its side open is let go of after LINGER_MS so the session leaves nothing behind.
+        if (!this.localGone) this.local.end();
+        this.local.resume();
+        const local = this.local;
+        let waits = 0;
+        const letGo = () => {
+          // Still writing to a slow reader: give it more time (bounded) before cutting.
+          if (local.writableLength > 0 && ++waits < 12) setTimeout(letGo, LINGER_MS).unref();
+          else local.destroy();
+        };
+        setTimeout(letGo, LINGER_MS).unref();
+        return;
+      }
+      case 'reset-stream':
+        this.out.reset(0);
+        this.transmitted = 0;
+        this.received = 0;
+        this.flushed = 0;
+        this.ackSent = -1;
+        this.finOut = null;
+        this.finOutAcked = false;
+        this.finIn = null;
+        this.id = '';
+        this.secret = '';
+        this.resumeLocal();
+        return;
+      case 'forget':
+        this.owner.forget(this, eff.code);
+        return;
+      case 'journal':
+        this.owner.journal(this, eff.code, eff.text);
+        return;
+    }
+  }
+
+  private startBrokenTimer(): void {
+    if (this.brokenTimer) clearTimeout(this.brokenTimer);
+    this.brokenTimer = setTimeout(() => {
+      this.brokenTimer = null;
+      this.dispatch({ type: 'expired' });
+    }, this.bounds.brokenFor);
+    this.brokenTimer.unref();
+  }
+
+  /**
+   * A path is ready for this session (after the handshake). `peerReceived` is how much of our
+   * stream the peer has: we drop that from the replay buffer and send the rest again.
+   */
+  attach(path: ShimPath, peerReceived: number): void {
+    if (this.stateNow === 'closed') {
+      // The session ended while this path was being set up.
+      path.destroy();
+      return;
+    }
+    const old = this.path;
+    if (old) {
+      old.bind({ frame: () => undefined, gone: () => undefined });
+      old.destroy();
+    }
+    this.path = path;
+    path.bind({ frame: (f) => this.onFrame(f), gone: (why) => this.onPathGone(path, why) });
+    this.dispatch({ type: 'attached' });
+    this.onPeerAck(peerReceived);
+    this.transmitted = Math.min(peerReceived, this.out.end);
+    this.pump();
+    this.ackSent = -1;
+    this.sendAck();
+  }
+
+  /** The client end could not get a path this time. */
+  attemptFailed(code: ErrorCode, message: string): void {
+    this.dispatch({ type: 'lost', code, message });
+  }
+
+  /** Sends a heartbeat; drops the path when the peer has been silent for three of them. */
+  heartbeat(now: number): void {
+    const p = this.path;
+    if (!p) return;
+    if (now - p.lastHeard > 3 * this.bounds.heartbeat) {
+      this.dispatch({ type: 'lost', code: 'SHIM_E_HALF_OPEN', message: `nothing heard for ${now - p.lastHeard} ms` });
+      return;
+    }
+    p.send({ type: 'PING' });
+  }
+
+  /** Closes the session for good (shim removed, agent stopping). */
+  close(code: ErrorCode, message: string): void {
+    this.dispatch({ type: 'abort', code, message, tellPeer: true });
+  }
+
+  private onPathGone(path: ShimPath, why: { code: ErrorCode; message: string; graceful: boolean }): void {
+    if (this.path !== path) return;
+    if (why.graceful && this.finished) {
+      this.dispatch({ type: 'finished' });
+      return;
+    }
+    // A path that ends, fails or stops in the middle of a frame is a broken path: resume. A peer
+    // that sends what is not a frame (or too large a one) is not trusted with the session.
+    if (why.code === 'SHIM_E_HALF_OPEN' || why.code === 'SHIM_E_TRUNCATED') this.dispatch({ type: 'lost', code: why.code, message: why.message });
+    else this.dispatch({ type: 'abort', code: why.code, message: why.message, tellPeer: false });
+  }
+
+  private protocolError(message: string): void {
+    this.dispatch({ type: 'abort', code: 'SHIM_E_PROTOCOL', message, tellPeer: true });
+  }
+
+  private onFrame(f: ShimFrame): void {
+    switch (f.type) {
+      case 'DATA':
+        this.onPeerData(f.offset, f.data);
+        return;
+      case 'ACK':
+        if (!this.acceptsPeerReceived(f.received)) {
+          this.protocolError(`ACK of ${f.received} bytes, but only ${this.out.end} were sent`);
+          return;
+        }
+        this.onPeerAck(f.received);
+        return;
+      case 'FIN':
+        this.onPeerFin(f.offset);
+        return;
+      case 'PING':
+        return;
+      case 'CLOSE':
+        this.dispatch({ type: 'abort', code: f.info.code as ErrorCode, message: `the other end closed the session: ${f.info.message}`, tellPeer: false });
+        return;
+      default:
+        this.protocolError(`${f.type} frame inside an open session`);
+    }
+  }
+
+  private onPeerData(offset: number, data: Uint8Array): void {
+    if (this.finIn !== null) return this.protocolError('DATA after FIN');
+    if (offset > this.received) return this.protocolError(`DATA at ${offset} but ${this.received} expected (a gap)`);
+    const skip = this.received - offset;
+    if (skip >= data.length) return; // already delivered (a replay overlapping what arrived)
+    const fresh = skip > 0 ? data.subarray(skip) : data;
+    this.received += fresh.length;
+    if (this.localGone) return;
+    const n = fresh.length;
+    this.local.write(fresh, (err) => {
+      if (err) return;
+      this.flushed += n;
+      this.queueAck();
+    });
+  }
+
+  private onPeerFin(offset: number): void {
+    if (this.finIn !== null) {
+      if (offset !== this.finIn) this.protocolError('a second FIN at another offset');
+      else this.queueAck();
+      return;
+    }
+    if (offset !== this.received) return this.protocolError(`FIN at ${offset} but ${this.received} bytes arrived`);
+    this.finIn = offset;
+    if (!this.localGone) this.local.end(() => this.queueAck());
+    else this.queueAck();
+    this.queueAck();
+    this.checkFinished();
+  }
+
+  private onPeerAck(n: number): void {
+    if (this.finOut !== null && n === this.finOut + 1) {
+      this.finOutAcked = true;
+      this.out.ack(this.finOut);
+    } else this.out.ack(Math.min(n, this.out.end));
+    if (this.transmitted < this.out.acked) this.transmitted = this.out.acked;
+    this.resumeLocal();
+    this.checkFinished();
+  }
+
+  private checkFinished(): void {
+    if (this.finished && this.stateNow === 'open') {
+      // Our last acknowledgement goes out before the path ends.
+      this.sendAck();
+      this.dispatch({ type: 'finished' });
+    }
+  }
+
+  private resumeLocal(): void {
+    if (this.localPaused && !this.out.full) {
+      this.localPaused = false;
+      this.local.resume();
+    }
+  }
+
+  private onLocalData(chunk: Buffer): void {
+    if (this.finOut !== null || this.stateNow === 'closed') return;
+    this.out.push(chunk);
+    if (this.out.full) {
+      this.localPaused = true;
+      this.local.pause();
+    }
+    this.pump();
+  }
+
+  private onLocalEnd(): void {
+    if (this.stateNow === 'closed' || this.finOut !== null) return;
+    this.finOut = this.out.end;
+    this.pump();
+  }
+
+  private onLocalError(e: Error): void {
+    this.localGone = true;
+    if (this.stateNow === 'closed') return;
+    if (this.finOut !== null && this.finIn !== null) return; // done both ways; the socket's last words do not matter
+    this.dispatch({ type: 'abort', code: 'SHIM_E_ABORTED', message: `the ${this.role === 'client' ? 'client program' : 'service'} connection failed: ${e.message}`, tellPeer: true });
+  }
+
+  /** Sends what the path has not been given yet, then our FIN when due. */
+  private pump(): void {
+    const p = this.path;
+    if (!p || this.stateNow !== 'open') return;
+    if (this.transmitted < this.out.end) {
+      for (const piece of this.out.from(this.transmitted, this.bounds.frameSize)) p.send({ type: 'DATA', offset: piece.offset, data: piece.data });
+      this.transmitted = this.out.end;
+    }
+    if (this.finOut !== null && !this.finOutAcked && this.transmitted === this.finOut) p.send({ type: 'FIN', offset: this.finOut });
+  }
+
+  /**
+   * Acknowledgements are cumulative, so they are batched: at once when a quarter of the peer's
+   * window (our buffer size: both ends run the same shim configuration) is unacknowledged or the
+   * stream ended, else after ACK_DELAY_MS. A ping-pong then costs no extra record per message.
+   */
+  private queueAck(): void {
+    const urgent = this.ackValue() - Math.max(0, this.ackSent) >= this.bounds.buffer / 4 || this.finIn !== null;
+    if (this.ackTimer !== null && (this.ackTimerUrgent || !urgent)) return;
+    if (this.ackTimer !== null) clearTimeout(this.ackTimer);
+    this.ackTimerUrgent = urgent;
+    this.ackTimer = setTimeout(
+      () => {
+        this.ackTimer = null;
+        this.sendAck();
+      },
+      urgent ? 0 : ACK_DELAY_MS,
+    );
+  }
+
+  private ackValue(): number {
+    return this.flushed + (this.finIn !== null && this.flushed === this.finIn ? 1 : 0);
+  }
+
+  private sendAck(): void {
+    if (this.ackTimer !== null) {
+      clearTimeout(this.ackTimer);
+      this.ackTimer = null;
+    }
+    const v = this.ackValue();
+    if (v === this.ackSent || !this.path) return;
+    this.ackSent = v;
+    this.path.send({ type: 'ACK', received: v });
+    this.checkFinished();
+  }
+}

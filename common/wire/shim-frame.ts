@@ -1,0 +1,157 @@
+import { z } from 'zod';
+
+/**
+ * The frame format the two ends of a session shim speak over their mutual-TLS path.
+ *
+ *   header: type (u8) · payload length (u32, big-endian) — 5 bytes
+ *   payload, by type:
+ *     HELLO, WELCOME, REFUSE, CLOSE   JSON text (≤ CONTROL_MAX bytes), schemas below
+ *     DATA                            stream offset of its first byte (u64) · 1..maxData bytes
+ *     ACK                             bytes received so far, in order (u64); +1 once the FIN arrived
+ *     FIN                             the stream's final offset (u64): the sender's program shut down writing
+ *     PING                            empty; any frame proves the path alive
+ *
+ * A DATA frame is numbered by the stream offset of its first byte, so acknowledgements are
+ * cumulative byte counts and a replay starts exactly where the peer's count ends.
+ */
+export const FRAME = { HELLO: 1, WELCOME: 2, REFUSE: 3, DATA: 4, ACK: 5, FIN: 6, CLOSE: 7, PING: 8 } as const;
+export type FrameTypeName = keyof typeof FRAME;
+export type FrameType = (typeof FRAME)[FrameTypeName];
+
+export const HEADER_BYTES = 5;
+export const OFFSET_BYTES = 8;
+export const CONTROL_MAX = 1024;
+/** The default and the bounds of the data carried by one DATA frame. */
+export const FRAME_DATA_DEFAULT = 64 * 1024;
+export const FRAME_DATA_MIN = 1024;
+export const FRAME_DATA_MAX = 1024 * 1024;
+export const SHIM_PROTOCOL = 1;
+
+const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `${bytes} bytes in hex`);
+export const SESSION_ID_BYTES = 16;
+export const SESSION_SECRET_BYTES = 32;
+const offset = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const serviceName = z.string().min(1).max(64);
+
+export const helloSchema = z.discriminatedUnion('op', [
+  z.strictObject({ v: z.literal(SHIM_PROTOCOL), op: z.literal('open'), service: serviceName, shim: z.number().int().min(0).max(31) }),
+  z.strictObject({
+    v: z.literal(SHIM_PROTOCOL),
+    op: z.literal('resume'),
+    service: serviceName,
+    shim: z.number().int().min(0).max(31),
+    session: hex(SESSION_ID_BYTES),
+    secret: hex(SESSION_SECRET_BYTES),
+    received: offset,
+  }),
+]);
+export type Hello = z.output<typeof helloSchema>;
+
+export const welcomeSchema = z.strictObject({
+  session: hex(SESSION_ID_BYTES),
+  /** Only in the answer to `open`: the per-session secret that a resume must present. */
+  secret: hex(SESSION_SECRET_BYTES).optional(),
+  received: offset,
+});
+export type Welcome = z.output<typeof welcomeSchema>;
+
+/** REFUSE (an open or resume is refused) and CLOSE (the session ends): a SHIM_E_* code and why. */
+export const closeSchema = z.strictObject({
+  code: z.string().regex(/^SHIM_E_[A-Z_]+$/).max(64),
+  message: z.string().max(512),
+});
+export type CloseInfo = z.output<typeof closeSchema>;
+
+export type ShimFrame =
+  | { readonly type: 'HELLO'; readonly hello: Hello }
+  | { readonly type: 'WELCOME'; readonly welcome: Welcome }
+  | { readonly type: 'REFUSE'; readonly info: CloseInfo }
+  | { readonly type: 'CLOSE'; readonly info: CloseInfo }
+  | { readonly type: 'DATA'; readonly offset: number; readonly data: Uint8Array }
+  | { readonly type: 'ACK'; readonly received: number }
+  | { readonly type: 'FIN'; readonly offset: number }
+  | { readonly type: 'PING' };
+
+/** Payload length bounds per frame type, checked on the header before anything is buffered. */
+export function payloadBounds(type: FrameType, maxData: number): { min: number; max: number } {
+  switch (type) {
+    case FRAME.HELLO:
+    case FRAME.WELCOME:
+    case FRAME.REFUSE:
+    case FRAME.CLOSE:
+      return { min: 2, max: CONTROL_MAX };
+    case FRAME.DATA:
+      return { min: OFFSET_BYTES + 1, max: OFFSET_BYTES + maxData };
+    case FRAME.ACK:
+    case FRAME.FIN:
+      return { min: OFFSET_BYTES, max: OFFSET_BYTES };
+    case FRAME.PING:
+      return { min: 0, max: 0 };
+  }
+}
+
+export function isFrameType(n: number): n is FrameType {
+  return Number.isInteger(n) && n >= FRAME.HELLO && n <= FRAME.PING;
+}
+
+export const FRAME_NAMES: Readonly<Record<FrameType, FrameTypeName>> = Object.fromEntries(
+  Object.entries(FRAME).map(([k, v]) => [v, k]),
+) as Record<FrameType, FrameTypeName>;
+
+function header(type: FrameType, length: number): Uint8Array {
+  const h = new Uint8Array(HEADER_BYTES);
+  h[0] = type;
+  new DataView(h.buffer).setUint32(1, length);
+  return h;
+}
+
+function u64(n: number): Uint8Array {
+  const b = new Uint8Array(OFFSET_BYTES);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n));
+  return b;
+}
+
+export function readU64(bytes: Uint8Array, at = 0): number | null {
+  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(at);
+  return n > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(n);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+const json = (type: FrameType, value: unknown) => {
+  const body = new TextEncoder().encode(JSON.stringify(value));
+  return concat([header(type, body.length), body]);
+};
+
+/**
+ * Encodes one frame. A DATA frame comes back as two parts (header with offset, then the data
+ * itself, not copied) so that a writer can hand both to the socket at once.
+ */
+export function encodeFrame(frame: ShimFrame): Uint8Array[] {
+  switch (frame.type) {
+    case 'HELLO':
+      return [json(FRAME.HELLO, frame.hello)];
+    case 'WELCOME':
+      return [json(FRAME.WELCOME, frame.welcome)];
+    case 'REFUSE':
+      return [json(FRAME.REFUSE, frame.info)];
+    case 'CLOSE':
+      return [json(FRAME.CLOSE, frame.info)];
+    case 'DATA':
+      return [concat([header(FRAME.DATA, OFFSET_BYTES + frame.data.length), u64(frame.offset)]), frame.data];
+    case 'ACK':
+      return [concat([header(FRAME.ACK, OFFSET_BYTES), u64(frame.received)])];
+    case 'FIN':
+      return [concat([header(FRAME.FIN, OFFSET_BYTES), u64(frame.offset)])];
+    case 'PING':
+      return [header(FRAME.PING, 0)];
+  }
+}

@@ -1,0 +1,223 @@
+// Benchmark: session shims against a direct loopback connection and socat as a plain TCP relay.
+//  - throughput: one connection streams BENCH_MB MiB to a sink (median of BENCH_REPS interleaved runs)
+//  - added latency: ping-pong of 64-byte messages (BENCH_PINGS round trips), p50/p99 minus direct
+//  - memory per idle session: RSS of both shim end processes before and after BENCH_IDLE idle sessions
+// The two shim ends run as processes of their own (test/bench/_shim-ends.ts, bundled here with
+// esbuild: the same code as in the agent), on loopback with mutual TLS between them.
+//
+//   node test/bench/shims.js      (BENCH_MB=512, BENCH_REPS=3, BENCH_PINGS=5000, BENCH_IDLE=500, BENCH_PORT_BASE=19500)
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { NODE, ROOT, assertPortsFree, envInt, now, procMemKb, round, runBenchmark, sleep, summarize, waitFor, writeResult } from './lib.js';
+
+const NAME = 'shims';
+const MB = 1024 * 1024;
+const TOTAL = envInt('BENCH_MB', 512, { min: 1, max: 65_536 }) * MB;
+const REPS = envInt('BENCH_REPS', 3, { min: 1, max: 50 });
+const PINGS = envInt('BENCH_PINGS', 5000, { min: 100, max: 1_000_000 });
+const IDLE = envInt('BENCH_IDLE', 500, { min: 10, max: 20_000 });
+const PORT_BASE = envInt('BENCH_PORT_BASE', 19500, { min: 19000, max: 19990 });
+
+// The service: the first byte chooses a sink ('S': count, answer the count at the end) or an echo ('E').
+const SERVICE_JS = `'use strict';
+const net = require('node:net');
+net.createServer({ allowHalfOpen: true }, (s) => {
+  s.on('error', () => {});
+  let mode = null; let count = 0;
+  s.on('data', (d) => {
+    if (mode === null) { mode = String.fromCharCode(d[0]); d = d.subarray(1); }
+    if (mode === 'E') s.write(d); else count += d.length;
+  });
+  s.on('end', () => { if (mode === 'S') s.end(String(count)); else s.end(); });
+}).listen(Number(process.argv[2]), '127.0.0.1', () => process.stdout.write('ready\\n'));
+`;
+
+function connect(port) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    s.setNoDelay(true);
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+/** Streams TOTAL bytes to the sink behind `port`; returns MB/s (counted from the sink's answer). */
+async function throughput(port) {
+  const s = await connect(port);
+  const block = Buffer.alloc(MB, 0x5a);
+  const t0 = now();
+  const answer = new Promise((resolve, reject) => {
+    let text = '';
+    s.on('data', (d) => (text += d));
+    s.on('end', () => resolve(Number(text)));
+    s.on('error', reject);
+  });
+  s.write('S');
+  let sent = 0;
+  await new Promise((resolve) => {
+    const pump = () => {
+      while (sent < TOTAL) {
+        sent += block.length;
+        if (!s.write(block)) return void s.once('drain', pump);
+      }
+      s.end();
+      resolve();
+    };
+    pump();
+  });
+  const got = await answer;
+  const secs = (now() - t0) / 1000;
+  s.destroy();
+  if (got !== TOTAL) throw new Error(`the sink counted ${got} bytes of ${TOTAL}`);
+  return TOTAL / MB / secs;
+}
+
+/** PINGS round trips of 64 bytes through `port`; returns the round-trip times in µs. */
+async function pingPong(port) {
+  const s = await connect(port);
+  s.write('E');
+  const msg = Buffer.alloc(64, 0x61);
+  const rtts = [];
+  let pending = 0;
+  let resolveOne = null;
+  s.on('data', (d) => {
+    pending -= d.length;
+    if (pending <= 0 && resolveOne) resolveOne();
+  });
+  const warm = Math.min(500, Math.floor(PINGS / 10));
+  for (let i = 0; i < PINGS + warm; i += 1) {
+    const t0 = now();
+    pending += msg.length;
+    await new Promise((resolve) => {
+      resolveOne = resolve;
+      s.write(msg);
+    });
+    if (i >= warm) rtts.push((now() - t0) * 1000);
+  }
+  s.destroy();
+  return rtts;
+}
+
+async function main(tracker) {
+  const dir = tracker.tmpDir('shims');
+  const ports = { service: PORT_BASE, socat: PORT_BASE + 1, client: PORT_BASE + 2, server: PORT_BASE + 3, tlsClient: PORT_BASE + 4, tlsServer: PORT_BASE + 5 };
+  await assertPortsFree(Object.values(ports));
+  const serviceJs = path.join(dir, 'service.cjs');
+  fs.writeFileSync(serviceJs, SERVICE_JS);
+  const endsJs = path.join(dir, 'shim-ends.js');
+  await build({
+    entryPoints: [path.join(ROOT, 'test/bench/_shim-ends.ts')],
+    outfile: endsJs,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    external: ['koffi', 'ssh2', 'cpu-features'],
+    banner: { js: "import { createRequire as __armoryRequire } from 'node:module'; const require = __armoryRequire(import.meta.url);" },
+    logLevel: 'warning',
+  });
+  const pkiFile = path.join(dir, 'pki.json');
+  execFileSync(NODE, [endsJs, 'pki', pkiFile], { cwd: ROOT, stdio: 'inherit' });
+
+  const start = async (command, args) => {
+    tracker.assertRunning();
+    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    child.on('error', () => undefined);
+    tracker.track(child.pid, { group: true });
+    return child;
+  };
+  const ready = (child, what) => new Promise((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error(`${what} not ready in 15 s`)), 15_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('ready')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+  const service = await start(NODE, [serviceJs, String(ports.service)]);
+  await ready(service, 'the service');
+  const server = await start(NODE, [endsJs, 'server', pkiFile, String(ports.server), String(ports.service)]);
+  await ready(server, 'the server end');
+  const client = await start(NODE, [endsJs, 'client', pkiFile, String(ports.client), String(ports.server)]);
+  await ready(client, 'the client end');
+  const tlsServer = await start(NODE, [endsJs, 'tls-server', pkiFile, String(ports.tlsServer), String(ports.service)]);
+  await ready(tlsServer, 'the bare TLS relay (server side)');
+  const tlsClient = await start(NODE, [endsJs, 'tls-client', pkiFile, String(ports.tlsClient), String(ports.tlsServer)]);
+  await ready(tlsClient, 'the bare TLS relay (client side)');
+  await start('socat', [`TCP-LISTEN:${ports.socat},bind=127.0.0.1,reuseaddr,fork`, `TCP:127.0.0.1:${ports.service},nodelay`]);
+  await waitFor('socat to listen', async () => {
+    try {
+      (await connect(ports.socat)).destroy();
+      return true;
+    } catch {
+      return false;
+    }
+  });
+
+  const subjects = { direct: ports.service, socat: ports.socat, tlsRelay: ports.tlsClient, shims: ports.client };
+  // Throughput, interleaved run by run so that a busy moment hits all three alike.
+  const mbps = { direct: [], socat: [], tlsRelay: [], shims: [] };
+  await throughput(ports.client); // warm-up (TLS, JIT)
+  for (let r = 0; r < REPS; r += 1) {
+    for (const [name, port] of Object.entries(subjects)) mbps[name].push(await throughput(port));
+  }
+  // Ping-pong latency.
+  const rtt = {};
+  for (const [name, port] of Object.entries(subjects)) rtt[name] = summarize(await pingPong(port), 1);
+  // Memory per idle session: both shim end processes.
+  const rssOf = () => (procMemKb(client.pid)?.rss ?? 0) + (procMemKb(server.pid)?.rss ?? 0);
+  await sleep(500);
+  const before = rssOf();
+  const idle = [];
+  for (let i = 0; i < IDLE; i += 1) {
+    const s = await connect(ports.client);
+    s.on('error', () => undefined);
+    s.write('E');
+    idle.push(s);
+  }
+  // Every session is established end to end once its echo came back.
+  const probe = Buffer.from('x');
+  await Promise.all(idle.map((s) => new Promise((resolve) => { s.once('data', resolve); s.write(probe); })));
+  await sleep(1000);
+  const after = rssOf();
+  for (const s of idle) s.destroy();
+
+  const med = (xs) => summarize(xs, 1).median;
+  const direct = med(mbps.direct);
+  const shimT = med(mbps.shims);
+  const ratio = round(shimT / direct, 3);
+  const addedP50 = round(rtt.shims.median - rtt.direct.median, 1);
+  const addedP99 = round(rtt.shims.p99 - rtt.direct.p99, 1);
+  const perSessionKb = round((after - before) / IDLE, 1);
+  const met = ratio >= 0.8 && addedP50 <= 100;
+  writeResult({
+    name: NAME,
+    figures: {
+      throughputMBps: { direct, socat: med(mbps.socat), tlsRelay: med(mbps.tlsRelay), shims: shimT, samples: mbps },
+      roundTripUs: { direct: { ...rtt.direct, unit: 'µs' }, socat: { ...rtt.socat, unit: 'µs' }, tlsRelay: { ...rtt.tlsRelay, unit: 'µs' }, shims: { ...rtt.shims, unit: 'µs' } },
+      addedLatencyUs: { p50: addedP50, p99: addedP99, socatP50: round(rtt.socat.median - rtt.direct.median, 1), tlsRelayP50: round(rtt.tlsRelay.median - rtt.direct.median, 1) },
+      memoryPerIdleSessionKb: perSessionKb,
+      idleSessions: IDLE,
+      streamMB: TOTAL / MB,
+    },
+    anchors: { directThroughputMBps: direct, directRoundTripP50Us: rtt.direct.median, tlsRelayThroughputMBps: med(mbps.tlsRelay), tlsRelayRoundTripP50Us: rtt.tlsRelay.median },
+    headline: `shims: ${shimT} MB/s (${Math.round(ratio * 100)} % of direct ${direct} MB/s; socat ${med(mbps.socat)} MB/s), +${addedP50} µs p50 / +${addedP99} µs p99 per round trip, ${perSessionKb} KB per idle session (both ends)`,
+    ratio,
+    target: '>= 0.8 of direct throughput and <= 100 µs added p50 round-trip latency',
+    met,
+    notes: [
+      'Everything on one machine over loopback: the client program, the client end, the server end, the service, each a process of its own; the two ends talk mutual TLS 1.3 (AES-GCM) as they do between nodes.',
+      'The shim path makes three socket hops instead of one and encrypts and decrypts every byte; direct loopback is the hardest anchor there is (no network in the way).',
+      'tlsRelay is the floor of this design: two bare Node processes relaying TCP → mutual TLS → TCP with pipe(), no sessions, frames, acknowledgements or replay; the gap between it and shims is what the session protocol costs, the gap between it and direct is what an encrypted relay through two extra processes costs.',
+      'Memory per idle session is the growth of both ends\' resident memory (user space only, not kernel socket buffers) divided by the number of sessions, each established end to end.',
+    ],
+  });
+}
+
+runBenchmark(NAME, main);
