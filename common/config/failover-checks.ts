@@ -9,7 +9,7 @@ export interface KnownInterface {
 }
 
 export interface FailoverIssue {
-  code: Extract<ErrorCode, 'GROUP_E_VOTERS' | 'GROUP_E_VIP_CONFLICT' | 'GROUP_E_INTERFACE'>;
+  code: Extract<ErrorCode, 'GROUP_E_VOTERS' | 'GROUP_E_VIP_CONFLICT' | 'GROUP_E_INTERFACE' | 'GROUP_E_TOOLS'>;
   path: (string | number)[];
   message: string;
 }
@@ -21,9 +21,13 @@ const ipOf = (cidr: string) => cidr.split('/')[0] as string;
  * configuration: enough voters for a majority to survive one failure, each virtual IP used once
  * and not already an address of some host, and the interface present on every member that it
  * names (as far as the host profiles taken at enrollment tell; a node without a profile is not
- * checked for interfaces).
+ * checked for interfaces), and the commands that move it (`ip`, `arping`) present there.
  */
-export function failoverChecks(config: ArmoryConfig, interfaces: Readonly<Record<string, readonly KnownInterface[] | null>> = {}): FailoverIssue[] {
+export function failoverChecks(
+  config: ArmoryConfig,
+  interfaces: Readonly<Record<string, readonly KnownInterface[] | null>> = {},
+  missingVipCommands: Readonly<Record<string, readonly string[]>> = {},
+): FailoverIssue[] {
   const issues: FailoverIssue[] = [];
   for (const [name, g] of Object.entries(config.groups)) {
     const members = new Set(g.members.map((m) => m.node));
@@ -59,6 +63,14 @@ export function failoverChecks(config: ArmoryConfig, interfaces: Readonly<Record
       }
     }
     for (const node of carriers) {
+      const lacks = missingVipCommands[node] ?? [];
+      if (lacks.length > 0) {
+        issues.push({
+          code: 'GROUP_E_TOOLS',
+          path: ['services', svc, 'vip'],
+          message: `node ${node} lacks ${lacks.join(' and ')}, which moving the virtual IP of ${svc} needs (Debian/Ubuntu: ${lacks.map((c) => (c === 'ip' ? 'iproute2' : 'iputils-arping')).join(', ')}); install it and enroll the node again`,
+        });
+      }
       const iface = typeof s.vip.interface === 'string' ? s.vip.interface : s.vip.interface[node];
       if (iface === undefined) {
         issues.push({ code: 'GROUP_E_INTERFACE', path: ['services', svc, 'vip', 'interface'], message: `virtual IP of ${svc} names no interface for node ${node}` });

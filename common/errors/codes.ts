@@ -65,6 +65,7 @@ export const ERROR_CODES = {
   GROUP_E_VOTERS: 'a failover group has fewer than 3 voters and no witness',
   GROUP_E_VIP_CONFLICT: 'a virtual IP is already used by another service or host',
   GROUP_E_INTERFACE: 'a virtual IP names an interface the node does not have',
+  GROUP_E_TOOLS: 'a node that may carry a virtual IP lacks the commands to move it (ip, arping)',
   JOB_E_UNKNOWN: 'no job of that name is configured',
   JOB_E_MODE: 'the job runs in another mode (local sandboxes or nodes) than the one asked for',
   JOB_E_INPUT_MISSING: 'an input or stdin file of the job cannot be read',

@@ -130,7 +130,7 @@ export class Manager {
   async apply(yaml: string, options: { dryRun?: boolean; file?: string } = {}): Promise<ApplyResult> {
     const parsed = parseConfigText(yaml);
     if (!parsed.ok) throw new ArmoryError('CONFIG_E_INVALID', `${options.file ?? 'the configuration'} is not valid:\n${formatProblems(parsed.problems, options.file ?? 'config')}`, { problems: parsed.problems });
-    const refused = failoverChecks(parsed.config, this.knownInterfaces());
+    const refused = failoverChecks(parsed.config, this.knownInterfaces(), this.missingVipCommands());
     if (refused.length > 0) {
       const first = refused[0] as (typeof refused)[number];
       throw new ArmoryError(first.code, `${options.file ?? 'the configuration'} is refused:\n${refused.map((i) => `  ${i.path.join('.')}: ${i.message} [${i.code}]`).join('\n')}`, { problems: refused });
@@ -167,6 +167,16 @@ export class Manager {
       out[node] = Array.isArray(ifs)
         ? ifs.filter((i): i is KnownInterface => typeof i?.name === 'string' && Array.isArray(i.addresses)).map((i) => ({ name: i.name, addresses: i.addresses.filter((a) => typeof a === 'string') }))
         : null;
+    }
+    return out;
+  }
+
+  /** The virtual-IP commands each enrolled node lacked when its host profile was taken. */
+  private missingVipCommands(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const [node, rec] of Object.entries(this.inventory.data.nodes)) {
+      const lacks = rec.profile?.missingVipCommands;
+      if (Array.isArray(lacks)) out[node] = lacks.filter((c): c is string => typeof c === 'string');
     }
     return out;
   }

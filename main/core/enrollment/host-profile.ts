@@ -39,6 +39,8 @@ export interface HostProfile {
   readonly crontab: boolean;
   /** Commands enrollment needs that the host lacks. */
   readonly missingCommands: readonly string[];
+  /** Commands only virtual IPs need (`ip`, `arping`) that the host lacks: reported, and checked when a VIP is placed on the node. */
+  readonly missingVipCommands: readonly string[];
 }
 
 export interface HostInterface {
@@ -46,6 +48,9 @@ export interface HostInterface {
   /** CIDR notation, e.g. 192.0.2.4/24. */
   readonly addresses: readonly string[];
 }
+
+/** Commands the agent runs to move a virtual IP: add/remove the address, announce it with gratuitous ARP. */
+export const VIP_COMMANDS = ['ip', 'arping'] as const;
 
 /** Commands enrollment itself runs on the host (besides a POSIX sh). */
 export const REQUIRED_COMMANDS = ['uname', 'mkdir', 'mv', 'rm', 'rmdir', 'chmod', 'chown', 'cat', 'find', 'sha256sum', 'mktemp', 'nohup', 'kill', 'sleep', 'tr', 'grep'] as const;
@@ -84,6 +89,8 @@ export function profileScript(installDir: string): string {
     'if command -v node >/dev/null 2>&1; then v nodepath "$(command -v node)"; v nodeversion "$(node --version 2>/dev/null)"; v nodestat "$(stat -L -c \'%u %a\' "$(command -v node)" 2>/dev/null)"; fi',
     'if command -v crontab >/dev/null 2>&1; then v crontab yes; else v crontab no; fi',
     `for c in ${REQUIRED_COMMANDS.join(' ')}; do command -v "$c" >/dev/null 2>&1 || v missing "$c"; done`,
+    // sbin may be off a plain user's PATH: look there too.
+    `for c in ${VIP_COMMANDS.join(' ')}; do command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || [ -x "/sbin/$c" ] || v lacks "$c"; done`,
     'exit 0',
   ].join('\n');
 }
@@ -144,6 +151,7 @@ export function parseProfile(output: string): HostProfile {
     node: nodePath && nodeVersion ? Object.freeze({ path: nodePath, version: nodeVersion, rootOwned: rootOwned(one('nodestat')) }) : null,
     crontab: one('crontab') === 'yes',
     missingCommands: Object.freeze([...(values.get('missing') ?? [])]),
+    missingVipCommands: Object.freeze(values.get('lacks') ?? []),
   });
 }
 

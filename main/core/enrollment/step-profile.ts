@@ -33,6 +33,9 @@ export function planFor(o: EnrollContext['o'], p: HostProfile): InstallPlan {
   });
 }
 
+/** The Debian/Ubuntu packages of the virtual-IP commands. */
+const vipPackages = (missing: readonly string[]) => missing.map((c) => (c === 'ip' ? 'iproute2' : 'iputils-arping')).join(' and ');
+
 export function describeProfile(p: HostProfile, plan: InstallPlan): string {
   const gb = (mb: number) => (mb >= 1024 ? `${(mb / 1024).toFixed(1)} GB` : `${mb} MB`);
   const why = !p.node ? 'the host has no Node' : !p.node.rootOwned ? `the host's ${p.node.path} is not owned by root` : `the host has ${p.node.version}`;
@@ -49,6 +52,7 @@ export function describeProfile(p: HostProfile, plan: InstallPlan): string {
     plan.privilege,
     node,
     service,
+    ...(p.missingVipCommands.length > 0 ? [`no ${p.missingVipCommands.join(' or ')}: this node cannot carry a virtual IP until ${vipPackages(p.missingVipCommands)} is installed`] : []),
   ].join('; ');
 }
 

@@ -44,6 +44,8 @@ describe('the host profile, taken on this machine', () => {
     expect(p.freeDiskMb).toBeGreaterThan(0);
     expect(p.node?.version).toBe(execFileSync('node', ['--version'], { encoding: 'utf8' }).trim());
     expect(p.missingCommands).toEqual([]);
+    // This machine has iproute2 and iputils-arping (installed for the failover tests).
+    expect(p.missingVipCommands).toEqual([]);
   });
 
   it('refuses an unsupported host with every reason', () => {

@@ -48,4 +48,13 @@ describe('failover checks at apply time', () => {
     });
     expect(failoverChecks(c).map((i) => i.message)).toEqual(['virtual IP of web names no interface for node b', 'virtual IP of web names no interface for node c']);
   });
+
+  it('a node that may carry a virtual IP but lacks ip or arping (from its host profile) is refused, naming the package', () => {
+    const c = doc({ g: { members: [{ node: 'a' }, { node: 'b' }], services: ['web'], witness: 'c' } });
+    // c is only the witness: it never holds the VIP, so what it lacks does not matter.
+    const issues = failoverChecks(c, {}, { a: [], b: ['arping'], c: ['ip', 'arping'] });
+    expect(issues.map((i) => [i.code, i.path.join('.'), i.message])).toEqual([
+      ['GROUP_E_TOOLS', 'services.web.vip', expect.stringMatching(/^node b lacks arping, which moving the virtual IP of web needs \(Debian\/Ubuntu: iputils-arping\)/)],
+    ]);
+  });
 });
