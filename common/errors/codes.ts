@@ -51,6 +51,15 @@ export const ERROR_CODES = {
   ENROLL_E_UPLOAD: 'the agent bundle could not be uploaded or its checksums do not match',
   ENROLL_E_TIMEOUT: 'an enrollment step did not finish in time',
   ENROLL_E_AGENT_START: 'the installed agent did not start or did not answer over mutual TLS',
+  BRIDGE_E_UNTRUSTED: 'the GUI bridge refused a call from an untrusted sender (wrong session token, frame or origin)',
+  BRIDGE_E_BAD_MESSAGE: 'the GUI bridge received a message that is not a request',
+  BRIDGE_E_UNKNOWN_EVENT: 'the GUI bridge has no event of that name',
+  BRIDGE_E_BAD_RESULT: 'the manager answered a GUI call with a result that breaks the bridge contract',
+  BRIDGE_E_CLOSED: 'the connection to the manager is closed',
+  BRIDGE_E_TIMEOUT: 'the manager did not answer the GUI call in time',
+  BRIDGE_E_UNKNOWN_ENROLLMENT: 'no enrollment or removal in progress with that id',
+  BRIDGE_E_BUSY: 'an enrollment or removal of that node is already in progress',
+  CONSOLE_E_LISTEN: 'the console cannot listen on the requested port',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
