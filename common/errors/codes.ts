@@ -60,6 +60,12 @@ export const ERROR_CODES = {
   BRIDGE_E_UNKNOWN_ENROLLMENT: 'no enrollment or removal in progress with that id',
   BRIDGE_E_BUSY: 'an enrollment or removal of that node is already in progress',
   CONSOLE_E_LISTEN: 'the console cannot listen on the requested port',
+  NOTIFY_E_SETTINGS: 'the notification settings are not valid or a channel is not set up',
+  NOTIFY_E_EMAIL: 'the notification e-mail could not be sent',
+  NOTIFY_E_WEBHOOK: 'the notification webhook did not accept the notification',
+  NOTIFY_E_DESKTOP: 'the desktop notification could not be shown',
+  DESKTOP_E_AUTOSTART: 'the start-at-login entry could not be written or removed',
+  DESKTOP_E_KEYCHAIN: 'the OS keychain (Electron safeStorage) is not available to protect keys',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
