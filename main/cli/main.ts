@@ -9,6 +9,7 @@ import type { SshAuth } from '../core/enrollment/ssh-session.js';
 import type { ProgressEvent } from '../core/enrollment/step-runner.js';
 import { Manager } from '../core/manager.js';
 import { enrollRemoteNode, removeRemoteNode } from '../core/remote-nodes.js';
+import { runConsole } from '../console/run-console.js';
 
 const USAGE = `armory: the Armory manager (cluster, configuration, events)
 
@@ -26,6 +27,8 @@ usage:
   armory events [--json] [--node N] [--service S] [--from TIME] [--until TIME] [--limit N] [--follow]
                                               the cluster's event journal (gathered from every agent)
   armory metrics                              Prometheus text for every node's services
+  armory console [--port N] [--agent-port N]  the GUI in a browser: serves it on 127.0.0.1 (default: a
+                                              free port) behind a session token printed in its URL
 
 The manager keeps its data in $ARMORY_HOME, else $XDG_CONFIG_HOME/armory, else ~/.config/armory.
 exit codes: 0 ok, 1 refused or failed, 2 bad command line or configuration`;
@@ -128,6 +131,15 @@ export async function main(argv: string[]): Promise<number> {
           print(manager.readEvents({ ...query, since: shown }));
         }
       }
+      case 'console':
+        if (rest.length > 0) usage('console takes no arguments');
+        return await runConsole(manager, {
+          port: intFlag(values.port, 'port', 0, 0, 65535, USAGE),
+          localAgentPort: intFlag(values['agent-port'], 'agent-port', 7443, 1, 65535, USAGE),
+          bundleDir: BUNDLE_DIR,
+          agentBin: AGENT_BIN,
+          out,
+        });
       case 'metrics': {
         const s = await manager.status();
         const now = Date.now();

@@ -1,0 +1,58 @@
+import type { NotificationView } from '../../common/bridge/events.js';
+import type { Manager } from '../core/manager.js';
+import { BridgeHost, type BridgeHandlers } from './bridge-host.js';
+import { Enrollments } from './enrollments.js';
+import { configHandlers } from './handlers/config-handlers.js';
+import { eventsHandlers } from './handlers/events-handlers.js';
+import { groupsHandlers } from './handlers/groups-handlers.js';
+import { nodesHandlers } from './handlers/nodes-handlers.js';
+import { servicesHandlers } from './handlers/services-handlers.js';
+import type { HostContext } from './host-context.js';
+import { LiveFeed } from './live-feed.js';
+
+export interface ManagerBridgeOptions {
+  bundleDir: string;
+  agentBin: string;
+  localAgentPort: number;
+  /** How often the agents are polled for status and events; default 1000 ms. */
+  pollMs?: number;
+  /** Every notification, also for hosts with their own channel (the tray, e-mail). */
+  onNotification?: (n: NotificationView) => void;
+}
+
+/**
+ * The bridge over the manager core: the handlers of every domain plus the live feed. Hosts (the
+ * console, Electron) attach their ports to `host`. A new domain adds its handlers in `handlers`.
+ */
+export function createManagerBridge(manager: Manager, options: ManagerBridgeOptions): { host: BridgeHost; feed: LiveFeed; close(): void } {
+  let host: BridgeHost | null = null;
+  const emit: BridgeHost['emit'] = (d, e, data) => host?.emit(d, e, data);
+  let feed: LiveFeed | null = null;
+  const ctx: HostContext = {
+    manager,
+    emit,
+    bundleDir: options.bundleDir,
+    agentBin: options.agentBin,
+    localAgentPort: options.localAgentPort,
+    status: (o) => (feed as LiveFeed).status(o),
+  };
+  const handlers: BridgeHandlers = {
+    nodes: nodesHandlers(ctx, new Enrollments(ctx)),
+    services: servicesHandlers(ctx),
+    config: configHandlers(ctx),
+    events: eventsHandlers(ctx),
+    groups: groupsHandlers(ctx),
+  };
+  host = new BridgeHost(handlers);
+  feed = new LiveFeed(manager, host, { intervalMs: options.pollMs ?? 1000 }, options.onNotification);
+  const f = feed;
+  const h = host;
+  return {
+    host: h,
+    feed: f,
+    close() {
+      f.stop();
+      h.close();
+    },
+  };
+}
