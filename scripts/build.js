@@ -21,3 +21,6 @@ await build({
   banner: { js: "import { createRequire as __armoryRequire } from 'node:module'; const require = __armoryRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+
+// The desktop app (main process and preload): scripts/build-electron.js.
+await import('./build-electron.js');

@@ -12,7 +12,7 @@ import { addAlert, dueAt, emptyBatcher, flush, type BatcherState } from './notif
 import { notificationsView, type StoredEmail, type StoredNotifications } from './stored-settings.js';
 
 /** Where notifications are shown on this machine: the desktop app's native ones, the console's page. */
-export type NotificationListener = (n: NotificationView, options: { desktop: boolean }) => void;
+export type NotificationListener = (n: NotificationView, options: { desktop: boolean; test: boolean }) => void;
 
 export interface NotificationClock {
   now(): number;
@@ -117,7 +117,7 @@ export class NotificationCenter {
     const s = this.stored;
     for (const l of this.listeners) {
       try {
-        l(n, { desktop: s.desktop.enabled });
+        l(n, { desktop: s.desktop.enabled, test: false });
       } catch (e) {
         this.o.onChannelError('desktop', new ArmoryError('NOTIFY_E_DESKTOP', `cannot show the notification: ${(e as Error).message}`, {}, { cause: e }));
       }
@@ -174,8 +174,8 @@ export class NotificationCenter {
       switch (channel) {
         case 'desktop': {
           if (this.listeners.size === 0) throw new ArmoryError('NOTIFY_E_DESKTOP', 'no window or console page is open to show it');
-          for (const l of this.listeners) l(n, { desktop: true });
-          return { channel, ok: true, message: `shown on ${this.listeners.size} display${this.listeners.size === 1 ? '' : 's'}` };
+          for (const l of this.listeners) l(n, { desktop: true, test: true });
+          return { channel, ok: true, message: `sent to this computer's Armory window or console${s.desktop.enabled ? '' : ' (desktop notifications are off: real ones are not shown)'}` };
         }
         case 'email':
           if (!s.email) throw new ArmoryError('NOTIFY_E_SETTINGS', 'no SMTP server is set up');
