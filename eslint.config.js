@@ -30,5 +30,16 @@ export default tseslint.config(
   { files: ['renderer/**/*.ts'], rules: { 'no-restricted-imports': ['error', { paths: [ELECTRON_ONLY], patterns: [{ group: [...ours('agent'), ...ours('main'), '**/common/node/*', 'node:*'], message: 'renderer/ sees common/ types only' }] }] } },
   { files: ['main/electron/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [...['agent', 'renderer'].map((l) => ({ group: ours(l), message: 'main/ imports common/ only' }))] }] } },
   { files: ['test/**/*.ts', 'scripts/**/*.js', 'bin/**/*.js'], rules: { 'no-restricted-imports': ['error', { paths: [ELECTRON_ONLY] }] } },
+  // The renderer bundle carries no zod: from common/ it takes types, plus the few zod-free run-time
+  // pieces of the bridge client (the RPC client, its port type and the proxy that builds the bridge).
+  {
+    files: ['renderer/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        paths: [{ name: 'zod', message: 'the renderer gets schemas as JSON Schema through the bridge, never zod itself' }],
+        patterns: [{ group: ['**/common/**/*.js', '!**/common/rpc/rpc-client.js', '!**/common/rpc/port.js', '!**/common/bridge/bridge-proxy.js', '!**/common/bridge/wire-names.js'], allowTypeImports: true, message: 'renderer/ imports only types from common/ (except the zod-free bridge client)' }],
+      }],
+    },
+  },
   { files: ['test/helpers/global-setup.ts', 'vitest.config.ts', 'eslint.config.js'], rules: { 'no-restricted-syntax': 'off' } },
 );

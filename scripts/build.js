@@ -22,5 +22,20 @@ await build({
   logLevel: 'warning',
 });
 
+// The GUI: browser code only, bundled with its CSS (uPlot's included) into dist/renderer/, which
+// the console serves and the Electron window loads.
+await build({
+  entryPoints: { app: 'renderer/main.ts' },
+  outdir: 'dist/renderer',
+  bundle: true,
+  platform: 'browser',
+  target: ['chrome120'],
+  format: 'esm',
+  minify: true,
+  sourcemap: 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+
 // The desktop app (main process and preload): scripts/build-electron.js.
 await import('./build-electron.js');

@@ -34,8 +34,14 @@ const yamlText = z.string().max(4 * 1024 * 1024);
 
 export const configDomain = domain(
   {
-    /** The current configuration: its version, the YAML text and the parsed document (defaults filled in). */
-    get: { params: noParams, result: z.strictObject({ version: z.number().int().nullable(), yaml: z.string(), document: z.record(z.string(), z.unknown()) }) },
+    /**
+     * The current configuration: its version, the YAML text, the document as written (`raw`, what an
+     * edit form starts from) and as validated (`document`, defaults filled in, durations in ms).
+     */
+    get: {
+      params: noParams,
+      result: z.strictObject({ version: z.number().int().nullable(), yaml: z.string(), raw: z.record(z.string(), z.unknown()), document: z.record(z.string(), z.unknown()) }),
+    },
     /**
      * JSON Schema of the configuration document (zod's toJSONSchema, `description` = help text,
      * `default` = default): the renderer builds its forms from it without importing zod.

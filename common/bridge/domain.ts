@@ -23,9 +23,14 @@ export interface Disposable {
 /** `status` → `onStatus`: the name of an event's subscription method in the bridge interface. */
 export type EventMethodName<E extends string> = `on${Capitalize<E>}`;
 
+/** A method of the interface: params may be left out where the schema accepts undefined. */
+export type BridgeMethod<C extends BridgeDomain['methods'][string]> = undefined extends z.input<C['params']>
+  ? (params?: z.input<C['params']>) => Promise<z.output<C['result']>>
+  : (params: z.input<C['params']>) => Promise<z.output<C['result']>>;
+
 /** The bridge interface of one domain, derived from its schemas. */
 export type DomainApi<D extends BridgeDomain> = {
-  readonly [M in keyof D['methods'] & string]: (params: z.input<D['methods'][M]['params']>) => Promise<z.output<D['methods'][M]['result']>>;
+  readonly [M in keyof D['methods'] & string]: BridgeMethod<D['methods'][M]>;
 } & {
   readonly [E in keyof D['events'] & string as EventMethodName<E>]: (listener: (data: z.output<D['events'][E]>) => void) => Disposable;
 };

@@ -7,7 +7,9 @@ import { serveRpc, type RpcConnection } from '../../common/rpc/rpc-server.js';
 
 /** The implementation of one domain: a function per method, given parsed params. */
 export type DomainHandlers<D extends BridgeDomain> = {
-  readonly [M in keyof D['methods']]: (params: z.output<D['methods'][M]['params']>) => Promise<z.input<D['methods'][M]['result']>>;
+  readonly [M in keyof D['methods']]: undefined extends z.output<D['methods'][M]['params']>
+    ? (params?: z.output<D['methods'][M]['params']>) => Promise<z.input<D['methods'][M]['result']>>
+    : (params: z.output<D['methods'][M]['params']>) => Promise<z.input<D['methods'][M]['result']>>;
 };
 
 /** The implementation of the whole contract, domain by domain. */

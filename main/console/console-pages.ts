@@ -25,7 +25,7 @@ export const REFUSAL_PAGE = `<!doctype html>
 export function indexPage(): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Armory</title><link rel="stylesheet" href="/app.css"></head>
+<title>Armory</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/app.css"></head>
 <body><div id="app" data-testid="app-root"><p class="loading">Loading Armory…</p></div><script type="module" src="/app.js"></script></body></html>
 `;
 }

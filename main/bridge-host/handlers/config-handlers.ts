@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { isMap, parseDocument } from 'yaml';
+import { Document, isMap, parse as parseYaml, parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { BridgeDomains } from '../../../common/bridge/contract.js';
 import type { Problem } from '../../../common/bridge/common.js';
@@ -23,7 +23,7 @@ export function currentConfig(manager: Manager): { version: number | null; yaml:
 
 /** The current YAML with one service set (or renamed, or removed), keeping the rest as written. */
 function withService(yaml: string, name: string, service: unknown, previous?: string): string {
-  const doc = parseDocument(yaml === '' ? '{}' : yaml);
+  const doc = yaml.trim() === '' ? new Document({}) : parseDocument(yaml);
   if (previous !== undefined && previous !== name) doc.deleteIn(['services', previous]);
   if (service === undefined) doc.deleteIn(['services', name]);
   else {
@@ -34,12 +34,12 @@ function withService(yaml: string, name: string, service: unknown, previous?: st
 }
 
 /** The problems of one service in a whole document, with paths relative to the service (`restart.policy`). */
-function serviceProblems(name: string, yaml: string): Problem[] {
+function serviceProblems(name: string, yaml: string, key = name): Problem[] {
   const problems: Problem[] = [];
   if (!NAME_PATTERN.test(name)) problems.push({ path: 'name', message: "a service name is 1-63 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit" });
   const r = parseConfigText(yaml);
   if (r.ok) return problems;
-  const prefix = `services.${name}`;
+  const prefix = `services.${key}`;
   for (const p of r.problems) {
     if (p.path === prefix) problems.push({ path: '', message: p.message });
     else if (p.path.startsWith(`${prefix}.`) || p.path.startsWith(`${prefix}[`)) problems.push({ path: p.path.slice(prefix.length).replace(/^\./, ''), message: p.message });
@@ -63,11 +63,19 @@ export function configHandlers(ctx: HostContext): DomainHandlers<BridgeDomains['
   return {
     get: async () => {
       const c = currentConfig(m);
-      return { version: c.version, yaml: c.yaml, document: c.config as unknown as Record<string, unknown> };
+      let raw: unknown = {};
+      try {
+        raw = parseYaml(c.yaml) ?? {};
+      } catch {
+        raw = {};
+      }
+      return { version: c.version, yaml: c.yaml, raw: typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {}, document: c.config as unknown as Record<string, unknown> };
     },
     schema: async () => ({ document: (jsonSchema ??= z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>) }),
     validateService: async ({ name, service }) => {
-      const problems = serviceProblems(name, withService(currentConfig(m).yaml, NAME_PATTERN.test(name) ? name : 'unnamed', service));
+      // A name that is not valid yet is checked on its own; the entry is checked under a stand-in.
+      const key = NAME_PATTERN.test(name) ? name : 'unnamed';
+      const problems = serviceProblems(name, withService(currentConfig(m).yaml, key, service), key);
       return { ok: problems.length === 0, problems };
     },
     saveService: async ({ name, service, previous }) => {

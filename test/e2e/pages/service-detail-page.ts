@@ -1,0 +1,31 @@
+import type { Locator } from 'playwright-core';
+import { waitFor } from '../../helpers/wait.js';
+import type { AppPage } from './app-page.js';
+
+/** One service's screen: its state on a node, its pid, log and recovery plot. */
+export class ServiceDetailPage {
+  constructor(
+    private readonly app: AppPage,
+    readonly name: string,
+  ) {}
+
+  async waitOpen(): Promise<void> {
+    await this.app.by('view-service-detail').waitFor();
+  }
+
+  state(node: string): Locator {
+    return this.app.by(`detail-state-${node}`);
+  }
+
+  /** Waits until the service shows `text` (e.g. "ready") on the node. */
+  async waitState(node: string, text: string, timeoutMs = 20_000): Promise<void> {
+    await waitFor(`${this.name} to be ${text} on ${node}`, async () => (await this.state(node).textContent().catch(() => null)) === text, { timeoutMs, everyMs: 100 });
+  }
+
+  async pid(node: string): Promise<number> {
+    const text = (await this.app.by(`instance-${node}`).textContent()) ?? '';
+    const m = /pid (\d+)/.exec(text);
+    if (!m) throw new Error(`no pid shown: ${text}`);
+    return Number(m[1]);
+  }
+}
