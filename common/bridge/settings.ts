@@ -97,7 +97,5 @@ export const settingsDomain = domain(
   {
     /** The notification settings changed (from any window or console). */
     changed: notificationSettingsViewSchema,
-    /** The host asks the GUI to show a service (a click on a native notification or the tray). */
-    reveal: z.strictObject({ node: z.string().optional(), service: z.string().optional() }),
   },
 );

@@ -35,6 +35,12 @@ export class MainWindow {
     return win;
   }
 
+  /** Shows the window on one of the GUI's screens (`services/web`): a same-document navigation. */
+  open(route: string): void {
+    const win = this.show();
+    void win.loadURL(`${APP_INDEX_URL}#${route.split('/').map(encodeURIComponent).join('/')}`);
+  }
+
   get exists(): boolean {
     return this.win !== null;
   }

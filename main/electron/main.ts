@@ -59,10 +59,8 @@ async function start(): Promise<void> {
     keepInTray: () => manager.inventory.data.app.closeToTray,
     devTools: !app.isPackaged,
   });
-  const reveal = (target: { node?: string; service?: string }) => {
-    window.show();
-    bridge.host.emit('settings', 'reveal', target);
-  };
+  // A click on a notification opens the service's screen (the GUI's routes are the URL's fragment).
+  const reveal = (target: { node?: string; service?: string }) => window.open(target.service ? `services/${target.service}` : 'overview');
   const native = new NativeNotifications(layout.trayIconsDir, reveal);
   bridge.notifications.onNotification((n, o) => {
     if (o.desktop) native.show(n);
