@@ -76,6 +76,12 @@ describe('npm start', () => {
     s.child.kill('SIGINT');
     expect(await exited(s.child)).toBe(0);
 
+    // Stopping the GUI changes nothing for the services: the local agent still answers.
+    const ls = await new Promise<string>((resolve) =>
+      execFile(process.execPath, [ARMORY, 'node', 'ls', '--json'], { env: { ...process.env, ARMORY_HOME: path.join(work, 'home') }, timeout: 30_000 }, (_e, stdout) => resolve(stdout)),
+    );
+    expect(JSON.parse(ls)).toMatchObject({ nodes: [{ name: 'local', reachable: true }] });
+
     // With no Electron binary at all (this machine: electron 45 cannot download one), the reason says so.
     const { stderr } = await new Promise<{ stderr: string }>((resolve) => {
       const c = spawn(process.execPath, [START, '--help'], { env: env({ DISPLAY: ':99' }), stdio: ['ignore', 'ignore', 'pipe'] });
