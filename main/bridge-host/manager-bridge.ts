@@ -51,7 +51,12 @@ export function createManagerBridge(manager: Manager, options: ManagerBridgeOpti
     settings: settingsHandlers(ctx, notifications, options.app ?? noAppSettingsHost),
   };
   host = new BridgeHost(handlers);
-  feed = new LiveFeed(manager, host, { intervalMs: options.pollMs ?? 1000 }, options.onNotification);
+  // Nodes that stop or start answering reach e-mail, the webhook and the tray too.
+  const onFeedNotification = (n: NotificationView) => {
+    options.onNotification?.(n);
+    if (n.node && !n.service && (n.kind === 'unreachable' || n.kind === 'recovery')) notifications.onReachability(n.node, n.kind === 'recovery', n.body);
+  };
+  feed = new LiveFeed(manager, host, { intervalMs: options.pollMs ?? 1000 }, onFeedNotification);
   const f = feed;
   const h = host;
   return {

@@ -5,7 +5,8 @@ import type { ManagerEvent } from '../events/manager-events.js';
 export interface Alert {
   readonly kind: AlertKind;
   readonly node: string;
-  readonly service: string;
+  /** null: the alert is about the node's agent itself (it stopped or started answering). */
+  readonly service: string | null;
   readonly time: string;
   /** The journal's words for it, e.g. "exit code 1: program failed; restarting per policy in 100ms". */
   readonly reason: string;
@@ -85,4 +86,9 @@ export function alertFor(memory: AlertMemory, e: ManagerEvent): { memory: AlertM
     default:
       return { memory, alert: null };
   }
+}
+
+/** The alert for a node whose agent stops answering the manager (a failure) or answers again (a recovery). */
+export function reachabilityAlert(node: string, answers: boolean, time: string, reason: string): Alert {
+  return { kind: answers ? 'recovery' : 'failure', node, service: null, time, reason, failures: 1, seq: 0 };
 }

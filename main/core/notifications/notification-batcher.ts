@@ -61,12 +61,15 @@ const SINGLE_TITLE: Record<AlertKind, (what: string) => string> = {
 const MAX_LINES = 10;
 const MAX_REASON = 300;
 
-const where = (a: Alert) => `${a.service} on ${a.node}`;
+const where = (a: Alert) => (a.service === null ? `node ${a.node}` : `${a.service} on ${a.node}`);
+/** A node's agent is not a service: it stops answering and answers again. */
+const NODE_VERB: Partial<Record<AlertKind, string>> = { failure: 'does not answer', recovery: 'answers again' };
+const verb = (a: Alert) => (a.service === null ? (NODE_VERB[a.kind] ?? VERB[a.kind]) : VERB[a.kind]);
 const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 function line(a: Alert): string {
   const times = a.kind === 'recovery' && a.failures > 1 ? ` after ${a.failures} failures` : a.kind !== 'recovery' && a.failures > 1 ? ` (${a.failures} failures)` : '';
-  return `${where(a)} ${VERB[a.kind]}${times}: ${cut(a.reason, MAX_REASON)}`;
+  return `${where(a)} ${verb(a)}${a.service === null ? '' : times}: ${cut(a.reason, MAX_REASON)}`;
 }
 
 /** One notification for a group of alerts: the most serious kind leads; one service is named in the title. */
@@ -75,10 +78,13 @@ export function describeAlerts(alerts: readonly Alert[], time: string, id: strin
   const services = new Set(alerts.map((a) => `${a.node}/${a.service}`));
   const first = alerts.find((a) => a.kind === kind) as Alert;
   const counted = (k: AlertKind) => new Set(alerts.filter((a) => a.kind === k).map((a) => `${a.node}/${a.service}`)).size;
+  const things = alerts.some((a) => a.service === null) ? (alerts.every((a) => a.service === null) ? 'nodes' : 'nodes and services') : 'services';
   const title =
     services.size === 1
-      ? SINGLE_TITLE[kind](where(first))
-      : `${services.size} services: ${RANK.filter((k) => counted(k) > 0)
+      ? first.service === null
+        ? `${where(first)} ${verb(first)}`
+        : SINGLE_TITLE[kind](where(first))
+      : `${services.size} ${things}: ${RANK.filter((k) => counted(k) > 0)
           .map((k) => `${counted(k)} ${SHORT[k]}`)
           .join(', ')}`;
   const lines = alerts.slice(-MAX_LINES).map(line);
@@ -90,6 +96,6 @@ export function describeAlerts(alerts: readonly Alert[], time: string, id: strin
     severity: SEVERITY[kind],
     title,
     body: lines.join('\n'),
-    ...(services.size === 1 ? { node: first.node, service: first.service } : {}),
+    ...(services.size === 1 ? { node: first.node, ...(first.service !== null ? { service: first.service } : {}) } : {}),
   };
 }

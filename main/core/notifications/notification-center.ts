@@ -5,7 +5,7 @@ import { notificationSettingsInputSchema } from '../../../common/bridge/settings
 import { ArmoryError } from '../../../common/errors/armory-error.js';
 import type { ManagerEvent } from '../events/manager-events.js';
 import type { Inventory } from '../inventory/inventory.js';
-import { alertFor, emptyAlertMemory, type AlertMemory } from './alert-policy.js';
+import { alertFor, emptyAlertMemory, reachabilityAlert, type Alert, type AlertMemory } from './alert-policy.js';
 import { sendEmail } from './channels/email-channel.js';
 import { postWebhook } from './channels/webhook-channel.js';
 import { addAlert, dueAt, emptyBatcher, flush, type BatcherState } from './notification-batcher.js';
@@ -83,8 +83,17 @@ export class NotificationCenter {
   onEvent(e: ManagerEvent): void {
     const r = alertFor(this.memory, e);
     this.memory = r.memory;
-    if (r.alert === null || !this.stored.rules.kinds.includes(r.alert.kind)) return;
-    this.batch = addAlert(this.batch, r.alert, this.clock.now());
+    if (r.alert !== null) this.raise(r.alert);
+  }
+
+  /** A node's agent stopped or started answering (the live feed sees it; the journal cannot). */
+  onReachability(node: string, answers: boolean, reason: string): void {
+    this.raise(reachabilityAlert(node, answers, new Date(this.clock.now()).toISOString(), reason));
+  }
+
+  private raise(alert: Alert): void {
+    if (!this.stored.rules.kinds.includes(alert.kind)) return;
+    this.batch = addAlert(this.batch, alert, this.clock.now());
     this.schedule();
   }
 

@@ -84,6 +84,17 @@ describe('the notification center: journal → policy → grouping → channels'
     expect(t.errors).toEqual([]);
   });
 
+  it('a node that stops answering is told like a failure, and its return like a recovery', async () => {
+    const t = await setup();
+    await t.center.setSettings({ webhook: { enabled: true, url: t.hookUrl }, rules: { groupWindowMs: 0 } });
+    t.center.onReachability('b', false, 'connect ECONNREFUSED');
+    await waitFor('the node alert', () => t.shown.length === 1 && t.hooks.length === 1);
+    expect(t.shown[0]?.n).toMatchObject({ kind: 'failure', title: 'node b does not answer', node: 'b' });
+    t.center.onReachability('b', true, 'answers over mutual TLS again');
+    await waitFor('the node recovery', () => t.shown.length === 2);
+    expect(t.shown[1]?.n.title).toBe('node b answers again');
+  });
+
   it('only the kinds chosen notify; a channel that fails is reported, the others still deliver', async () => {
     const t = await setup();
     await t.center.setSettings({ webhook: { enabled: true, url: 'http://127.0.0.1:9/nothing-listens' }, rules: { kinds: ['give-up'], groupWindowMs: 0 } });

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AlertKind } from '../../../../../common/bridge/settings.js';
 import { notificationSchema } from '../../../../../common/bridge/events.js';
-import type { Alert } from '../../../../../main/core/notifications/alert-policy.js';
+import { reachabilityAlert, type Alert } from '../../../../../main/core/notifications/alert-policy.js';
 import { addAlert, describeAlerts, dueAt, emptyBatcher, flush, type BatcherRules, type BatcherState } from '../../../../../main/core/notifications/notification-batcher.js';
 
 const rules: BatcherRules = { groupWindowMs: 2000, maxPerWindow: 3, rateWindowMs: 60_000 };
@@ -29,6 +29,14 @@ describe('grouping and rate limiting of notifications', () => {
     expect(describeAlerts([alert('give-up')], 't', 'id')).toMatchObject({ kind: 'give-up', severity: 'error', title: 'Armory gave up on web on local' });
     expect(describeAlerts([alert('escalation')], 't', 'id')).toMatchObject({ severity: 'warning', title: 'web on local was handed to another node' });
     expect(describeAlerts([alert('recovery')], 't', 'id')).toMatchObject({ severity: 'info', title: 'web on local recovered' });
+  });
+
+  it('a node whose agent stops answering is named as a node, alone or among services', () => {
+    const down = reachabilityAlert('b', false, 't', 'connect ECONNREFUSED 198.18.0.2:7443');
+    expect(describeAlerts([down], 't', 'id')).toMatchObject({ kind: 'failure', title: 'node b does not answer', node: 'b', body: 'node b does not answer: connect ECONNREFUSED 198.18.0.2:7443' });
+    expect(describeAlerts([down], 't', 'id').service).toBeUndefined();
+    expect(describeAlerts([reachabilityAlert('b', true, 't', 'ok')], 't', 'id')).toMatchObject({ kind: 'recovery', title: 'node b answers again' });
+    expect(describeAlerts([down, alert('failure', 'web', 'a')], 't', 'id').title).toBe('2 nodes and services: 2 failed');
   });
 
   it('the most serious kind leads a group', () => {
