@@ -1,5 +1,6 @@
 // Bundles the agent into one file (dist/agent.js): what `armory-agent` runs here and what is
 // shipped to remote nodes with a Node runtime.
+import fs from 'node:fs';
 import { build } from 'esbuild';
 
 await build({
@@ -36,6 +37,18 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+
+// The page of the GUI, for the console (which adds the same policy as a header) and the Electron
+// window (which loads the file): nothing but our own script and style, and a connection back to us.
+fs.writeFileSync(
+  'dist/renderer/index.html',
+  `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'">
+<title>Armory</title><link rel="icon" href="data:,"><link rel="stylesheet" href="app.css"></head>
+<body><div id="app" data-testid="app-root"><p class="loading">Loading Armory…</p></div><script type="module" src="app.js"></script></body></html>
+`,
+);
 
 // The desktop app (main process and preload): scripts/build-electron.js.
 await import('./build-electron.js');

@@ -35,10 +35,12 @@ export class LiveFeed {
 
   start(): void {
     if (this.timer) return;
+    // A failed round (a journal that cannot be read) is reported and the next one tried: never a crash.
+    const round = () => this.poll().catch((e: unknown) => process.stderr.write(`armory: live feed: ${(e as Error).message}\n`));
     const tick = () => {
-      this.timer = setTimeout(() => void this.poll().finally(() => this.timer && tick()), this.options.intervalMs);
+      if (this.timer) this.timer = setTimeout(() => void round().finally(tick), this.options.intervalMs);
     };
-    this.timer = setTimeout(() => void this.poll().finally(tick), 0);
+    this.timer = setTimeout(() => void round().finally(tick), 0);
   }
 
   stop(): void {

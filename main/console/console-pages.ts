@@ -21,11 +21,3 @@ export const REFUSAL_PAGE = `<!doctype html>
 <p>This Armory console serves nothing without its session token. Open the exact address that
 <code>armory console</code> printed when it started (it ends with <code>?token=…</code>).</p></main></body></html>
 `;
-
-export function indexPage(): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Armory</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/app.css"></head>
-<body><div id="app" data-testid="app-root"><p class="loading">Loading Armory…</p></div><script type="module" src="/app.js"></script></body></html>
-`;
-}

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { WebSocketServer } from 'ws';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import type { BridgeHost } from '../bridge-host/bridge-host.js';
-import { contentSecurityPolicy, indexPage, REFUSAL_PAGE } from './console-pages.js';
+import { contentSecurityPolicy, REFUSAL_PAGE } from './console-pages.js';
 import { SESSION_COOKIE, SessionToken, tokenOf } from './session-token.js';
 import { MAX_WS_MESSAGE_BYTES, webSocketPort } from './ws-port.js';
 
@@ -56,18 +56,16 @@ export async function startConsoleServer(bridge: BridgeHost, options: ConsoleOpt
       res.writeHead(hostOk(req.headers.host) ? 401 : 421, { ...headers, 'content-type': 'text/html; charset=utf-8' });
       return res.end(REFUSAL_PAGE);
     }
-    if (url.pathname === '/' || url.pathname === '/index.html') {
-      res.writeHead(200, { ...headers, 'content-type': 'text/html; charset=utf-8', 'set-cookie': `${SESSION_COOKIE}=${token.value}; HttpOnly; SameSite=Strict; Path=/` });
-      return res.end(indexPage());
-    }
-    const type = STATIC[url.pathname];
+    const page = url.pathname === '/' || url.pathname === '/index.html';
+    const type = page ? 'text/html; charset=utf-8' : STATIC[url.pathname];
     if (type) {
-      fs.readFile(path.join(options.rendererDir, url.pathname.slice(1)), (err, body) => {
+      fs.readFile(path.join(options.rendererDir, page ? 'index.html' : url.pathname.slice(1)), (err, body) => {
         if (err) {
           res.writeHead(404, { ...headers, 'content-type': 'text/plain' });
           return res.end(`not built: ${url.pathname} (npm run build)`);
         }
-        res.writeHead(200, { ...headers, 'content-type': type });
+        // The page sets the session cookie, so that its script and style load without the token in their URLs.
+        res.writeHead(200, { ...headers, 'content-type': type, ...(page ? { 'set-cookie': `${SESSION_COOKIE}=${token.value}; HttpOnly; SameSite=Strict; Path=/` } : {}) });
         res.end(body);
       });
       return;

@@ -1,11 +1,11 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { protocol } from 'electron';
-import { indexPage } from '../console/console-pages.js';
 import { APP_SCHEME, resolveAppFile } from './app-origin.js';
 import { CONTENT_SECURITY_POLICY } from './content-policy.js';
 
 const TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.map': 'application/json',
@@ -15,8 +15,8 @@ const TYPES: Readonly<Record<string, string>> = {
 };
 
 /**
- * Serves `app://armory/…`: the index page (the same one the console serves) and the files of the
- * renderer bundle, each with the strict CSP; anything else is 404. Only GET.
+ * Serves `app://armory/…`: the files of the renderer bundle (its index.html, the same page the
+ * console serves), each with the strict CSP; anything else is 404. Only GET.
  */
 export function serveAppProtocol(rendererDir: string): void {
   const headers = (type: string) => ({ 'content-type': type, 'content-security-policy': CONTENT_SECURITY_POLICY, 'x-content-type-options': 'nosniff' });
@@ -24,7 +24,6 @@ export function serveAppProtocol(rendererDir: string): void {
     if (request.method !== 'GET') return new Response('method not allowed', { status: 405 });
     const file = resolveAppFile(rendererDir, request.url);
     if (file === null) return new Response('not found', { status: 404 });
-    if (path.basename(file) === 'index.html' && path.dirname(file) === path.resolve(rendererDir)) return new Response(indexPage(), { headers: headers('text/html; charset=utf-8') });
     const type = TYPES[path.extname(file)];
     if (type === undefined) return new Response('not found', { status: 404 });
     try {

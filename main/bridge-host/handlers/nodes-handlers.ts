@@ -1,6 +1,7 @@
 import type { BridgeDomains } from '../../../common/bridge/contract.js';
 import type { NodeSummary } from '../../../common/bridge/nodes.js';
 import { LOCAL_NODE } from '../../../common/config/placement.js';
+import { PROTOCOL_VERSION } from '../../../common/wire/protocol.js';
 import type { DomainHandlers } from '../bridge-host.js';
 import type { Enrollments } from '../enrollments.js';
 import type { HostContext } from '../host-context.js';
@@ -25,7 +26,17 @@ export function nodesHandlers(ctx: HostContext, enrollments: Enrollments): Domai
     list: async () => Promise.all(Object.keys(ctx.manager.inventory.data.nodes).map(summary)),
     get: async ({ name }) => {
       const rec = ctx.manager.node(name);
-      return { ...(await summary(name)), profile: rec.profile, hostKey: rec.hostKey, sshUser: rec.sshUser, certificateFingerprint: rec.certificateFingerprint, install: rec.install };
+      const agentVersion = await ctx.manager
+        .connect(name, 3000)
+        .then(async (c) => {
+          try {
+            return (await c.call('hello', { protocol: PROTOCOL_VERSION })).agentVersion;
+          } finally {
+            c.close();
+          }
+        })
+        .catch(() => null);
+      return { ...(await summary(name)), agentVersion, profile: rec.profile, hostKey: rec.hostKey, sshUser: rec.sshUser, certificateFingerprint: rec.certificateFingerprint, install: rec.install };
     },
     addLocal: async () => {
       await ctx.manager.addLocalNode({ agentPort: ctx.localAgentPort, agentBin: ctx.agentBin });

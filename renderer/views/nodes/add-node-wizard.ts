@@ -30,6 +30,8 @@ export function addNodeWizard(ctx: ViewContext): View {
   const sshPort = h('input', { type: 'text', testid: 'enroll-port', placeholder: '22', inputmode: 'numeric' });
   const user = h('input', { type: 'text', testid: 'enroll-user', value: 'root', autocomplete: 'off' });
   const name = h('input', { type: 'text', testid: 'enroll-name', autocomplete: 'off', spellcheck: 'false' });
+  const agentPort = h('input', { type: 'text', testid: 'enroll-agent-port', placeholder: '7443', inputmode: 'numeric' });
+  const installRoot = h('input', { type: 'text', testid: 'enroll-install-root', autocomplete: 'off', spellcheck: 'false' });
   const auth = authFields('enroll');
   const steps = h('ol', { class: 'steps', testid: 'enroll-steps', 'aria-live': 'polite' });
   const outcome = h('div', { testid: 'enroll-outcome', role: 'status' });
@@ -93,7 +95,16 @@ export function addNodeWizard(ctx: ViewContext): View {
     start.disabled = true;
     try {
       const host = address.value.trim();
-      const r = await ctx.bridge.nodes.enroll({ node: name.value.trim() || nameFor(host), host, port: sshPort.value.trim() ? Number(sshPort.value) : 22, user: user.value.trim(), auth: auth.read(), agentPort: 7443 });
+      const root = installRoot.value.trim();
+      const r = await ctx.bridge.nodes.enroll({
+        node: name.value.trim() || nameFor(host),
+        host,
+        port: sshPort.value.trim() ? Number(sshPort.value) : 22,
+        user: user.value.trim(),
+        auth: auth.read(),
+        agentPort: agentPort.value.trim() ? Number(agentPort.value) : 7443,
+        ...(root ? { installRoot: root } : {}),
+      });
       id = r.id;
     } catch (e) {
       start.disabled = false;
@@ -113,6 +124,13 @@ export function addNodeWizard(ctx: ViewContext): View {
       field('User', user, 'A user that may run sudo (or root).'),
       auth.el,
       field('Node name', name, 'How the node is called in Armory; default: made from the address.'),
+      h(
+        'details',
+        { testid: 'enroll-advanced' },
+        h('summary', { testid: 'enroll-advanced-toggle' }, 'Advanced'),
+        field('Agent port', agentPort, 'TCP port the agent listens on for the manager (mutual TLS). Default: 7443.'),
+        field('Install under a folder', installRoot, 'Empty (the default): the real /opt, /var/lib and /etc. Test hosts that share one filesystem each get a folder of their own.'),
+      ),
       h('div', { class: 'actions' }, start, button('Cancel', 'enroll-cancel', () => ctx.navigate('nodes'))),
     ),
     hostKey,

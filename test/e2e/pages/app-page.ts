@@ -24,6 +24,6 @@ export class AppPage {
   }
 
   toast(kind: string, service: string): Locator {
-    return this.page.locator(`${T('toast')}[data-kind="${kind}"][data-service="${service}"]`);
+    return this.page.locator(`${T('toast')}[data-kind="${kind}"][data-service="${service}"]`).first();
   }
 }

@@ -48,7 +48,7 @@ describe('the desktop package (electron-builder.yml)', () => {
     for (const f of ['/package.json', '/dist/electron/main.js', '/dist/electron/preload.cjs', ...['ok', 'warning', 'error', 'unknown'].map((l) => `/assets/tray/${l}.png`), '/assets/icons/512x512.png']) {
       expect(entries).toContain(f);
     }
-    if (fs.existsSync(path.join(root, 'dist/renderer/app.js'))) expect(entries).toContain('/dist/renderer/app.js');
+    for (const f of ['app.js', 'app.css', 'index.html']) if (fs.existsSync(path.join(root, 'dist/renderer', f))) expect(entries).toContain(`/dist/renderer/${f}`);
     expect(entries.filter((e) => e.includes('node_modules'))).toEqual([]);
     expect(entries.filter((e) => e.endsWith('.map'))).toEqual([]);
     const pkg = JSON.parse(asar.extractFile(file, 'package.json').toString('utf8')) as { main: string; type: string };

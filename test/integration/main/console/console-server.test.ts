@@ -15,6 +15,7 @@ const token = () => new URL(server.url).searchParams.get('token') as string;
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-console-'));
   fs.writeFileSync(path.join(dir, 'app.js'), 'console.log("gui")');
+  fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>Armory</title>');
   const host = new BridgeHost(stubHandlers({ services: { status: async () => sampleStatus(), restart: async (p) => ({ message: `restarted ${p.name}` }) } }));
   server = await startConsoleServer(host, { port: 0, rendererDir: dir });
 });
