@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSmtpReceiver, type SmtpReceiver } from '../helpers/smtp-receiver.js';
 import { waitFor } from '../helpers/wait.js';
-import { launchChromium, screenshot, watchErrors } from './browser.js';
+import { accessibilityFindings, launchChromium, screenshot, watchErrors } from './browser.js';
 import { ConsoleHost } from './console-host.js';
 import { AppPage } from './pages/app-page.js';
 import { NotificationSettingsPage } from './pages/notification-settings-page.js';
@@ -79,5 +79,9 @@ describe('notification settings in the console', () => {
     expect(await settings.by('app-settings-unavailable').textContent()).toMatch(/desktop app/);
     await screenshot(page, 'settings-notifications');
     expect(errors).toEqual([]);
+  });
+
+  it('has no serious or critical axe-core violation, valid or invalid', () => {
+    expect(accessibilityFindings).toEqual([]);
   });
 });
