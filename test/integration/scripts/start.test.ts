@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,9 +19,14 @@ function env(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...rest, ARMORY_HOME: path.join(work, 'home'), ...extra };
 }
 
-function start(e: NodeJS.ProcessEnv, args: string[] = []): { child: ChildProcess; output: () => string } {
+/** The desktop app never runs as root (Chromium's sandbox): as root, its test runs as `nobody` when this folder lets it. */
+const NOBODY = 65534;
+const asRoot = process.getuid?.() === 0;
+const nobodyCanRun = asRoot && spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(START)})`], { uid: NOBODY, gid: NOBODY }).status === 0;
+
+function start(e: NodeJS.ProcessEnv, args: string[] = [], user: { uid?: number; gid?: number } = {}): { child: ChildProcess; output: () => string } {
   let out = '';
-  const c = spawn(process.execPath, [START, ...args], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+  const c = spawn(process.execPath, [START, ...args], { env: e, stdio: ['ignore', 'pipe', 'pipe'], ...user });
   c.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   c.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   child = c;
@@ -46,16 +51,27 @@ afterEach(async () => {
 });
 
 describe('npm start', () => {
-  it('runs the desktop app with the Electron binary it finds, on a display, with this folder as the app', async () => {
+  it.skipIf(asRoot && !nobodyCanRun)('runs the desktop app with the Electron binary it finds, on a display, with this folder as the app', async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-start-'));
+    fs.chmodSync(work, 0o777);
     const dist = path.join(work, 'electron-dist');
-    fs.mkdirSync(dist);
+    fs.mkdirSync(dist, { mode: 0o755 });
     const record = path.join(work, 'electron-args');
     fs.writeFileSync(path.join(dist, 'electron'), `#!/bin/sh\nprintf '%s\\n' "$@" > '${record}'\nexit 0\n`, { mode: 0o755 });
-    const s = start(env({ ELECTRON_OVERRIDE_DIST_PATH: dist, DISPLAY: ':99' }));
+    const s = start(env({ ELECTRON_OVERRIDE_DIST_PATH: dist, DISPLAY: ':99', HOME: work }), [], asRoot ? { uid: NOBODY, gid: NOBODY } : {});
     expect(await exited(s.child)).toBe(0);
     expect(fs.readFileSync(record, 'utf8').trim()).toBe(ROOT);
     expect(s.output()).toContain('starting the desktop app');
+  });
+
+  it.skipIf(!asRoot)('as root, it says why the desktop app is not used (Chromium needs its sandbox off for root)', async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-start-'));
+    const dist = path.join(work, 'electron-dist');
+    fs.mkdirSync(dist);
+    fs.writeFileSync(path.join(dist, 'electron'), '#!/bin/sh\nexit 3\n', { mode: 0o755 });
+    const s = start(env({ ELECTRON_OVERRIDE_DIST_PATH: dist, DISPLAY: ':99' }), ['--help']);
+    await exited(s.child);
+    expect(s.output()).toContain('the desktop app is not used: it does not run as root with its sandbox on');
   });
 
   it('without a display, or without an Electron binary, runs the console, prints its address and why', async () => {
