@@ -1,4 +1,5 @@
 import { BrowserWindow } from 'electron';
+import type { RpcPort } from '../../common/rpc/port.js';
 import type { RpcConnection } from '../../common/rpc/rpc-server.js';
 import type { BridgeHost } from '../bridge-host/bridge-host.js';
 import { APP_INDEX_URL } from './app-origin.js';
@@ -22,6 +23,7 @@ export interface MainWindowOptions {
 export class MainWindow {
   private win: BrowserWindow | null = null;
   private connection: RpcConnection | null = null;
+  private port: RpcPort | null = null;
   private quitting = false;
 
   constructor(private readonly o: MainWindowOptions) {}
@@ -51,9 +53,17 @@ export class MainWindow {
   }
 
   private attach(win: BrowserWindow): void {
-    this.connection?.dispose();
+    this.detach();
     const id = win.webContents.id;
-    this.connection = this.o.bridge.attach(ipcPort(win.webContents), (origin) => checkIpcSender(origin, { webContentsId: id }));
+    this.port = ipcPort(win.webContents);
+    this.connection = this.o.bridge.attach(this.port, (origin) => checkIpcSender(origin, { webContentsId: id }));
+  }
+
+  private detach(): void {
+    this.connection?.dispose();
+    this.port?.close?.();
+    this.connection = null;
+    this.port = null;
   }
 
   private create(): BrowserWindow {
@@ -97,8 +107,7 @@ export class MainWindow {
       }
     });
     win.on('closed', () => {
-      this.connection?.dispose();
-      this.connection = null;
+      this.detach();
       this.win = null;
     });
     void win.loadURL(APP_INDEX_URL);
