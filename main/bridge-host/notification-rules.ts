@@ -34,7 +34,7 @@ export class NotificationRules {
     if (e.to === 'running' && this.open.has(key)) {
       const ms = Date.parse(e.time) - (this.open.get(key) as number);
       this.open.delete(key);
-      return { ...base, kind: 'recovery', severity: 'info', title: `${where} recovered`, body: `Running again after ${ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`}.` };
+      return { ...base, kind: 'recovery', severity: 'info', title: `${where} recovered`, body: `Running again after ${ms < 1000 ? `${ms} ms` : ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`}.` };
     }
     if (e.to === 'stopped' || e.to === 'stopping') this.open.delete(key);
     return null;

@@ -79,6 +79,8 @@ async function main(tracker) {
   await page.goto(host.url);
   await page.waitForSelector(rowSelector);
   await page.evaluate(() => {
+    window.__long = [];
+    new PerformanceObserver((l) => window.__long.push(...l.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
     window.__frames = [];
     const loop = (t) => {
       window.__frames.push(t);
@@ -87,7 +89,10 @@ async function main(tracker) {
     requestAnimationFrame(loop);
   });
   await sleep(1000);
-  const idle = await page.evaluate(() => window.__frames.length);
+  const idle = await page.evaluate(() => {
+    const f = window.__frames;
+    return f.length > 1 ? Math.round(((f.length - 1) * 1000) / (f[f.length - 1] - f[0])) : null;
+  });
   await page.evaluate(() => (window.__frames = []));
   const perSnapshot = CHANGES_PER_SECOND / SNAPSHOTS_PER_SECOND;
   const interval = 1000 / SNAPSHOTS_PER_SECOND;
@@ -102,6 +107,7 @@ async function main(tracker) {
   }
   const elapsed = (Date.now() - started) / 1000;
   const frames = await page.evaluate(() => window.__frames);
+  const longTasks = await page.evaluate(() => window.__long);
   // Every painted row shows the generation of the last snapshot that changed it: the newest must be on screen.
   const painted = await page.waitForFunction((g) => [...document.querySelectorAll('[data-testid^="overview-row-local-"] td:nth-of-type(3)')].some((td) => Number(td.textContent) === g), lastGeneration, { timeout: 5000 }).then(() => true, () => false);
   const windows = [];
@@ -132,6 +138,7 @@ async function main(tracker) {
         longestFrameGapMs: round(Math.max(...gaps), 1),
         frameGapMs: summarize(gaps, 1),
         lastSnapshotPainted: painted,
+        longTasks: { count: longTasks.length, totalMs: round(longTasks.reduce((a, b) => a + b, 0), 0), maxMs: round(Math.max(0, ...longTasks), 0) },
       },
     },
     anchors: { staticPageFirstContentfulPaintMs: { ...anchorFcp, unit: 'ms', what: 'the refusal page of the same server: HTML only, no script' } },

@@ -19,12 +19,12 @@ const INCIDENT = (e: EventView) => (e.kind === 'transition' && (e.to === 'backin
 /** Every node and service at a glance: state (colour and words), availability over 24 h and 7 d, the last incidents. */
 export function overviewView(ctx: ViewContext): View {
   const nodesEl = h('div', { class: 'node-cards', testid: 'overview-nodes' });
-  const tbody = h('tbody');
+  const tbody = h('tbody', { role: 'rowgroup' });
   const table = h(
     'table',
-    { class: 'grid', testid: 'overview-services' },
+    { class: 'grid live', testid: 'overview-services', role: 'table' },
     h('caption', {}, 'Services'),
-    h('thead', {}, h('tr', {}, ...['Service', 'Node', 'State', 'Restarts', 'Up 24 h', 'Up 7 d', 'Last reason'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' }, ...['Service', 'Node', 'State', 'Restarts', 'Up 24 h', 'Up 7 d', 'Last reason'].map((t) => h('th', { scope: 'col', role: 'columnheader' }, t)))),
     tbody,
   );
   const servicesBox = h('div', {});
@@ -46,16 +46,16 @@ export function overviewView(ctx: ViewContext): View {
     let r = rows.get(key);
     if (!r) {
       const badge = h('span', { class: 'badge', testid: `state-${node}-${s.name}` });
-      const restarts = h('td', {});
-      const day = h('td', {});
-      const week = h('td', {});
-      const reason = h('td', { class: 'reason' });
+      const restarts = h('td', { role: 'cell' });
+      const day = h('td', { role: 'cell' });
+      const week = h('td', { role: 'cell' });
+      const reason = h('td', { class: 'reason', role: 'cell' });
       const tr = h(
         'tr',
-        { testid: `overview-row-${node}-${s.name}` },
-        h('th', { scope: 'row' }, h('a', { href: `#services/${s.name}`, testid: `overview-open-${node}-${s.name}` }, s.name)),
-        h('td', {}, node),
-        h('td', {}, badge),
+        { testid: `overview-row-${node}-${s.name}`, role: 'row' },
+        h('th', { scope: 'row', role: 'rowheader' }, h('a', { href: `#services/${s.name}`, testid: `overview-open-${node}-${s.name}` }, s.name)),
+        h('td', { role: 'cell' }, node),
+        h('td', { role: 'cell' }, badge),
         restarts,
         day,
         week,
