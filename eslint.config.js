@@ -4,12 +4,15 @@ import tseslint from 'typescript-eslint';
 
 const ours = (layer) => [`**/${layer}/**`, `../${layer}/*`, `../../${layer}/*`, `../../../${layer}/*`];
 
+// Only main/electron/ imports electron (DESIGN.md): every other layer's rule names it too.
+const ELECTRON_ONLY = { name: 'electron', message: 'only main/electron/ imports electron' };
+
 const forbid = (layers, message) => ({
-  'no-restricted-imports': ['error', { patterns: layers.map((l) => ({ group: ours(l), message })) }],
+  'no-restricted-imports': ['error', { paths: [ELECTRON_ONLY], patterns: layers.map((l) => ({ group: ours(l), message })) }],
 });
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'bench-results/', '.scratch/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', 'release/', 'bench-results/', '.scratch/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -21,10 +24,12 @@ export default tseslint.config(
     },
   },
   { files: ['common/**/*.ts'], rules: forbid(['agent', 'main', 'renderer'], 'common/ imports nothing of ours outside common/') },
-  { files: ['common/**/*.ts'], ignores: ['common/node/**'], rules: { 'no-restricted-imports': ['error', { patterns: [{ group: [...ours('agent'), ...ours('main'), ...ours('renderer'), '**/node/*', 'node:*'], message: 'common/ outside common/node is plain ES: no Node modules' }] }] } },
+  { files: ['common/**/*.ts'], ignores: ['common/node/**'], rules: { 'no-restricted-imports': ['error', { paths: [ELECTRON_ONLY], patterns: [{ group: [...ours('agent'), ...ours('main'), ...ours('renderer'), '**/node/*', 'node:*'], message: 'common/ outside common/node is plain ES: no Node modules' }] }] } },
   { files: ['agent/**/*.ts'], rules: forbid(['main', 'renderer'], 'agent/ imports common/ only') },
-  { files: ['main/**/*.ts'], ignores: ['main/electron/**'], rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'only main/electron/ imports electron' }], patterns: [...['agent', 'renderer'].map((l) => ({ group: ours(l), message: 'main/ imports common/ only' }))] }] } },
-  { files: ['renderer/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [{ group: [...ours('agent'), ...ours('main'), '**/common/node/*', 'node:*'], message: 'renderer/ sees common/ types only' }] }] } },
+  { files: ['main/**/*.ts'], ignores: ['main/electron/**'], rules: { 'no-restricted-imports': ['error', { paths: [ELECTRON_ONLY], patterns: [...['agent', 'renderer'].map((l) => ({ group: ours(l), message: 'main/ imports common/ only' }))] }] } },
+  { files: ['renderer/**/*.ts'], rules: { 'no-restricted-imports': ['error', { paths: [ELECTRON_ONLY], patterns: [{ group: [...ours('agent'), ...ours('main'), '**/common/node/*', 'node:*'], message: 'renderer/ sees common/ types only' }] }] } },
+  { files: ['main/electron/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [...['agent', 'renderer'].map((l) => ({ group: ours(l), message: 'main/ imports common/ only' }))] }] } },
+  { files: ['test/**/*.ts', 'scripts/**/*.js', 'bin/**/*.js'], rules: { 'no-restricted-imports': ['error', { paths: [ELECTRON_ONLY] }] } },
   // The renderer bundle carries no zod: from common/ it takes types, plus the few zod-free run-time
   // pieces of the bridge client (the RPC client, its port type and the proxy that builds the bridge).
   {

@@ -16,6 +16,7 @@ import { serviceDetailView } from './views/services/service-detail-view.js';
 import { serviceFormView } from './views/services/service-form-view.js';
 import { servicesView } from './views/services/services-view.js';
 import { settingsView } from './views/settings/settings-view.js';
+import './views/settings/notification-settings.js';
 
 const SCREENS = [
   ['overview', 'Overview'],

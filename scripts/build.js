@@ -49,3 +49,6 @@ fs.writeFileSync(
 <body><div id="app" data-testid="app-root"><p class="loading">Loading Armory…</p></div><script type="module" src="app.js"></script></body></html>
 `,
 );
+
+// The desktop app (main process and preload): scripts/build-electron.js.
+await import('./build-electron.js');

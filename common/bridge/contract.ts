@@ -4,6 +4,7 @@ import { eventsDomain } from './events.js';
 import { groupsDomain } from './groups.js';
 import { nodesDomain } from './nodes.js';
 import { servicesDomain } from './services.js';
+import { settingsDomain } from './settings.js';
 import { wireName } from './wire-names.js';
 
 /**
@@ -17,6 +18,7 @@ export const bridgeDomains = Object.freeze({
   config: configDomain,
   events: eventsDomain,
   groups: groupsDomain,
+  settings: settingsDomain,
 } satisfies Record<string, BridgeDomain>);
 
 export type BridgeDomains = typeof bridgeDomains;

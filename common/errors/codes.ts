@@ -103,6 +103,12 @@ export const ERROR_CODES = {
   SHIM_E_NO_TLS: 'session shims need an enrolled agent (cluster certificates)',
   SHIM_E_ABORTED: 'a program on one side of the shim reset its connection',
   SHIM_E_ENDED: 'the shim session already ended normally (both directions finished)',
+  NOTIFY_E_SETTINGS: 'the notification settings are not valid or a channel is not set up',
+  NOTIFY_E_EMAIL: 'the notification e-mail could not be sent',
+  NOTIFY_E_WEBHOOK: 'the notification webhook did not accept the notification',
+  NOTIFY_E_DESKTOP: 'the desktop notification could not be shown',
+  DESKTOP_E_AUTOSTART: 'the start-at-login entry could not be written or removed',
+  DESKTOP_E_KEYCHAIN: 'the OS keychain (Electron safeStorage) is not available to protect keys',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -57,7 +57,15 @@ export class Manager {
   /** Redundant jobs: runs, votes and kept results. */
   readonly jobs: ManagerJobs;
 
-  constructor(env: NodeJS.ProcessEnv = process.env, private readonly keys: KeyWrapper = plainKeyWrapper) {
+  /**
+   * `nodePath` runs the local node's agent: this process's own Node by default; the desktop app,
+   * whose executable is Electron, passes the Node runtime it ships.
+   */
+  constructor(
+    env: NodeJS.ProcessEnv = process.env,
+    private readonly keys: KeyWrapper = plainKeyWrapper,
+    private readonly options: { nodePath?: string } = {},
+  ) {
     this.home = managerHome(env);
     this.inventory = new Inventory(this.home.inventoryFile, (info) =>
       this.note(`inventory was ${info.problem}; using the last good copy (${info.usedBackup})`),
@@ -338,7 +346,7 @@ export class Manager {
     const existing = this.inventory.data.nodes[LOCAL_NODE];
     if (existing) await this.stopLocalAgent().catch(() => undefined);
     const log = fs.openSync(path.join(dir, 'keeper.log'), 'a', 0o600);
-    const keeper = spawn(process.execPath, [options.agentBin, 'keeper', '--listen', `127.0.0.1:${options.agentPort}`, '--state-dir', dir], {
+    const keeper = spawn(this.options.nodePath ?? process.execPath, [options.agentBin, 'keeper', '--listen', `127.0.0.1:${options.agentPort}`, '--state-dir', dir], {
       detached: true,
       stdio: ['ignore', log, log],
     });

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { appSettingsSchema } from '../../../common/bridge/settings.js';
+import { storedNotificationsSchema } from '../notifications/stored-settings.js';
 
 /** One enrolled node as the manager knows it. */
 export const nodeRecordSchema = z.object({
@@ -31,10 +33,8 @@ export const inventorySchema = z.object({
   cluster: z.string(),
   nodes: z.record(z.string(), nodeRecordSchema),
   configVersions: z.array(configVersionSchema),
-  notifications: z.object({
-    desktop: z.boolean(),
-    email: z.string().nullable(),
-    webhook: z.string().nullable(),
-  }),
+  notifications: storedNotificationsSchema,
+  /** Settings of the desktop app (close to tray, start at login); absent in inventories written before them. */
+  app: appSettingsSchema.default({ closeToTray: true, startAtLogin: false }),
 });
 export type InventoryDoc = z.output<typeof inventorySchema>;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Low } from 'lowdb';
 import { DurableFile, type StoreRecovery } from '../../../common/node/durable-file.js';
+import { defaultNotifications } from '../notifications/stored-settings.js';
 import { inventorySchema, type InventoryDoc } from './inventory-schema.js';
 
 /**
@@ -16,7 +17,7 @@ export class Inventory {
   }
 
   static empty(cluster: string): InventoryDoc {
-    return { format: 1, cluster, nodes: {}, configVersions: [], notifications: { desktop: true, email: null, webhook: null } };
+    return { format: 1, cluster, nodes: {}, configVersions: [], notifications: defaultNotifications(), app: { closeToTray: true, startAtLogin: false } };
   }
 
   async load(): Promise<InventoryDoc> {

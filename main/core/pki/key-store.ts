@@ -14,11 +14,17 @@ export interface KeyWrapper {
   readonly kind: string;
 }
 
+/** The first line of a key file sealed with the OS keychain by the desktop app (keychain-key-wrapper.ts). */
+export const KEYCHAIN_MAGIC = Buffer.from('ARMORY-KEYCHAIN-SEALED-1\n', 'utf8');
+
 /** Stores keys unchanged: the PEM on disk is what node:tls and openssl read. */
 export const plainKeyWrapper: KeyWrapper = Object.freeze({
   kind: 'plain',
   wrap: (plain: Buffer) => Promise.resolve(Buffer.from(plain)),
-  unwrap: (stored: Buffer) => Promise.resolve(Buffer.from(stored)),
+  unwrap: (stored: Buffer) =>
+    stored.subarray(0, KEYCHAIN_MAGIC.length).equals(KEYCHAIN_MAGIC)
+      ? Promise.reject(new Error('it is sealed with the OS keychain by the Armory desktop app: use the desktop app (or remove the manager home to start over)'))
+      : Promise.resolve(Buffer.from(stored)),
 });
 
 export const SECRET_FILE_MODE = 0o600;
