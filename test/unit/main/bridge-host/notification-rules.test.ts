@@ -3,7 +3,8 @@ import type { EventView } from '../../../../common/bridge/events.js';
 import { NotificationRules } from '../../../../main/bridge-host/notification-rules.js';
 
 let seq = 0;
-const t = (from: string | undefined, to: string, at: number, reason = 'why'): EventView => ({
+// What the supervisor's transitions carry: the supervisor event that caused them (an exit unless said).
+const t = (from: string | undefined, to: string, at: number, reason = 'why', event = 'exited'): EventView => ({
   seq: ++seq,
   agentSeq: seq,
   time: new Date(1_700_000_000_000 + at).toISOString(),
@@ -13,6 +14,7 @@ const t = (from: string | undefined, to: string, at: number, reason = 'why'): Ev
   ...(from ? { from } : {}),
   to,
   reason,
+  detail: { event },
 });
 
 const kinds = (rules: NotificationRules, events: EventView[]) => events.map((e) => rules.notify(e)?.kind ?? null);
@@ -20,7 +22,7 @@ const kinds = (rules: NotificationRules, events: EventView[]) => events.map((e) 
 describe('notification rules', () => {
   it('tells a crash, then its recovery with the time it took, once each', () => {
     const rules = new NotificationRules();
-    const out = [t(undefined, 'starting', 0), t('starting', 'running', 10), t('running', 'backing-off', 1000, 'killed by SIGKILL'), t('backing-off', 'starting', 1500), t('starting', 'running', 2200), t('running', 'running', 2300)].map((e) => rules.notify(e));
+    const out = [t(undefined, 'starting', 0, 'start', 'start'), t('starting', 'running', 10, 'ready', 'ready'), t('running', 'backing-off', 1000, 'killed by SIGKILL'), t('backing-off', 'starting', 1500), t('starting', 'running', 2200), t('running', 'running', 2300)].map((e) => rules.notify(e));
     expect(out.map((n) => n?.kind ?? null)).toEqual([null, null, 'failure', null, 'recovery', null]);
     expect(out[2]?.title).toBe('web on local stopped unexpectedly');
     expect(out[2]?.body).toMatch(/^killed by SIGKILL\. Armory restarts it\.$/);
@@ -31,7 +33,7 @@ describe('notification rules', () => {
     const rules = new NotificationRules();
     expect(kinds(rules, [t('starting', 'running', 0), t('running', 'escalated', 10)])).toEqual([null, 'escalation']);
     expect(kinds(rules, [t('backing-off', 'failed', 20)])).toEqual(['give-up']);
-    expect(kinds(rules, [t('failed', 'stopped', 30), t('stopped', 'starting', 40), t('starting', 'running', 50)])).toEqual([null, null, null]);
+    expect(kinds(rules, [t('failed', 'stopped', 30, 'stopped by the user', 'stop'), t('stopped', 'starting', 40, 'start', 'start'), t('starting', 'running', 50)])).toEqual([null, null, null]);
   });
 
   it('counts a failed start after a crash as the same failure', () => {
