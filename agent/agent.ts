@@ -23,6 +23,9 @@ import { planReconcile } from './reconcile.js';
 import { lockStateDir, prepareStateDir, stateDirLayout, type StateDirLayout } from './state-dir.js';
 import { findProcessesByEnv, isSameLiveProcess, readProcStat, signalGroup } from './supervisor/proc.js';
 import { REASONS } from './supervisor/reasons.js';
+import { StateElements } from './replication/state-elements.js';
+import type { ServiceRoles } from './replication/service-roles.js';
+import { LOCAL_NODE } from '../common/config/placement.js';
 import { ServiceRunner } from './supervisor/service-runner.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -34,6 +37,8 @@ export interface AgentOptions {
   watchConfig?: boolean;
   /** An enrolled agent also serves its API over mutual TLS to the manager and its peers. */
   tls?: { material: TlsMaterial; listen: { host: string; port: number } };
+  /** Epochs and active/standby roles of services (failover); default: epoch 0, first placement node active. */
+  roles?: ServiceRoles;
 }
 
 const EVENT_LOG = { segmentBytes: 4 * 1024 * 1024, segments: 4 };
@@ -49,6 +54,8 @@ export class Agent {
   private readonly journal: AgentStateJournal;
   private readonly runners = new Map<string, ServiceRunner>();
   private readonly notifyHub: NotifyHub;
+  /** Checkpoints and file mirroring. */
+  readonly state: StateElements;
   private readonly lastRefusal = new Map<string, number>();
   private server: ControlServer | null = null;
   private watcher: { close(): Promise<void> } | null = null;
@@ -69,6 +76,8 @@ export class Agent {
     );
     this.exited = new Promise((resolve) => (this.exitResolve = resolve));
     this.notifyHub = new NotifyHub(`${this.layout.root}/notify`, (d) => this.onNotify(d));
+    const node = options.tls?.material.node ?? (options.source instanceof SignedConfigSource ? options.source.node : LOCAL_NODE);
+    this.state = new StateElements({ root: this.layout.root, node, tls: options.tls?.material ?? null, config: () => this.config, event: (e) => this.event(e), ...(options.roles ? { roles: options.roles } : {}) });
   }
 
   /** A notify datagram: accepted only from the service's own process group, and only when well formed. */
@@ -176,6 +185,7 @@ export class Agent {
       if (snap.pid !== null) runner.vanished(snap);
       else runner.restore(snap);
     }
+    await this.state.refresh();
     for (const [name, runner] of this.runners) {
       const snap = state.services[name];
       if (runner.current === 'stopped' && (snap ? snap.desired === 'up' : runner.config.autostart)) runner.start(REASONS.autostart);
@@ -217,6 +227,10 @@ export class Agent {
         const user = s.user !== undefined ? lookupUser(s.user) : undefined;
         return this.notifyHub.open(service, user ? { uid: user.uid, gid: user.gid } : undefined);
       },
+      checkpointSocket: (service, s) => {
+        const user = s.user !== undefined ? lookupUser(s.user) : undefined;
+        return this.state.checkpoints.socketFor(service, user ? { uid: user.uid, gid: user.gid } : undefined);
+      },
     });
     this.runners.set(name, runner);
     return runner;
@@ -245,6 +259,7 @@ export class Agent {
       void r.whenIdle().then(() => {
         r.dispose();
         this.notifyHub.close(name);
+        this.state.checkpoints.closeService(name);
       });
     }
     const restarted: string[] = [];
@@ -267,6 +282,7 @@ export class Agent {
       }
     }
     this.persist();
+    await this.state.refresh();
     const message = `${why} (${loaded.version}): ${started.length} started, ${plan.remove.length} stopped, ${restarted.length} restarted, ${plan.keep.length} unchanged`;
     this.event({ kind: 'config', reason: message, detail: { started, stopped: plan.remove, restarted } });
     return { message, started, stopped: plan.remove, restarted };
@@ -284,6 +300,7 @@ export class Agent {
       status: () => ({
         agent: { pid: process.pid, startedAt: this.startedAt, configFile: this.options.source.description, configVersion: this.configVersion },
         services: [...this.runners.values()].map((r) => r.status()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+        mirrors: this.state.mirrors.status(),
       }),
       start: ({ name }) => {
         this.runner(name).start();
@@ -333,7 +350,8 @@ export class Agent {
           throw err;
         }
       },
-      metrics: () => ({ text: serviceMetrics([...this.runners.values()].map((r) => r.status())) }),
+      metrics: () => ({ text: serviceMetrics([...this.runners.values()].map((r) => r.status())) + this.state.metrics() }),
+      ...this.state.handlers(),
       shutdown: () => {
         setImmediate(() => void this.shutdown());
         return { message: `stopping ${this.runners.size} services and the agent` };
@@ -357,6 +375,7 @@ export class Agent {
 
   private async close(): Promise<void> {
     await this.watcher?.close();
+    await this.state.close();
     const services: Record<string, ReturnType<ServiceRunner['snapshot']>> = {};
     for (const [name, r] of this.runners) services[name] = r.snapshot();
     this.journal.data.services = services;
