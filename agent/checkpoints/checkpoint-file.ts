@@ -32,31 +32,31 @@ export async function checkCheckpointFile(file: string, options: { verify: boole
   try {
     fh = await fsp.open(file, 'r');
   } catch (e) {
-    return { ok: false, problem: `unreadable: ${(e as Error).message}` };
+    return { ok: false, problem: `is unreadable: ${(e as Error).message}` };
   }
   try {
     const { size: fileSize } = await fh.stat();
-    if (fileSize < 8) return { ok: false, problem: 'truncated (no trailer)' };
+    if (fileSize < 8) return { ok: false, problem: 'is truncated (no trailer)' };
     const tail = Buffer.alloc(8);
     await fh.read(tail, 0, 8, fileSize - 8);
-    if (!tail.subarray(4).equals(CHECKPOINT_MAGIC)) return { ok: false, problem: 'truncated or overwritten (no trailer)' };
+    if (!tail.subarray(4).equals(CHECKPOINT_MAGIC)) return { ok: false, problem: 'is truncated or overwritten (no trailer)' };
     const len = tail.readUInt32BE(0);
-    if (len > MAX_TRAILER || len + 8 > fileSize) return { ok: false, problem: 'the trailer is damaged' };
+    if (len > MAX_TRAILER || len + 8 > fileSize) return { ok: false, problem: 'has a damaged trailer' };
     const json = Buffer.alloc(len);
     await fh.read(json, 0, len, fileSize - 8 - len);
     let meta: CheckpointMeta;
     try {
       meta = checkpointMetaSchema.parse(JSON.parse(json.toString('utf8')));
     } catch {
-      return { ok: false, problem: 'the trailer is damaged' };
+      return { ok: false, problem: 'has a damaged trailer' };
     }
-    if (meta.size !== fileSize - 8 - len) return { ok: false, problem: `truncated (${fileSize - 8 - len} of ${meta.size} bytes)`, meta };
+    if (meta.size !== fileSize - 8 - len) return { ok: false, problem: `is truncated (${fileSize - 8 - len} of ${meta.size} bytes)`, meta };
     if (!options.verify) return { ok: true, meta };
     const hash = createHash('sha256');
     const buf = Buffer.alloc(Math.min(4 * 1024 * 1024, Math.max(1, meta.size)));
     for (let off = 0; off < meta.size; ) {
       const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, meta.size - off), off);
-      if (bytesRead === 0) return { ok: false, problem: 'truncated', meta };
+      if (bytesRead === 0) return { ok: false, problem: 'is truncated', meta };
       hash.update(buf.subarray(0, bytesRead));
       off += bytesRead;
     }

@@ -179,7 +179,7 @@ export class CheckpointStore {
       const file = path.join(this.options.dir, n);
       const r = await checkCheckpointFile(file, { verify: true });
       if (r.ok) return { meta: r.meta, file };
-      this.options.onProblem(`checkpoint ${Number(m?.[2])} (epoch ${Number(m?.[1])}) is ${r.problem}; skipped for an older one`, {
+      this.options.onProblem(`checkpoint ${Number(m?.[2])} (epoch ${Number(m?.[1])}) ${r.problem}; skipped for an older one`, {
         code: 'CHECKPOINT_E_CORRUPT',
         seq: Number(m?.[2]),
         epoch: Number(m?.[1]),

@@ -61,7 +61,7 @@ export class Checkpoints {
       keep: spec.keep,
       maxSize: spec.maxSize,
       node: this.deps.node,
-      onProblem: (reason, detail) => this.deps.event({ kind: 'store', service, reason, detail }),
+      onProblem: (reason, detail) => this.deps.event({ kind: 'checkpoint', service, reason, detail }),
     });
     this.stores.set(service, store);
     return store;
