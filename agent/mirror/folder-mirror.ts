@@ -21,7 +21,9 @@ export interface FolderMirrorOptions {
 }
 
 type Pending = { kind: 'put' | 'remove' | 'mkdir' | 'symlink' } | { kind: 'rename'; from: string };
-type Entry = Pending & { rel: string; since: number; due: number };
+type Entry = Pending & { rel: string; since: number; due: number; attempts?: number };
+
+const ATTEMPTS = 5;
 
 const PROBE_MS = 500;
 const LIST_PAGE = 1000;
@@ -89,7 +91,7 @@ export class FolderMirror {
     this.watcher.on('add', (p, st) => this.onWrite(rel(p), st?.ino));
     this.watcher.on('change', (p, st) => this.onWrite(rel(p), st?.ino));
     this.watcher.on('unlink', (p) => this.onRemove(rel(p)));
-    this.watcher.on('addDir', (p) => rel(p) !== '' && this.enqueue(rel(p), { kind: 'mkdir' }));
+    this.watcher.on('addDir', (p) => rel(p) !== '' && this.onNewDir(rel(p)));
     this.watcher.on('unlinkDir', (p) => rel(p) !== '' && this.enqueue(rel(p), { kind: 'remove' }));
     this.watcher.on('error', (e) => this.options.event(`watching ${root} failed: ${(e as Error).message}`, { code: 'MIRROR_E_IO' }));
     await new Promise<void>((resolve) => this.watcher?.once('ready', () => resolve()));
@@ -118,6 +120,14 @@ export class FolderMirror {
       }
     }
     this.enqueue(rel, { kind: 'put' });
+  }
+
+  /** A new folder: what was written into it before the watch on it began is queued too. */
+  private onNewDir(rel: string): void {
+    this.enqueue(rel, { kind: 'mkdir' });
+    void listTree(path.join(this.options.folder, rel), undefined, 100_000, false).then((r) => {
+      for (const f of r.files) if (!this.closed) this.enqueue(`${rel}/${f.rel}`, { kind: f.type === 'dir' ? 'mkdir' : 'put' });
+    });
   }
 
   private onRemove(rel: string): void {
@@ -164,14 +174,15 @@ export class FolderMirror {
     if (s.running || this.closed) return;
     s.running = true;
     try {
-      if (!s.up) {
-        if (!(await s.target.available())) return this.kick(s, PROBE_MS);
+      if (!s.up && (await s.target.available())) {
         s.up = true;
         s.resync ??= { since: s.oldest(Date.now()) ?? Date.now() };
         this.options.event(`mirror target ${s.target.name} is back; catching up`, { target: s.target.name });
       }
-      if (s.resync) await this.resync(s, { checksums: false });
-      await this.drain(s);
+      if (s.up) {
+        if (s.resync) await this.resync(s, { checksums: false });
+        await this.drain(s);
+      }
     } catch (e) {
       this.failed(s, e);
     } finally {
@@ -225,6 +236,9 @@ export class FolderMirror {
           if (code === 'MIRROR_E_TARGET_DOWN' || code === 'AGENT_E_UNREACHABLE') {
             down = e;
             if (!s.pending.has(entry.rel)) s.pending.set(entry.rel, entry);
+          } else if ((entry.attempts ?? 0) + 1 < ATTEMPTS) {
+            // Tried again a little later (a file changing under the copy, a transient error).
+            if (!s.pending.has(entry.rel)) s.pending.set(entry.rel, { ...entry, attempts: (entry.attempts ?? 0) + 1, due: Date.now() + 200 * 2 ** (entry.attempts ?? 0) });
           } else {
             s.lastError = `${code ?? 'MIRROR_E_IO'}: ${(e as Error).message}`;
             this.options.event(`cannot mirror ${entry.rel} to ${s.target.name}: ${(e as Error).message}`, { target: s.target.name, code: code ?? 'MIRROR_E_IO', rel: entry.rel });

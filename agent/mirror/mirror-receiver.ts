@@ -59,7 +59,10 @@ export class MirrorReceiver {
       const st = await fsp.lstat(dir).catch(() => null);
       if (st?.isSymbolicLink()) throw new ArmoryError('MIRROR_E_SYMLINK_OUTSIDE', `${path.relative(this.root, dir)} is a symbolic link; nothing is written through it`);
       if (st && !st.isDirectory()) await fsp.rm(dir, { force: true });
-      if (!st || !st.isDirectory()) await fsp.mkdir(dir, { mode: 0o755 });
+      if (!st || !st.isDirectory()) await fsp.mkdir(dir, { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
+        // Another copy into the same new folder made it first.
+        if (e.code !== 'EEXIST') throw e;
+      });
     }
     return dir;
   }
@@ -99,7 +102,9 @@ export class MirrorReceiver {
         await this.parentOf(op.rel);
         const st = await fsp.lstat(p).catch(() => null);
         if (st && !st.isDirectory()) await fsp.rm(p, { force: true });
-        if (!st?.isDirectory()) await fsp.mkdir(p, { mode: 0o755 });
+        if (!st?.isDirectory()) await fsp.mkdir(p, { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EEXIST') throw e;
+        });
         return {};
       }
       case 'symlink': {
