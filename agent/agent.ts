@@ -251,6 +251,8 @@ export class Agent {
     this.configVersion = loaded.version;
     const desired = this.desiredServices();
     const plan = planReconcile(current, desired);
+    // Mirrored folders exist (and are watched) before a program starts on them.
+    await this.state.refresh();
     this.journal.data.appliedConfig = this.options.source instanceof FileConfigSource ? loaded.text : null;
     for (const name of plan.remove) {
       const r = this.runners.get(name) as ServiceRunner;
@@ -282,7 +284,6 @@ export class Agent {
       }
     }
     this.persist();
-    await this.state.refresh();
     const message = `${why} (${loaded.version}): ${started.length} started, ${plan.remove.length} stopped, ${restarted.length} restarted, ${plan.keep.length} unchanged`;
     this.event({ kind: 'config', reason: message, detail: { started, stopped: plan.remove, restarted } });
     return { message, started, stopped: plan.remove, restarted };

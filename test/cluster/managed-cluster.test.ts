@@ -2,53 +2,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../../common/node/fsync.js';
 import { Manager } from '../../main/core/manager.js';
-import { describeCertificate } from '../../main/core/pki/certificate-info.js';
 import { isAlive } from '../helpers/agent-harness.js';
+import { standUpAgent } from '../helpers/managed-hosts.js';
 import { TestNetwork } from '../helpers/netns.js';
 import { waitFor } from '../helpers/wait.js';
 
-const AGENT = path.resolve(import.meta.dirname, '../../bin/armory-agent.js');
 const net = new TestNetwork();
 let home = '';
 let manager: Manager;
-
-/** Stands an agent up on a test host the way enrollment leaves it: certificate in DIR/tls, agent under the keeper. */
-async function standUpAgent(name: string): Promise<void> {
-  const host = net.host(name);
-  const dir = path.join(home, 'hosts', name, 'var-lib-armory');
-  fs.mkdirSync(path.join(dir, 'tls'), { recursive: true, mode: 0o700 });
-  const cert = await manager.issueNodeCertificate(name, host.address);
-  await writeFileAtomic(path.join(dir, 'tls/ca.pem'), manager.caPem, 0o644);
-  await writeFileAtomic(path.join(dir, 'tls/node.pem'), cert.certPem, 0o644);
-  await writeFileAtomic(path.join(dir, 'tls/node.key'), cert.keyPem, 0o600);
-  net.spawn(name, process.execPath, [AGENT, 'keeper', '--listen', `${host.address}:7443`, '--state-dir', dir]);
-  const desc = describeCertificate(cert.certPem);
-  await manager.inventory.update((d) => {
-    d.nodes[name] = {
-      address: host.address,
-      agentPort: 7443,
-      hostKey: null,
-      sshUser: null,
-      sshPort: null,
-      profile: null,
-      certificateFingerprint: desc.fingerprintSha256,
-      certificateExpires: desc.notAfter.toISOString(),
-      enrolledAt: new Date().toISOString(),
-      install: { kind: 'test' },
-      lastEventSeq: 0,
-    };
-  });
-  await manager.waitForAgent(name, 20_000);
-}
 
 beforeAll(async () => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-cluster-'));
   manager = new Manager({ ARMORY_HOME: path.join(home, 'manager') });
   await manager.open();
   net.up(['h1', 'h2']);
-  await Promise.all([standUpAgent('h1'), standUpAgent('h2')]);
+  await Promise.all([standUpAgent(manager, net, home, 'h1'), standUpAgent(manager, net, home, 'h2')]);
 }, 60_000);
 
 afterAll(() => {

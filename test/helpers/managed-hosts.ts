@@ -1,0 +1,43 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from '../../common/node/fsync.js';
+import type { Manager } from '../../main/core/manager.js';
+import { describeCertificate } from '../../main/core/pki/certificate-info.js';
+import type { TestNetwork } from './netns.js';
+
+const AGENT = path.resolve(import.meta.dirname, '../../bin/armory-agent.js');
+
+/**
+ * Stands an agent up on a test host the way enrollment leaves it: certificate in DIR/tls, agent
+ * under the keeper, the node in the manager's inventory. Returns the agent's state directory.
+ * `binds` are [source, mountpoint] pairs bind-mounted for the agent and its programs only (their
+ * own copy of a folder that has the same path on every host).
+ */
+export async function standUpAgent(manager: Manager, net: TestNetwork, home: string, name: string, options: { binds?: [string, string][] } = {}): Promise<string> {
+  const host = net.host(name);
+  const dir = path.join(home, 'hosts', name, 'var-lib-armory');
+  fs.mkdirSync(path.join(dir, 'tls'), { recursive: true, mode: 0o700 });
+  const cert = await manager.issueNodeCertificate(name, host.address);
+  await writeFileAtomic(path.join(dir, 'tls/ca.pem'), manager.caPem, 0o644);
+  await writeFileAtomic(path.join(dir, 'tls/node.pem'), cert.certPem, 0o644);
+  await writeFileAtomic(path.join(dir, 'tls/node.key'), cert.keyPem, 0o600);
+  net.spawn(name, process.execPath, [AGENT, 'keeper', '--listen', `${host.address}:7443`, '--state-dir', dir], options.binds ? { binds: options.binds } : {});
+  const desc = describeCertificate(cert.certPem);
+  await manager.inventory.update((d) => {
+    d.nodes[name] = {
+      address: host.address,
+      agentPort: 7443,
+      hostKey: null,
+      sshUser: null,
+      sshPort: null,
+      profile: null,
+      certificateFingerprint: desc.fingerprintSha256,
+      certificateExpires: desc.notAfter.toISOString(),
+      enrolledAt: new Date().toISOString(),
+      install: { kind: 'test' },
+      lastEventSeq: 0,
+    };
+  });
+  await manager.waitForAgent(name, 20_000);
+  return dir;
+}
