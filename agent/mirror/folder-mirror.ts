@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import fs, { promises as fsp } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import type { MirrorFile, MirrorStatus } from '../../common/wire/mirror-wire.js';
-import { fileSha256, linkStaysInside, listTree, STAGING, type TargetOp } from './mirror-receiver.js';
+import { fileSha256, linkStaysInside, listTree, STAGING } from './mirror-receiver.js';
 import type { MirrorTarget } from './mirror-target.js';
 
 export interface FolderMirrorOptions {
@@ -293,7 +293,7 @@ export class FolderMirror {
     await this.sendFile(s, e, file, st);
   }
 
-  private async sendFile(s: TargetState, e: Entry, file: string, st: fs.Stats): Promise<void> {
+  private async sendFile(s: TargetState, e: Entry, file: string, st: Stats): Promise<void> {
     const t = s.target;
     const version = `${st.ino}-${st.size}-${st.mtimeMs}`;
     const fh = await fsp.open(file, 'r').catch(() => null);

@@ -22,6 +22,9 @@ const handlers = {
   shutdown: () => ok,
   'config.push': () => ({ version: 1, message: 'ok', started: [], stopped: [], restarted: [] }),
   metrics: () => ({ text: '' }),
+  'checkpoint.put': () => ({ have: 0, stored: false }),
+  'mirror.apply': () => ({}),
+  'mirror.list': () => ({ files: [], more: false }),
 } satisfies ControlHandlers;
 const server = new ControlServer(sock, handlers);
 
