@@ -18,6 +18,36 @@ export type TargetOp =
 
 const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
 
+/**
+ * fsyncs a folder, sharing the work between callers: one fsync that starts after a caller's rename
+ * covers it, so many files renamed into one folder at once cost a few fsyncs, not one each.
+ */
+class FolderSync {
+  private readonly state = new Map<string, { running: Promise<void>; next: Promise<void> | null }>();
+
+  sync(dir: string): Promise<void> {
+    const s = this.state.get(dir);
+    if (!s) {
+      const running = fsyncDir(dir).finally(() => this.done(dir));
+      this.state.set(dir, { running, next: null });
+      return running;
+    }
+    // One is under way and may have started before our rename: wait for the one after it.
+    s.next ??= s.running.catch(() => undefined).then(() => fsyncDir(dir));
+    return s.next;
+  }
+
+  private done(dir: string): void {
+    const s = this.state.get(dir);
+    if (!s) return;
+    if (s.next) {
+      const next = s.next;
+      this.state.set(dir, { running: next, next: null });
+      void next.finally(() => this.done(dir)).catch(() => undefined);
+    } else this.state.delete(dir);
+  }
+}
+
 /** Checks a relative path and joins it to the root, refusing anything that would leave it. */
 export function insideRoot(root: string, rel: string): string {
   if (!relPathSchema.safeParse(rel).success || rel === STAGING || rel.startsWith(`${STAGING}/`)) {
@@ -41,6 +71,7 @@ export function linkStaysInside(rel: string, target: string): boolean {
  */
 export class MirrorReceiver {
   private readonly hashes = new Map<string, { hash: Hash; at: number }>();
+  private readonly folders = new FolderSync();
 
   constructor(readonly root: string) {}
 
@@ -165,7 +196,7 @@ export class MirrorReceiver {
     const existing = await fsp.lstat(dest).catch(() => null);
     if (existing?.isDirectory()) await fsp.rm(dest, { recursive: true, force: true });
     await fsp.rename(st.file, dest);
-    await fsyncDir(dir);
+    await this.folders.sync(dir);
     return { have: op.total };
   }
 
