@@ -26,6 +26,8 @@ type Entry = Pending & { rel: string; since: number; due: number; attempts?: num
 const ATTEMPTS = 5;
 
 const PROBE_MS = 500;
+const RECHECK_MS = 30;
+const NEW_DIR_RESCAN_MS = [250, 1000];
 const LIST_PAGE = 1000;
 
 /** The pending changes of one target and how it is doing. */
@@ -125,9 +127,20 @@ export class FolderMirror {
   /** A new folder: what was written into it before the watch on it began is queued too. */
   private onNewDir(rel: string): void {
     this.enqueue(rel, { kind: 'mkdir' });
-    void listTree(path.join(this.options.folder, rel), undefined, 100_000, false).then((r) => {
-      for (const f of r.files) if (!this.closed) this.enqueue(`${rel}/${f.rel}`, { kind: f.type === 'dir' ? 'mkdir' : 'put' });
-    });
+    // chokidar watches a new folder only after it noticed it; what was written into it before
+    // that has no event. Look now and again once the watch surely stands.
+    const look = () => {
+      if (this.closed) return;
+      void listTree(path.join(this.options.folder, rel), undefined, 100_000, false).then((r) => {
+        for (const f of r.files) {
+          const full = `${rel}/${f.rel}`;
+          if (this.closed || (f.type !== 'dir' && this.inodes.has(full))) continue;
+          this.enqueue(full, { kind: f.type === 'dir' ? 'mkdir' : 'put' });
+        }
+      });
+    };
+    look();
+    for (const ms of NEW_DIR_RESCAN_MS) setTimeout(look, ms).unref();
   }
 
   private onRemove(rel: string): void {
@@ -290,14 +303,25 @@ export class FolderMirror {
     }
     if (st.isDirectory()) return void (await t.apply({ kind: 'mkdir', rel: e.rel }));
     if (!st.isFile()) return;
-    await this.sendFile(s, e, file, st);
+    if (await this.sendFile(s, e, file, st)) {
+      // Timestamps are coarse (a few ms): a write right after this one may leave the same
+      // modification time, and chokidar then reports no change. Look again shortly.
+      setTimeout(() => void this.recheck(e.rel, st), RECHECK_MS).unref();
+    }
   }
 
-  private async sendFile(s: TargetState, e: Entry, file: string, st: Stats): Promise<void> {
+  private async recheck(rel: string, sent: Stats): Promise<void> {
+    if (this.closed) return;
+    const now = await fsp.lstat(path.join(this.options.folder, rel)).catch(() => null);
+    if (now?.isFile() && (now.size !== sent.size || now.mtimeMs !== sent.mtimeMs || now.ino !== sent.ino)) this.enqueue(rel, { kind: 'put' });
+  }
+
+  /** Copies a file in chunks; true when the target has it, false when it changed meanwhile (queued again). */
+  private async sendFile(s: TargetState, e: Entry, file: string, st: Stats): Promise<boolean> {
     const t = s.target;
     const version = `${st.ino}-${st.size}-${st.mtimeMs}`;
     const fh = await fsp.open(file, 'r').catch(() => null);
-    if (!fh) return;
+    if (!fh) return false;
     try {
       const hash = createHash('sha256');
       let hashedTo = 0;
@@ -318,17 +342,18 @@ export class FolderMirror {
           if (now.size !== st.size || now.mtimeMs !== st.mtimeMs) {
             // Still being written: copy it again once it settled.
             this.requeue(s, e);
-            return;
+            return false;
           }
           const sha256 = hashedTo === st.size ? hash.digest('hex') : await fileSha256(file);
           final = { sha256, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs };
         }
         const r = await t.apply({ kind: 'put', rel: e.rel, version, offset, total: st.size, data, ...(final ? { final } : {}) });
         const have = r.have ?? offset + bytesRead;
-        if (final && have >= st.size) return;
+        if (final && have >= st.size) return true;
         // A resumed copy (the target already had part of it) re-reads from where the target is.
         offset = have;
       }
+      return false;
     } finally {
       await fh.close();
     }

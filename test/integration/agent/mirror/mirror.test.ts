@@ -77,7 +77,10 @@ describe('file mirroring to a local folder on another disk', () => {
     for (let i = 0; i < 200; i += 1) execFileSync('redis-cli', ['-p', String(port), 'SET', `key:${i}`, `value ${i}`]);
     execFileSync('redis-cli', ['-p', String(port), 'SAVE']);
     const copy = path.join(disk, data);
-    await waitFor('the copy to match', async () => (await caughtUp(h as AgentHarness)) && JSON.stringify(tree(copy)) === JSON.stringify(tree(data)), { timeoutMs: 20_000 });
+    await waitFor('the copy to match', async () => {
+      if ((await caughtUp(h as AgentHarness)) && JSON.stringify(tree(copy)) === JSON.stringify(tree(data))) return true;
+      throw new Error(JSON.stringify([await mirrors(h as AgentHarness), Object.keys(tree(copy)), Object.keys(tree(data))]));
+    }, { timeoutMs: 20_000 });
     expect(Object.keys(tree(copy)).some((f) => f.endsWith('.rdb'))).toBe(true);
 
     // The copy alone is enough: a server started on it (as after a failover) has every key.
