@@ -77,7 +77,7 @@ export class Agent {
     this.exited = new Promise((resolve) => (this.exitResolve = resolve));
     this.notifyHub = new NotifyHub(`${this.layout.root}/notify`, (d) => this.onNotify(d));
     const node = options.tls?.material.node ?? (options.source instanceof SignedConfigSource ? options.source.node : LOCAL_NODE);
-    this.state = new StateElements({ root: this.layout.root, node, tls: options.tls?.material ?? null, config: () => this.config, event: (e) => this.event(e), ...(options.roles ? { roles: options.roles } : {}) });
+    this.state = new StateElements({ root: this.layout.root, node, tls: options.tls?.material ?? null, config: () => this.config, event: (e) => this.event(e), runsHere: (s) => s in this.desiredServices(), ...(options.roles ? { roles: options.roles } : {}) });
   }
 
   /** A notify datagram: accepted only from the service's own process group, and only when well formed. */

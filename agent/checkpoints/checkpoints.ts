@@ -84,7 +84,7 @@ export class Checkpoints {
       serveCheckpointConnection(socket, {
         store: s,
         epoch: () => this.deps.roles.epochOf(service),
-        saved: (stored) => this.saved(service, stored),
+        saved: (stored) => this.replicate(service, stored),
         loaded: (stored) => this.loaded(service, stored),
       });
     });
@@ -107,7 +107,8 @@ export class Checkpoints {
     });
   }
 
-  private saved(service: string, stored: StoredCheckpoint): void {
+  /** Sends a new checkpoint to the service's standbys (when this node is active and replication is on). */
+  replicate(service: string, stored: StoredCheckpoint): void {
     if (!this.spec(service)?.replicate || !this.deps.links || !this.deps.roles.isActive(service)) return;
     for (const node of replicaNodes(this.deps.config(), service)) {
       if (node === this.deps.node) continue;

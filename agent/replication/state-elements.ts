@@ -4,6 +4,7 @@ import type { AgentEventInput } from '../../common/wire/service-status.js';
 import type { ControlHandlers } from '../api/control-server.js';
 import type { TlsMaterial } from '../api/tls-server.js';
 import { Checkpoints } from '../checkpoints/checkpoints.js';
+import { FileCheckpoints } from '../checkpoints/file-checkpoints.js';
 import { Mirrors } from '../mirror/mirrors.js';
 import { PeerLinks } from './peer-links.js';
 import { placementRoles, type ServiceRoles } from './service-roles.js';
@@ -16,6 +17,8 @@ export interface StateElementsOptions {
   event: (e: AgentEventInput) => void;
   /** Epochs and roles from failover; by default epoch 0 and the first placement node is active. */
   roles?: ServiceRoles;
+  /** Whether a service runs on this node under the current configuration. */
+  runsHere: (service: string) => boolean;
 }
 
 /**
@@ -26,6 +29,7 @@ export interface StateElementsOptions {
 export class StateElements {
   readonly checkpoints: Checkpoints;
   readonly mirrors: Mirrors;
+  readonly files: FileCheckpoints;
   private readonly links: PeerLinks | null;
   private roles: ServiceRoles;
 
@@ -41,6 +45,8 @@ export class StateElements {
     const common = { node: options.node, roles, config: options.config, links: this.links, event: options.event };
     this.checkpoints = new Checkpoints({ ...common, root: options.root });
     this.mirrors = new Mirrors(common);
+    this.files = new FileCheckpoints({ ...common, checkpoints: this.checkpoints, runsHere: options.runsHere });
+    this.files.start();
   }
 
   setRoles(roles: ServiceRoles): Promise<void> {
@@ -48,9 +54,13 @@ export class StateElements {
     return this.refresh();
   }
 
-  /** Re-reads the configuration and roles: starts and stops mirroring where this node is active. */
-  refresh(): Promise<void> {
-    return this.mirrors.refresh();
+  /**
+   * Re-reads the configuration and roles: starts and stops mirroring where this node is active and
+   * puts `checkpoint.path` files back from replicated checkpoints. Call it before starting programs.
+   */
+  async refresh(): Promise<void> {
+    await this.files.restore();
+    await this.mirrors.refresh();
   }
 
   handlers(): Pick<ControlHandlers, 'checkpoint.put' | 'mirror.apply' | 'mirror.list'> {
@@ -66,6 +76,7 @@ export class StateElements {
   }
 
   async close(): Promise<void> {
+    this.files.close();
     this.checkpoints.close();
     await this.mirrors.close();
     this.links?.close();

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AgentHarness } from '../../../helpers/agent-harness.js';
+import { AgentHarness, cli } from '../../../helpers/agent-harness.js';
 import { waitFor } from '../../../helpers/wait.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../../..');
@@ -12,6 +13,7 @@ const SHELL_CLIENT = path.join(ROOT, 'bin/armory-checkpoint.js');
 /** A program that counts, saving each count as a checkpoint, and starts from the last one it finds. */
 const COUNTER = `
 import fs from 'node:fs';
+import os from 'node:os';
 import { loadCheckpoint, saveCheckpoint } from ${JSON.stringify(CLIENT)};
 const [out] = process.argv.slice(2);
 const last = await loadCheckpoint();
@@ -120,5 +122,47 @@ describe('checkpoints over the per-service socket', () => {
     expect(big.code).toBe(1);
     expect(big.stderr).toMatch(/CHECKPOINT_E_TOO_LARGE/);
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a program that only keeps a state file: the agent takes it as a checkpoint when it changes and puts it back when it is lost', async () => {
+    h = new AgentHarness('');
+    const file = path.join(h.dir, 'state.txt');
+    h.writeConfig(`services:
+  plain:
+    command: /bin/sh
+    args: ["-c", "i=0; while true; do i=$((i+1)); echo $i > ${file}.tmp && mv ${file}.tmp ${file}; sleep 0.05; done"]
+    checkpoint: { path: ${JSON.stringify(file)}, every: 100ms, keep: 2 }
+`);
+    await h.start();
+    const dir = path.join(h.stateDir, 'checkpoints/plain');
+    const count = () => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.ckpt')).length : 0);
+    await waitFor('checkpoints of the file', () => count() === 2);
+    await cli(['stop', 'plain', '--state-dir', h.stateDir]);
+    await h.waitService('plain', 'stopped', (x) => x.state === 'stopped');
+    const newestData = () => {
+      const f = fs.readdirSync(dir).filter((x) => x.endsWith('.ckpt')).sort().at(-1) as string;
+      const b = fs.readFileSync(path.join(dir, f));
+      return b.subarray(0, b.length - 8 - b.readUInt32BE(b.length - 8)).toString();
+    };
+    await waitFor('the last state of the file to be taken', () => newestData() === fs.readFileSync(file, 'utf8'));
+    const kept = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-kept-'));
+    fs.cpSync(dir, kept, { recursive: true });
+    const saved = fs.readFileSync(file, 'utf8');
+    await h.dispose();
+    // The agent, its program and the file are gone. A new agent with the checkpoints puts the newest back before the program starts.
+    h = new AgentHarness('');
+    fs.mkdirSync(path.join(h.stateDir, 'checkpoints'), { recursive: true });
+    fs.cpSync(kept, path.join(h.stateDir, 'checkpoints/plain'), { recursive: true });
+    fs.rmSync(kept, { recursive: true, force: true });
+    h.writeConfig(`services:
+  plain:
+    command: /bin/sleep
+    args: ["1000"]
+    checkpoint: { path: ${JSON.stringify(path.join(h.dir, 'state.txt'))}, every: 100ms }
+`);
+    await h.start();
+    expect(fs.readFileSync(path.join(h.dir, 'state.txt'), 'utf8')).toBe(saved);
+    const events = await h.events();
+    expect(events.some((e) => e.service === 'plain' && /restored .*state.txt from checkpoint \d+ .* saved [\d.]+ s ago/.test(e.reason))).toBe(true);
   });
 });
