@@ -1,7 +1,7 @@
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { ArmoryConfig } from '../../common/config/document.js';
-import { ArmoryError } from '../../common/errors/armory-error.js';
+import type { ArmoryError } from '../../common/errors/armory-error.js';
 import { fsyncDir } from '../../common/node/fsync.js';
 import type { AgentEventInput } from '../../common/wire/service-status.js';
 import type { ServiceRoles } from '../replication/service-roles.js';

@@ -77,7 +77,7 @@ export class FolderMirror {
   constructor(readonly options: FolderMirrorOptions) {
     this.states = options.targets.map((t) => new TargetState(t));
     this.maxPending = options.maxPending ?? 100_000;
-    this.settleMs = options.settleMs ?? 20;
+    this.settleMs = options.settleMs ?? 10;
   }
 
   async start(): Promise<void> {

@@ -5,7 +5,8 @@
 // delay (default.rsync, delay 0). Target: Armory's p99 ≤ 200 ms for a 1 MB write.
 //
 //   node test/bench/mirror.js     (BENCH_TRIALS=30 small writes, BENCH_BIG_TRIALS=3 100 MB writes,
-//                                  BENCH_DEFAULT_TRIALS=3 per size for lsyncd's default 15 s delay)
+//                                  BENCH_DEFAULT_TRIALS=3 per size for lsyncd's default 15 s delay,
+//                                  BENCH_BURST=10000 files, BENCH_LSYNCD=0 to leave lsyncd out)
 import { randomBytes } from 'node:crypto';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -148,7 +149,7 @@ async function main(tracker) {
   const armory = await measure('armory', a.src, armoryDst, TRIALS, BIG_TRIALS, 10_000);
 
   // --- lsyncd at its shortest delay.
-  const version = lsyncdVersion();
+  const version = process.env.BENCH_LSYNCD === '0' ? null : lsyncdVersion();
   let fast = null;
   let dflt = null;
   if (version) {
