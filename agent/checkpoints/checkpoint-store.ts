@@ -67,6 +67,7 @@ export class CheckpointWriter {
       if (exp) this.store.refuseStale(exp.epoch);
       const file = path.join(this.store.options.dir, checkpointFileName(meta.epoch, meta.seq));
       await fsp.rename(this.tmp, file);
+      if (exp) this.store.noteSeq(exp.seq);
       await fsyncDir(this.store.options.dir);
       await this.store.prune();
       return { meta, file };
@@ -113,6 +114,11 @@ export class CheckpointStore {
     return all.filter((n) => CHECKPOINT_FILE.test(n)).sort().reverse();
   }
 
+  /** A received copy took this number: our own next checkpoint comes after it. */
+  noteSeq(seq: number): void {
+    this.nextSeq = Math.max(this.nextSeq, seq + 1);
+  }
+
   takeSeq(): number {
     this.ensureDir();
     return this.nextSeq++;
@@ -145,7 +151,6 @@ export class CheckpointStore {
     const tmp = path.join(this.options.dir, `.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
     try {
       const fh = await fsp.open(tmp, 'w', 0o600);
-      if (expected) this.nextSeq = Math.max(this.nextSeq, expected.seq + 1);
       return new CheckpointWriter(this, fh, tmp, expected, epoch);
     } catch (e) {
       throw new ArmoryError('CHECKPOINT_E_IO', `cannot write in ${this.options.dir}: ${(e as Error).message}`);

@@ -147,4 +147,28 @@ describe('file mirroring to a local folder on another disk', () => {
     expect(events.some((e) => /is back; catching up/.test(e.reason))).toBe(true);
     expect(events.some((e) => e.detail?.code === 'MIRROR_E_SYMLINK_OUTSIDE')).toBe(true);
   });
+
+  it('the scrub finds a copy whose bytes changed behind its back (same size and time) and repairs it from the active side', async () => {
+    h = new AgentHarness('');
+    const data = path.join(h.dir, 'data');
+    const disk = path.join(h.dir, 'disk2');
+    fs.mkdirSync(data);
+    fs.mkdirSync(disk);
+    h.writeConfig(`services:
+  app:
+    command: /bin/sleep
+    args: ["1000"]
+    mirror: { folders: [${JSON.stringify(data)}], to: ${JSON.stringify(disk)}, scrub: 1s }
+`);
+    await h.start();
+    fs.writeFileSync(path.join(data, 'db'), 'the right bytes');
+    const copy = path.join(disk, data, 'db');
+    await waitFor('the copy', () => fs.existsSync(copy) && fs.readFileSync(copy, 'utf8') === 'the right bytes');
+    const st = fs.statSync(copy);
+    fs.writeFileSync(copy, 'the wrong bytes');
+    fs.utimesSync(copy, st.atime, st.mtime);
+    await waitFor('the scrub to repair it', () => fs.readFileSync(copy, 'utf8') === 'the right bytes', { timeoutMs: 10_000 });
+    expect((await mirrors(h)).find((m) => m.service === 'app')?.repaired).toBeGreaterThanOrEqual(1);
+    expect((await h.events()).some((e) => /scrub found 1 entries .* wrong or missing; repairing them/.test(e.reason))).toBe(true);
+  });
 });
