@@ -56,6 +56,25 @@ function mountTmpfs(dir: string): void {
   mounts.push(dir);
 }
 
+/** An agent running one idle service `app` whose folder DIR/data is mirrored to DIR/disk2 (a tmpfs of its own when asked). */
+async function sleeperWithMirror(options: { tmpfs: boolean }, extra: string): Promise<{ data: string; disk: string }> {
+  const harness = new AgentHarness('');
+  h = harness;
+  const data = path.join(harness.dir, 'data');
+  const disk = path.join(harness.dir, 'disk2');
+  fs.mkdirSync(data);
+  fs.mkdirSync(disk);
+  if (options.tmpfs) mountTmpfs(disk);
+  harness.writeConfig(`services:
+  app:
+    command: /bin/sleep
+    args: ["1000"]
+    mirror: { folders: [${JSON.stringify(data)}], to: ${JSON.stringify(disk)}, ${extra} }
+`);
+  await harness.start();
+  return { data, disk };
+}
+
 describe('file mirroring to a local folder on another disk', () => {
   it("redis-server's data folder is mirrored; a second redis-server started on the copy has the data", async () => {
     h = new AgentHarness('');
@@ -98,19 +117,8 @@ describe('file mirroring to a local folder on another disk', () => {
   });
 
   it('a target disk that is unmounted and comes back is caught up: writes, deletes and renames made meanwhile; an alert fires past lagAlert', async () => {
-    h = new AgentHarness('');
-    const data = path.join(h.dir, 'data');
-    const disk = path.join(h.dir, 'disk2');
-    fs.mkdirSync(data);
-    fs.mkdirSync(disk);
-    mountTmpfs(disk);
-    h.writeConfig(`services:
-  app:
-    command: /bin/sleep
-    args: ["1000"]
-    mirror: { folders: [${JSON.stringify(data)}], to: ${JSON.stringify(disk)}, lagAlert: 300ms }
-`);
-    await h.start();
+    const { data, disk } = await sleeperWithMirror({ tmpfs: true }, 'lagAlert: 300ms');
+    if (!h) throw new Error('the agent did not start');
     const copy = path.join(disk, data);
     fs.mkdirSync(path.join(data, 'sub'));
     for (let i = 0; i < 20; i += 1) fs.writeFileSync(path.join(data, `sub/f${i}`), `one ${i}`);
@@ -149,18 +157,8 @@ describe('file mirroring to a local folder on another disk', () => {
   });
 
   it('the scrub finds a copy whose bytes changed behind its back (same size and time) and repairs it from the active side', async () => {
-    h = new AgentHarness('');
-    const data = path.join(h.dir, 'data');
-    const disk = path.join(h.dir, 'disk2');
-    fs.mkdirSync(data);
-    fs.mkdirSync(disk);
-    h.writeConfig(`services:
-  app:
-    command: /bin/sleep
-    args: ["1000"]
-    mirror: { folders: [${JSON.stringify(data)}], to: ${JSON.stringify(disk)}, scrub: 1s }
-`);
-    await h.start();
+    const { data, disk } = await sleeperWithMirror({ tmpfs: false }, 'scrub: 1s');
+    if (!h) throw new Error('the agent did not start');
     fs.writeFileSync(path.join(data, 'db'), 'the right bytes');
     const copy = path.join(disk, data, 'db');
     await waitFor('the copy', () => fs.existsSync(copy) && fs.readFileSync(copy, 'utf8') === 'the right bytes');
