@@ -5,6 +5,8 @@ import type { MirrorFile } from '../../common/wire/mirror-wire.js';
 import type { PeerLinks } from '../replication/peer-links.js';
 import { MirrorReceiver, type TargetOp } from './mirror-receiver.js';
 
+const DISK_DOWN = new Set(['ENOSPC', 'EROFS', 'EIO', 'EDQUOT']);
+
 /** Where a mirrored folder's changes go: a local folder on another disk, or a standby node. */
 export interface MirrorTarget {
   readonly name: string;
@@ -50,7 +52,14 @@ export class LocalTarget implements MirrorTarget {
 
   async apply(op: TargetOp): Promise<{ have?: number }> {
     if (!(await this.available())) throw new ArmoryError('MIRROR_E_TARGET_DOWN', `${this.to} is gone (missing, or its disk is unmounted)`);
-    return this.receiver.apply(op);
+    try {
+      return await this.receiver.apply(op);
+    } catch (e) {
+      // A full, read-only or failing disk is a target that is down: its changes wait for it.
+      const errno = e instanceof ArmoryError ? e.context.errno : undefined;
+      if (typeof errno === 'string' && DISK_DOWN.has(errno)) throw new ArmoryError('MIRROR_E_TARGET_DOWN', `${this.to}: ${(e as Error).message}`, { errno });
+      throw e;
+    }
   }
 
   async list(after: string | undefined, limit: number, checksums: boolean) {

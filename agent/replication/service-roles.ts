@@ -12,11 +12,13 @@ export interface ServiceRoles {
 
 /**
  * The nodes that keep copies of a service's state: its placement's nodes and the members of a
- * group carrying it, in that order, without duplicates.
+ * group carrying it, in that order, without duplicates (none in `all` mode).
  */
 export function replicaNodes(config: ArmoryConfig | null, service: string): string[] {
-  if (!config) return [];
-  const out: string[] = [...(config.services[service]?.placement.nodes ?? [])];
+  const svc = config?.services[service];
+  // In `all` mode every node runs its own instance with its own state: nothing is replicated.
+  if (!config || !svc || svc.placement.mode === 'all') return [];
+  const out: string[] = [...svc.placement.nodes];
   for (const g of Object.values(config.groups)) {
     if (!g.services.includes(service)) continue;
     for (const m of g.members) if (!out.includes(m.node)) out.push(m.node);
