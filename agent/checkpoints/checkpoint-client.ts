@@ -102,7 +102,16 @@ export async function saveCheckpoint(data: Uint8Array | string | AsyncIterable<U
   let refused = false;
   void c.reply.then(() => (refused = true), () => (refused = true));
   try {
-    const write = (b: Uint8Array) => (c.socket.write(b) ? Promise.resolve() : new Promise<void>((r) => c.socket.once('drain', r).once('close', r)));
+    const write = (b: Uint8Array) =>
+      c.socket.write(b)
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const done = () => {
+              c.socket.off('drain', done).off('close', done);
+              resolve();
+            };
+            c.socket.on('drain', done).on('close', done);
+          });
     for await (const chunk of chunksOf(data)) {
       for (let off = 0; off < chunk.length && !refused; off += MAX_FRAME_BYTES) {
         await write(encodeFrame(chunk.subarray(off, off + MAX_FRAME_BYTES)));

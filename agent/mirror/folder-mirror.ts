@@ -27,6 +27,9 @@ const ATTEMPTS = 5;
 
 const PROBE_MS = 500;
 const RECHECK_MS = 30;
+/** Events within a second that count as a burst, and the quiet after it before the full comparison. */
+const BURST_EVENTS = 2000;
+const BURST_QUIET_MS = 500;
 const NEW_DIR_RESCAN_MS = [250, 1000];
 const LIST_PAGE = 1000;
 
@@ -73,6 +76,8 @@ export class FolderMirror {
   private scrubTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly outsideLinks = new Set<string>();
+  private burst: { windowStart: number; count: number; since: number | null } = { windowStart: 0, count: 0, since: null };
+  private burstTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly options: FolderMirrorOptions) {
     this.states = options.targets.map((t) => new TargetState(t));
@@ -153,8 +158,33 @@ export class FolderMirror {
     this.enqueue(rel, { kind: 'remove' });
   }
 
+  /**
+   * The kernel's queue of file events is bounded (fs.inotify.max_queued_events); past it, events
+   * are dropped and Node does not say so. After a burst of events, once it is quiet again, every
+   * target is compared in full (sizes and times), so a dropped event costs time, never a file.
+   */
+  private noteBurst(now: number): void {
+    if (now - this.burst.windowStart > 1000) this.burst = { windowStart: now, count: 0, since: this.burst.since };
+    this.burst.count += 1;
+    if (this.burst.count === BURST_EVENTS) this.burst.since ??= this.burst.windowStart;
+    if (this.burst.since === null) return;
+    if (this.burstTimer) clearTimeout(this.burstTimer);
+    this.burstTimer = setTimeout(() => {
+      this.burstTimer = null;
+      const since = this.burst.since ?? Date.now();
+      this.burst.since = null;
+      if (this.closed) return;
+      for (const s of this.states) {
+        s.resync = { since: Math.min(since, s.resync?.since ?? since) };
+        this.kick(s);
+      }
+    }, BURST_QUIET_MS);
+    this.burstTimer.unref();
+  }
+
   private enqueue(rel: string, p: Pending): void {
     const now = Date.now();
+    this.noteBurst(now);
     for (const s of this.states) {
       if (p.kind === 'rename') {
         const prev = s.pending.get(p.from);
@@ -470,6 +500,7 @@ export class FolderMirror {
     if (this.tick) clearInterval(this.tick);
     if (this.scrubTimer) clearInterval(this.scrubTimer);
     for (const s of this.states) if (s.timer) clearTimeout(s.timer);
+    if (this.burstTimer) clearTimeout(this.burstTimer);
     await this.watcher?.close();
   }
 }
