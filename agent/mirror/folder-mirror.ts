@@ -27,9 +27,10 @@ const ATTEMPTS = 5;
 
 const PROBE_MS = 500;
 const RECHECK_MS = 30;
-/** Events within a second that count as a burst, and the quiet after it before the full comparison. */
-const BURST_EVENTS = 2000;
+/** Events that count as a burst; the quiet after it before the full comparison, or the longest wait. */
+const BURST_EVENTS = 1000;
 const BURST_QUIET_MS = 500;
+const BURST_MAX_MS = 10_000;
 const NEW_DIR_RESCAN_MS = [250, 1000];
 const LIST_PAGE = 1000;
 
@@ -76,7 +77,7 @@ export class FolderMirror {
   private scrubTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly outsideLinks = new Set<string>();
-  private burst: { windowStart: number; count: number; since: number | null } = { windowStart: 0, count: 0, since: null };
+  private burst: { count: number; since: number | null } = { count: 0, since: null };
   private burstTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly options: FolderMirrorOptions) {
@@ -159,26 +160,29 @@ export class FolderMirror {
   }
 
   /**
-   * The kernel's queue of file events is bounded (fs.inotify.max_queued_events); past it, events
-   * are dropped and Node does not say so. After a burst of events, once it is quiet again, every
-   * target is compared in full (sizes and times), so a dropped event costs time, never a file.
+   * The kernel's queue of file events is bounded (fs.inotify.max_queued_events), and chokidar
+   * watches a new folder only some time after it appeared; past the bound events are dropped and
+   * Node does not say so. So after many events, once it is quiet again (or every 10 s while it is
+   * not), every target is compared in full (sizes and times): a lost event costs time, never a file.
    */
   private noteBurst(now: number): void {
-    if (now - this.burst.windowStart > 1000) this.burst = { windowStart: now, count: 0, since: this.burst.since };
     this.burst.count += 1;
-    if (this.burst.count === BURST_EVENTS) this.burst.since ??= this.burst.windowStart;
-    if (this.burst.since === null) return;
-    if (this.burstTimer) clearTimeout(this.burstTimer);
-    this.burstTimer = setTimeout(() => {
+    this.burst.since ??= now;
+    if (this.burst.count < BURST_EVENTS) return;
+    const fire = () => {
+      if (this.burstTimer) clearTimeout(this.burstTimer);
       this.burstTimer = null;
       const since = this.burst.since ?? Date.now();
-      this.burst.since = null;
+      this.burst = { count: 0, since: null };
       if (this.closed) return;
       for (const s of this.states) {
         s.resync = { since: Math.min(since, s.resync?.since ?? since) };
         this.kick(s);
       }
-    }, BURST_QUIET_MS);
+    };
+    if (now - this.burst.since > BURST_MAX_MS) return fire();
+    if (this.burstTimer) clearTimeout(this.burstTimer);
+    this.burstTimer = setTimeout(fire, BURST_QUIET_MS);
     this.burstTimer.unref();
   }
 
