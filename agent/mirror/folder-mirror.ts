@@ -77,7 +77,7 @@ export class FolderMirror {
   private scrubTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly outsideLinks = new Set<string>();
-  private burst: { count: number; since: number | null } = { count: 0, since: null };
+  private burst: { count: number; since: number | null; going: boolean } = { count: 0, since: null, going: false };
   private burstTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly options: FolderMirrorOptions) {
@@ -168,21 +168,22 @@ export class FolderMirror {
   private noteBurst(now: number): void {
     this.burst.count += 1;
     this.burst.since ??= now;
-    if (this.burst.count < BURST_EVENTS) return;
-    const fire = () => {
+    if (this.burst.count < BURST_EVENTS && !this.burst.going) return;
+    const fire = (quiet: boolean) => {
       if (this.burstTimer) clearTimeout(this.burstTimer);
       this.burstTimer = null;
       const since = this.burst.since ?? Date.now();
-      this.burst = { count: 0, since: null };
+      // A comparison in the middle of a burst is followed by one at its end.
+      this.burst = { count: 0, since: null, going: !quiet };
       if (this.closed) return;
       for (const s of this.states) {
         s.resync = { since: Math.min(since, s.resync?.since ?? since) };
         this.kick(s);
       }
     };
-    if (now - this.burst.since > BURST_MAX_MS) return fire();
+    if (now - this.burst.since > BURST_MAX_MS) return fire(false);
     if (this.burstTimer) clearTimeout(this.burstTimer);
-    this.burstTimer = setTimeout(fire, BURST_QUIET_MS);
+    this.burstTimer = setTimeout(() => fire(true), BURST_QUIET_MS);
     this.burstTimer.unref();
   }
 
@@ -236,6 +237,7 @@ export class FolderMirror {
       s.running = false;
     }
     if (!s.up) this.kick(s, PROBE_MS);
+    else if (s.resync) this.kick(s);
     else if (s.pending.size > 0) {
       const next = Math.min(...[...s.pending.values()].slice(0, 64).map((e) => e.due));
       this.kick(s, Math.max(0, next - Date.now()));
@@ -399,7 +401,8 @@ export class FolderMirror {
 
   /** Compares the whole folder with a target and queues what differs (with checksums: the scrub). */
   private async resync(s: TargetState, options: { checksums: boolean }): Promise<number> {
-    const since = s.resync?.since ?? Date.now();
+    const mark = s.resync;
+    const since = mark?.since ?? Date.now();
     const theirs = new Map<string, MirrorFile>();
     let after: string | undefined;
     for (let page = 0; page < 100_000; page += 1) {
@@ -433,7 +436,8 @@ export class FolderMirror {
       s.pending.set(rel, { kind: 'remove', rel, since: options.checksums ? now : since, due: now });
       queued += 1;
     }
-    s.resync = null;
+    // Another comparison asked for meanwhile (a burst) still has to run.
+    if (s.resync === mark) s.resync = null;
     return queued;
   }
 
