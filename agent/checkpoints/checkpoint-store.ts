@@ -23,11 +23,15 @@ export interface StoredCheckpoint {
   file: string;
 }
 
+const WRITE_BYTES = 1024 * 1024;
+
 /** A checkpoint being written: bytes go to a temp file; commit makes it durable and visible. */
 export class CheckpointWriter {
   private readonly hash: Hash = createHash('sha256');
   private size = 0;
   private done = false;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
 
   constructor(
     private readonly store: CheckpointStore,
@@ -47,7 +51,18 @@ export class CheckpointWriter {
     }
     this.hash.update(bytes);
     this.size += bytes.length;
-    await this.fh.write(bytes);
+    // Socket reads are small (64 KB): gather them into writes of about 1 MiB.
+    this.pending.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    this.pendingBytes += bytes.length;
+    if (this.pendingBytes >= WRITE_BYTES) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pendingBytes === 0) return;
+    const data = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    await this.fh.write(data);
   }
 
   /** Writes the trailer, fsyncs, renames into place, fsyncs the folder, prunes old versions. */
@@ -61,6 +76,7 @@ export class CheckpointWriter {
         throw new ArmoryError('CHECKPOINT_E_CORRUPT', `the copy received for checkpoint ${exp.seq} does not match its checksum`, { seq: exp.seq });
       }
       const meta: CheckpointMeta = exp ?? { seq: this.store.takeSeq(), epoch: this.epoch, size: this.size, sha256, savedAt: new Date().toISOString(), node: this.store.options.node };
+      await this.flush();
       await this.fh.write(encodeTrailer(meta));
       await this.fh.sync();
       await this.fh.close();
