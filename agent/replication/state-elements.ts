@@ -21,6 +21,8 @@ export interface StateElementsOptions {
   runsHere: (service: string) => boolean;
 }
 
+const ROLES_POLL_MS = 500;
+
 /**
  * What keeps a service's state across restarts and failover: checkpoints and file mirroring, with
  * the peer links they replicate over. The agent hooks it in with a few lines; failover swaps the
@@ -32,8 +34,10 @@ export class StateElements {
   readonly files: FileCheckpoints;
   private readonly links: PeerLinks | null;
   private roles: ServiceRoles;
+  private readonly rolesTimer: NodeJS.Timeout;
+  private lastRoles = '';
 
-  constructor(options: StateElementsOptions) {
+  constructor(private readonly options: StateElementsOptions) {
     this.roles = options.roles ?? placementRoles(options.config, options.node);
     const roles: ServiceRoles = { epochOf: (s) => this.roles.epochOf(s), isActive: (s) => this.roles.isActive(s) };
     this.links = options.tls
@@ -47,6 +51,20 @@ export class StateElements {
     this.mirrors = new Mirrors(common);
     this.files = new FileCheckpoints({ ...common, checkpoints: this.checkpoints, runsHere: options.runsHere });
     this.files.start();
+    // Roles change without telling (a takeover, a step-down): look twice a second, refresh on a change.
+    this.rolesTimer = setInterval(() => {
+      const now = this.rolesSignature(options.config());
+      if (now !== this.lastRoles) void this.refresh();
+    }, ROLES_POLL_MS);
+    this.rolesTimer.unref();
+  }
+
+  private rolesSignature(config: ArmoryConfig | null): string {
+    const parts: string[] = [];
+    for (const [name, svc] of Object.entries(config?.services ?? {})) {
+      if (svc.mirror || svc.checkpoint) parts.push(`${name}:${this.roles.isActive(name) ? 'active' : 'standby'}:${this.roles.epochOf(name)}`);
+    }
+    return parts.join(',');
   }
 
   setRoles(roles: ServiceRoles): Promise<void> {
@@ -59,6 +77,7 @@ export class StateElements {
    * puts `checkpoint.path` files back from replicated checkpoints. Call it before starting programs.
    */
   async refresh(): Promise<void> {
+    this.lastRoles = this.rolesSignature(this.options.config());
     await this.files.restore();
     await this.mirrors.refresh();
   }
@@ -76,6 +95,7 @@ export class StateElements {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.rolesTimer);
     this.files.close();
     this.checkpoints.close();
     await this.mirrors.close();
