@@ -53,7 +53,7 @@ export class Mirrors {
     for (const [service, svc] of Object.entries(config?.services ?? {})) {
       if (!svc.mirror || !this.deps.roles.isActive(service)) continue;
       const replicas = replicaNodes(config, service);
-      if (replicas.length > 0 && !replicas.includes(this.deps.node)) continue;
+      if (this.deps.links && replicas.length > 0 && !replicas.includes(this.deps.node)) continue;
       wanted.set(service, JSON.stringify([svc.mirror, replicas]));
     }
     for (const [service, m] of this.active) {

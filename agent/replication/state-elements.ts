@@ -38,7 +38,8 @@ export class StateElements {
   private lastRoles = '';
 
   constructor(private readonly options: StateElementsOptions) {
-    this.roles = options.roles ?? placementRoles(options.config, options.node);
+    // A standalone agent (no cluster certificate) runs every service of its file: it is active for all.
+    this.roles = options.roles ?? (options.tls ? placementRoles(options.config, options.node) : { epochOf: () => 0, isActive: () => true });
     const roles: ServiceRoles = { epochOf: (s) => this.roles.epochOf(s), isActive: (s) => this.roles.isActive(s) };
     this.links = options.tls
       ? new PeerLinks(options.tls, (node) => {
