@@ -26,6 +26,9 @@ import { planReconcile } from './reconcile.js';
 import { lockStateDir, prepareStateDir, stateDirLayout, type StateDirLayout } from './state-dir.js';
 import { findProcessesByEnv, isSameLiveProcess, readProcStat, signalGroup } from './supervisor/proc.js';
 import { REASONS } from './supervisor/reasons.js';
+import { StateElements } from './replication/state-elements.js';
+import { placementRoles, type ServiceRoles } from './replication/service-roles.js';
+import { LOCAL_NODE } from '../common/config/placement.js';
 import { ServiceRunner } from './supervisor/service-runner.js';
 import { ShimHost } from './shims/shim-host.js';
 import { AGENT_VERSION } from './version.js';
@@ -38,6 +41,8 @@ export interface AgentOptions {
   watchConfig?: boolean;
   /** An enrolled agent also serves its API over mutual TLS to the manager and its peers. */
   tls?: { material: TlsMaterial; listen: { host: string; port: number } };
+  /** Epochs and active/standby roles of services (failover); default: epoch 0, first placement node active. */
+  roles?: ServiceRoles;
 }
 
 const EVENT_LOG = { segmentBytes: 4 * 1024 * 1024, segments: 4 };
@@ -55,6 +60,8 @@ export class Agent {
   private readonly notifyHub: NotifyHub;
   private readonly jobs: AgentJobs;
   private readonly shims: ShimHost;
+  /** Checkpoints and file mirroring. */
+  readonly state: StateElements;
   private readonly lastRefusal = new Map<string, number>();
   private server: ControlServer | null = null;
   private watcher: { close(): Promise<void> } | null = null;
@@ -84,7 +91,8 @@ export class Agent {
             node: options.source.node,
             stateDir: `${this.layout.root}/peers`,
             journal: (e) => this.event(e),
-            startService: (name, reason) => this.runners.get(name)?.start(reason),
+            // A takeover puts the newest checkpointed state file back before the program starts.
+            startService: (name, reason) => void this.state.refresh().finally(() => this.runners.get(name)?.start(reason)),
             stopService: (name, reason) => this.runners.get(name)?.stop(reason),
           })
         : null;
@@ -94,6 +102,8 @@ export class Agent {
       activeNodeOf: (service) => this.failover?.activeNodeOf(service) ?? null,
       journal: (e) => this.event({ kind: 'shim', ...(e.service ? { service: e.service } : {}), reason: e.text, detail: { end: e.end, session: e.session, code: e.code } }),
     });
+    const node = options.tls?.material.node ?? (options.source instanceof SignedConfigSource ? options.source.node : LOCAL_NODE);
+    this.state = new StateElements({ root: this.layout.root, node, tls: options.tls?.material ?? null, config: () => this.config, event: (e) => this.event(e), runsHere: (s) => s in this.desiredServices(), roles: options.roles ?? this.stateRoles(node) });
   }
 
   /** What checkpoints, mirror and shims may read of failover (epochs, active nodes, takeovers). */
@@ -112,6 +122,15 @@ export class Agent {
   /** Starts and stops the session shim ends this node carries under the current configuration. */
   private reconcileShims(): Promise<void> {
     return this.config ? this.shims.reconcile(this.config, new Set(Object.keys(this.desiredServices()))) : Promise.resolve();
+  }
+
+  /** Who holds a service's state: failover decides for the services of its groups; the placement's first node for the rest. */
+  private stateRoles(node: string): ServiceRoles {
+    const place = placementRoles(() => this.config, node);
+    return {
+      epochOf: (s) => this.failover?.epochOf(s) ?? place.epochOf(s),
+      isActive: (s) => (this.failover?.controls(s) ? this.failover.isActiveHere(s) : place.isActive(s)),
+    };
   }
 
   /** A notify datagram: accepted only from the service's own process group, and only when well formed. */
@@ -225,6 +244,7 @@ export class Agent {
       else runner.restore(snap);
     }
     if (this.failover && this.config) await this.failover.configure(this.config, this.peerKey());
+    await this.state.refresh();
     for (const [name, runner] of this.runners) {
       const snap = state.services[name];
       if (this.failover?.controls(name)) continue;
@@ -271,6 +291,10 @@ export class Agent {
         const user = s.user !== undefined ? lookupUser(s.user) : undefined;
         return this.notifyHub.open(service, user ? { uid: user.uid, gid: user.gid } : undefined);
       },
+      checkpointSocket: (service, s) => {
+        const user = s.user !== undefined ? lookupUser(s.user) : undefined;
+        return this.state.checkpoints.socketFor(service, user ? { uid: user.uid, gid: user.gid } : undefined);
+      },
     });
     this.runners.set(name, runner);
     return runner;
@@ -291,6 +315,8 @@ export class Agent {
     this.configVersion = loaded.version;
     const desired = this.desiredServices();
     const plan = planReconcile(current, desired);
+    // Mirrored folders exist (and are watched) before a program starts on them.
+    await this.state.refresh();
     this.journal.data.appliedConfig = this.options.source instanceof FileConfigSource ? loaded.text : null;
     for (const name of plan.remove) {
       const r = this.runners.get(name) as ServiceRunner;
@@ -299,6 +325,7 @@ export class Agent {
       void r.whenIdle().then(() => {
         r.dispose();
         this.notifyHub.close(name);
+        this.state.checkpoints.closeService(name);
       });
     }
     const restarted: string[] = [];
@@ -340,6 +367,7 @@ export class Agent {
       status: () => ({
         agent: { pid: process.pid, startedAt: this.startedAt, configFile: this.options.source.description, configVersion: this.configVersion },
         services: [...this.runners.values()].map((r) => r.status()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+        mirrors: this.state.mirrors.status(),
       }),
       start: ({ name }) => {
         this.runner(name).start();
@@ -408,10 +436,11 @@ export class Agent {
         this.failover.clearFailure(name);
         return { message: `${name}: this node may carry it again` };
       },
-      metrics: () => ({ text: serviceMetrics([...this.runners.values()].map((r) => r.status())) }),
       'job.run': ({ name }) => this.jobs.run(name),
       'job.replica': (params) => this.jobs.replica(params),
       'job.results': ({ name, limit }) => this.jobs.results(name, limit),
+      metrics: () => ({ text: serviceMetrics([...this.runners.values()].map((r) => r.status())) + this.state.metrics() }),
+      ...this.state.handlers(),
       shutdown: () => {
         setImmediate(() => void this.shutdown());
         return { message: `stopping ${this.runners.size} services and the agent` };
@@ -439,6 +468,7 @@ export class Agent {
     await this.watcher?.close();
     this.failover?.close();
     await this.shims.stop();
+    await this.state.close();
     const services: Record<string, ReturnType<ServiceRunner['snapshot']>> = {};
     for (const [name, r] of this.runners) services[name] = r.snapshot();
     this.journal.data.services = services;

@@ -9,6 +9,9 @@ await build({
     armory: 'main/cli/entry.ts',
     'poll-worker': 'agent/os/poll-worker.ts',
     'config-reference': 'common/config/reference.ts',
+    // The checkpoint API's clients: a shell command and a module programs import.
+    'armory-checkpoint': 'agent/checkpoints/checkpoint-cli.ts',
+    'checkpoint-client': 'agent/checkpoints/checkpoint-client.ts',
   },
   // koffi finds its prebuilt native library next to its own files, and ssh2 loads optional native
   // bindings: they stay modules (the agent bundle uploaded to nodes needs only koffi).

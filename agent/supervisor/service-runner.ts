@@ -41,6 +41,8 @@ export interface RunnerDeps {
   canEscalate: () => boolean;
   /** The path of the service's notify socket (NOTIFY_SOCKET), created on first use. */
   notifySocket: (service: string, spec: ServiceConfig) => string;
+  /** The path of the service's checkpoint socket (ARMORY_CHECKPOINT_SOCKET), or null without checkpoints. */
+  checkpointSocket?: (service: string, spec: ServiceConfig) => string | null;
   now?: () => number;
   random?: () => number;
 }
@@ -203,6 +205,8 @@ export class ServiceRunner {
         extraEnv.NOTIFY_SOCKET = this.deps.notifySocket(this.name, this.spec);
         if (this.spec.watchdog !== undefined) extraEnv.WATCHDOG_USEC = String(this.spec.watchdog * 1000);
       }
+      const checkpointSocket = this.deps.checkpointSocket?.(this.name, this.spec) ?? null;
+      if (checkpointSocket !== null) extraEnv.ARMORY_CHECKPOINT_SOCKET = checkpointSocket;
       child = launch(this.spec, {
         service: this.name,
         instance: this.deps.instance,

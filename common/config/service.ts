@@ -82,18 +82,20 @@ export const serviceSchema = z
       .describe('Where the service runs.'),
     checkpoint: z
       .strictObject({
-        path: absolutePath.optional().describe('File where the program keeps its state, if it does not use the checkpoint API.'),
-        every: duration({ min: 100 }).prefault('1m').describe('How often a checkpoint is taken.'),
+        path: absolutePath
+          .optional()
+          .describe('File where the program keeps its state, for a program that does not use the checkpoint API (ARMORY_CHECKPOINT_SOCKET): the agent takes it as a checkpoint and, where it is missing or older than a checkpoint from another node, puts the newest one back before the program starts.'),
+        every: duration({ min: 100 }).prefault('1m').describe('With path: how often the agent takes the file as a checkpoint (only when it changed).'),
         keep: z.number().int().min(1).max(1000).default(3).describe('Checkpoint versions kept.'),
         maxSize: size({ min: 1, max: 1024 ** 3 }).prefault('64MB').describe('The largest checkpoint accepted.'),
-        replicate: z.boolean().default(true).describe('Replicate checkpoints to the standby nodes.'),
+        replicate: z.boolean().default(true).describe('Replicate checkpoints to the standby nodes (the other nodes of the placement and of a group carrying the service), tagged with the epoch.'),
       })
       .optional()
       .describe('Application state snapshots.'),
     mirror: z
       .strictObject({
         folders: z.array(absolutePath).min(1).max(32).describe('Folders whose writes are duplicated.'),
-        to: absolutePath.optional().describe('A local folder (on another disk) that receives the duplicates.'),
+        to: absolutePath.optional().describe('A local folder (on another disk) that receives the duplicates: the copy of /var/lib/x goes to TO/var/lib/x. It must exist; missing, or no longer a mount point, it counts as down.'),
         standbys: z.boolean().default(true).describe('Duplicate writes to the standby nodes too.'),
         scrub: duration({ min: 1000 }).prefault('1h').describe('How often copies are compared and repaired.'),
         lagAlert: duration({ min: 10 }).prefault('5s').describe('Alert when the oldest unreplicated write is older than this.'),

@@ -3,7 +3,13 @@ import { method } from '../rpc/envelope.js';
 import { jobReplicaAnswerSchema, jobReplicaParamsSchema, jobResultsAnswerSchema, jobResultsParamsSchema, jobRunParamsSchema, jobRunSchema } from './jobs.js';
 import { PROTOCOL_VERSION } from './protocol.js';
 import { groupStatusSchema } from './failover-status.js';
+import { checkpointMetaSchema } from './checkpoint-protocol.js';
+import { mirrorOpSchema, mirrorFileSchema, mirrorStatusSchema } from './mirror-wire.js';
 import { agentEventSchema, serviceStatusSchema } from './service-status.js';
+
+/** Base64 characters of one replication chunk: 512 KiB of bytes, well under the message bound. */
+export const REPLICATION_CHUNK_BYTES = 512 * 1024;
+const MAX_CHUNK_B64 = 4 * Math.ceil(REPLICATION_CHUNK_BYTES / 3);
 
 const serviceName = z.strictObject({ name: z.string().min(1).max(63) });
 const done = z.strictObject({ message: z.string() });
@@ -19,6 +25,7 @@ export const agentControl = {
     z.strictObject({
       agent: z.strictObject({ pid: z.number().int(), startedAt: z.string(), configFile: z.string(), configVersion: z.string() }),
       services: z.array(serviceStatusSchema),
+      mirrors: z.array(mirrorStatusSchema).optional(),
     }),
   ),
   start: method(serviceName, done),
@@ -71,6 +78,21 @@ export const agentControl = {
   'job.replica': method(jobReplicaParamsSchema, jobReplicaAnswerSchema),
   /** The kept runs of a job, newest first. */
   'job.results': method(jobResultsParamsSchema, jobResultsAnswerSchema),
+  /** A peer replicates a checkpoint here in chunks; `have` says how many bytes are staged (to resume). */
+  'checkpoint.put': method(
+    z.strictObject({ service: z.string().min(1).max(63), meta: checkpointMetaSchema, offset: z.number().int().nonnegative(), data: z.base64().max(MAX_CHUNK_B64), final: z.boolean() }),
+    z.strictObject({ have: z.number().int().nonnegative(), stored: z.boolean() }),
+  ),
+  /** A peer mirrors one change of a watched folder here (the active node's writes to a standby). */
+  'mirror.apply': method(
+    z.strictObject({ service: z.string().min(1).max(63), folder: z.string().min(1).max(4096), epoch: z.number().int().nonnegative(), op: mirrorOpSchema }),
+    z.strictObject({ have: z.number().int().nonnegative().optional() }),
+  ),
+  /** A page of the mirrored copy's files, for catch-up and scrub. */
+  'mirror.list': method(
+    z.strictObject({ service: z.string().min(1).max(63), folder: z.string().min(1).max(4096), after: z.string().max(4096).optional(), limit: z.number().int().min(1).max(2000).default(1000), checksums: z.boolean().default(false) }),
+    z.strictObject({ files: z.array(mirrorFileSchema), more: z.boolean() }),
+  ),
 } as const;
 
 export type AgentControl = typeof agentControl;

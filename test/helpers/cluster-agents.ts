@@ -14,8 +14,10 @@ export const agentDir = (home: string, name: string) => path.join(home, 'hosts',
 /**
  * Stands an agent up on a test host the way enrollment leaves it: certificate in DIR/tls, the
  * agent under the keeper in the host's namespace, the node in the manager's inventory. Returns the keeper.
+ * `binds` are [source, mountpoint] pairs bind-mounted for the agent and its programs only (their
+ * own copy of a folder that has the same path on every host).
  */
-export async function standUpAgent(manager: Manager, net: TestNetwork, home: string, name: string): Promise<ChildProcess> {
+export async function standUpAgent(manager: Manager, net: TestNetwork, home: string, name: string, options: { binds?: [string, string][] } = {}): Promise<ChildProcess> {
   const host = net.host(name);
   const dir = agentDir(home, name);
   fs.mkdirSync(path.join(dir, 'tls'), { recursive: true, mode: 0o700 });
@@ -23,7 +25,7 @@ export async function standUpAgent(manager: Manager, net: TestNetwork, home: str
   await writeFileAtomic(path.join(dir, 'tls/ca.pem'), manager.caPem, 0o644);
   await writeFileAtomic(path.join(dir, 'tls/node.pem'), cert.certPem, 0o644);
   await writeFileAtomic(path.join(dir, 'tls/node.key'), cert.keyPem, 0o600);
-  const keeper = net.spawn(name, process.execPath, [AGENT, 'keeper', '--listen', `${host.address}:7443`, '--state-dir', dir]);
+  const keeper = net.spawn(name, process.execPath, [AGENT, 'keeper', '--listen', `${host.address}:7443`, '--state-dir', dir], options.binds ? { binds: options.binds } : {});
   const desc = describeCertificate(cert.certPem);
   await manager.inventory.update((d) => {
     d.nodes[name] = {

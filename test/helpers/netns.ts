@@ -9,6 +9,9 @@ export interface TestHost {
   veth: string;
 }
 
+/** sh script: bind-mounts each (source, mountpoint) pair before `--`, then execs the rest. */
+const BIND_THEN_EXEC = 'while [ "$1" != "--" ]; do mount --bind "$1" "$2" || exit 1; shift 2; done; shift; exec "$@"';
+
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 
 /**
@@ -59,8 +62,12 @@ export class TestNetwork {
   }
 
   /** Starts a process inside a host's namespace; down() kills it (and its process group). */
-  spawn(host: string, command: string, args: string[], options: { log?: (s: string) => void } = {}): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', this.host(host).netns, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  spawn(host: string, command: string, args: string[], options: { log?: (s: string) => void; binds?: [string, string][] } = {}): ChildProcess {
+    // `ip netns exec` gives the process a mount namespace of its own (slave of ours): bind mounts
+    // made in it are seen by the process and its children only.
+    const binds = options.binds ?? [];
+    const argv = binds.length === 0 ? [command, ...args] : ['/bin/sh', '-c', BIND_THEN_EXEC, 'sh', ...binds.flat(), '--', command, ...args];
+    const child = spawn('ip', ['netns', 'exec', this.host(host).netns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout?.on('data', (d: Buffer) => options.log?.(d.toString()));
     child.stderr?.on('data', (d: Buffer) => options.log?.(d.toString()));
     this.procs.push(child);

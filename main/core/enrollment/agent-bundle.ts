@@ -94,7 +94,7 @@ function archPackageDir(bundleDir: string, name: string, what: string): string {
 }
 
 /**
- * What goes onto a host of `arch`: the agent bundle (dist/agent.js and the poll worker), koffi
+ * What goes onto a host of `arch`: the agent bundle (dist/agent.js, the poll worker and the checkpoint clients), koffi
  * with its prebuilt library for that architecture (koffi is kept out of the bundle because it
  * loads its native library from next to its own files), a package.json that makes the folder an
  * ES module package and, when asked, a Node runtime from the npm
@@ -103,7 +103,7 @@ function archPackageDir(bundleDir: string, name: string, what: string): string {
 export async function collectAgentBundle(bundleDir: string, arch: HostArch, options: { withRuntime: boolean }): Promise<AgentBundle> {
   const nm = path.join(bundleDir, 'node_modules');
   const files: BundleFile[] = [];
-  for (const f of ['agent.js', 'poll-worker.js']) {
+  for (const f of ['agent.js', 'poll-worker.js', 'armory-checkpoint.js', 'checkpoint-client.js']) {
     const local = path.join(bundleDir, 'dist', f);
     if (!fs.existsSync(local)) throw new ArmoryError('ENROLL_E_BUNDLE', `${local} is missing: build the agent first (npm run build)`, { file: local });
     files.push(await localFile(local, `dist/${f}`, 0o644));

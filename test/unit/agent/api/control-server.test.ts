@@ -34,6 +34,9 @@ const handlers = {
     throw new ArmoryError('JOB_E_UNKNOWN');
   },
   'job.results': () => ({ runs: [] }),
+  'checkpoint.put': () => ({ have: 0, stored: false }),
+  'mirror.apply': () => ({}),
+  'mirror.list': () => ({ files: [], more: false }),
 } satisfies ControlHandlers;
 const server = new ControlServer(sock, handlers);
 

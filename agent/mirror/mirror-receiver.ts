@@ -1,0 +1,241 @@
+import { createHash, type Hash } from 'node:crypto';
+import fs, { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { ArmoryError } from '../../common/errors/armory-error.js';
+import { fsyncDir } from '../../common/node/fsync.js';
+import { relPathSchema, type MirrorFile } from '../../common/wire/mirror-wire.js';
+
+/** The staging folder a receiver keeps inside the copy (same file system, so renames are atomic). */
+export const STAGING = '.armory-mirror';
+
+/** A change as a target applies it: like the wire's MirrorOp, with the bytes decoded. */
+export type TargetOp =
+  | { kind: 'put'; rel: string; version: string; offset: number; total: number; data: Uint8Array; final?: { sha256: string; mode: number; mtimeMs: number } }
+  | { kind: 'remove'; rel: string }
+  | { kind: 'rename'; from: string; to: string }
+  | { kind: 'mkdir'; rel: string }
+  | { kind: 'symlink'; rel: string; target: string };
+
+const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
+
+/**
+ * fsyncs a folder, sharing the work between callers: one fsync that starts after a caller's rename
+ * covers it, so many files renamed into one folder at once cost a few fsyncs, not one each.
+ */
+class FolderSync {
+  private readonly state = new Map<string, { running: Promise<void>; next: Promise<void> | null }>();
+
+  sync(dir: string): Promise<void> {
+    const s = this.state.get(dir);
+    if (!s) {
+      const running = fsyncDir(dir).finally(() => this.done(dir));
+      this.state.set(dir, { running, next: null });
+      return running;
+    }
+    // One is under way and may have started before our rename: wait for the one after it.
+    s.next ??= s.running.catch(() => undefined).then(() => fsyncDir(dir));
+    return s.next;
+  }
+
+  private done(dir: string): void {
+    const s = this.state.get(dir);
+    if (!s) return;
+    if (s.next) {
+      const next = s.next;
+      this.state.set(dir, { running: next, next: null });
+      void next.finally(() => this.done(dir)).catch(() => undefined);
+    } else this.state.delete(dir);
+  }
+}
+
+/** Checks a relative path and joins it to the root, refusing anything that would leave it. */
+export function insideRoot(root: string, rel: string): string {
+  if (!relPathSchema.safeParse(rel).success || rel === STAGING || rel.startsWith(`${STAGING}/`)) {
+    throw new ArmoryError('MIRROR_E_PATH', `${JSON.stringify(rel.slice(0, 200))} is not a plain path inside the folder`, { rel: rel.slice(0, 200) });
+  }
+  return path.join(root, rel);
+}
+
+/** True when a symbolic link at `rel` with this target stays inside the folder. */
+export function linkStaysInside(rel: string, target: string): boolean {
+  if (path.isAbsolute(target) || target.includes('\0')) return false;
+  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(rel), target));
+  return resolved !== '..' && !resolved.startsWith('../') && !path.isAbsolute(resolved);
+}
+
+/**
+ * Applies mirrored changes to a copy of a folder: a file arrives in chunks into a staging file
+ * (resumable: a chunk at the wrong offset is answered with how much is staged), is checked against
+ * its SHA-256, fsynced and renamed into place, and the folder fsynced. Paths never leave the root
+ * and never pass through a symbolic link.
+ */
+export class MirrorReceiver {
+  private readonly hashes = new Map<string, { hash: Hash; at: number }>();
+  private readonly folders = new FolderSync();
+
+  constructor(readonly root: string) {}
+
+  private staging(rel: string, version: string): { dir: string; file: string; prefix: string } {
+    const dir = path.join(this.root, STAGING);
+    const prefix = `${sha1(rel).slice(0, 20)}-`;
+    return { dir, file: path.join(dir, `${prefix}${sha1(version).slice(0, 12)}.part`), prefix };
+  }
+
+  /** Creates the parent folders of `rel`, refusing to pass through a symbolic link. */
+  private async parentOf(rel: string): Promise<string> {
+    const parts = rel.split('/').slice(0, -1);
+    let dir = this.root;
+    for (const p of parts) {
+      dir = path.join(dir, p);
+      const st = await fsp.lstat(dir).catch(() => null);
+      if (st?.isSymbolicLink()) throw new ArmoryError('MIRROR_E_SYMLINK_OUTSIDE', `${path.relative(this.root, dir)} is a symbolic link; nothing is written through it`);
+      if (st && !st.isDirectory()) await fsp.rm(dir, { force: true });
+      if (!st || !st.isDirectory()) await fsp.mkdir(dir, { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
+        // Another copy into the same new folder made it first.
+        if (e.code !== 'EEXIST') throw e;
+      });
+    }
+    return dir;
+  }
+
+  async apply(op: TargetOp): Promise<{ have?: number }> {
+    try {
+      return await this.applyNow(op);
+    } catch (e) {
+      if (e instanceof ArmoryError) throw e;
+      const err = e as NodeJS.ErrnoException;
+      throw new ArmoryError('MIRROR_E_IO', `${op.kind} ${'rel' in op ? op.rel : op.from}: ${err.message}`, { errno: err.code ?? null });
+    }
+  }
+
+  private async applyNow(op: TargetOp): Promise<{ have?: number }> {
+    switch (op.kind) {
+      case 'put':
+        return this.put(op);
+      case 'remove': {
+        const p = insideRoot(this.root, op.rel);
+        await fsp.rm(p, { recursive: true, force: true });
+        await fsyncDir(path.dirname(p)).catch(() => undefined);
+        return {};
+      }
+      case 'rename': {
+        const from = insideRoot(this.root, op.from);
+        const to = insideRoot(this.root, op.to);
+        await this.parentOf(op.from);
+        await this.parentOf(op.to);
+        await fsp.rename(from, to);
+        await fsyncDir(path.dirname(to));
+        if (path.dirname(from) !== path.dirname(to)) await fsyncDir(path.dirname(from));
+        return {};
+      }
+      case 'mkdir': {
+        const p = insideRoot(this.root, op.rel);
+        await this.parentOf(op.rel);
+        const st = await fsp.lstat(p).catch(() => null);
+        if (st && !st.isDirectory()) await fsp.rm(p, { force: true });
+        if (!st?.isDirectory()) await fsp.mkdir(p, { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EEXIST') throw e;
+        });
+        return {};
+      }
+      case 'symlink': {
+        const p = insideRoot(this.root, op.rel);
+        if (!linkStaysInside(op.rel, op.target)) throw new ArmoryError('MIRROR_E_SYMLINK_OUTSIDE', `${op.rel} → ${op.target} leads outside the folder`);
+        const dir = await this.parentOf(op.rel);
+        const tmp = path.join(dir, `.${path.basename(p)}.armory-link-${process.pid}`);
+        await fsp.rm(tmp, { force: true });
+        await fsp.symlink(op.target, tmp);
+        await fsp.rename(tmp, p);
+        await fsyncDir(dir);
+        return {};
+      }
+    }
+  }
+
+  private async put(op: Extract<TargetOp, { kind: 'put' }>): Promise<{ have?: number }> {
+    const dest = insideRoot(this.root, op.rel);
+    const st = this.staging(op.rel, op.version);
+    await fsp.mkdir(st.dir, { recursive: true, mode: 0o700 });
+    const have = (await fsp.stat(st.file).catch(() => null))?.size ?? 0;
+    if (op.offset !== have) {
+      if (have === 0 && op.offset > 0) {
+        // Another version's parts are stale now.
+        for (const f of await fsp.readdir(st.dir)) if (f.startsWith(st.prefix)) await fsp.rm(path.join(st.dir, f), { force: true });
+      }
+      return { have };
+    }
+    if (have + op.data.length > op.total) throw new ArmoryError('MIRROR_E_IO', `${op.rel}: more bytes than the file's ${op.total}`);
+    if (op.offset === 0) {
+      for (const f of await fsp.readdir(st.dir)) if (f.startsWith(st.prefix) && path.join(st.dir, f) !== st.file) await fsp.rm(path.join(st.dir, f), { force: true });
+    }
+    const fh = await fsp.open(st.file, 'a', 0o600);
+    try {
+      if (op.data.length > 0) await fh.write(op.data);
+      let h = this.hashes.get(st.file);
+      if (!h || h.at !== have) h = { hash: createHash('sha256'), at: 0 };
+      if (h.at === have) h.hash.update(op.data);
+      h.at = have + op.data.length;
+      this.hashes.set(st.file, h);
+      if (!op.final) return { have: have + op.data.length };
+      if (h.at !== op.total) return { have: have + op.data.length };
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    let sum = (this.hashes.get(st.file) as { hash: Hash }).hash.digest('hex');
+    this.hashes.delete(st.file);
+    if (sum !== op.final.sha256) sum = await fileSha256(st.file);
+    if (sum !== op.final.sha256) {
+      await fsp.rm(st.file, { force: true });
+      throw new ArmoryError('MIRROR_E_CHECKSUM', `${op.rel}: the received copy does not match its checksum; sending it again`);
+    }
+    await fsp.chmod(st.file, op.final.mode & 0o7777);
+    const mtime = new Date(op.final.mtimeMs);
+    await fsp.utimes(st.file, mtime, mtime);
+    const dir = await this.parentOf(op.rel);
+    const existing = await fsp.lstat(dest).catch(() => null);
+    if (existing?.isDirectory()) await fsp.rm(dest, { recursive: true, force: true });
+    await fsp.rename(st.file, dest);
+    await this.folders.sync(dir);
+    return { have: op.total };
+  }
+
+  /** A page of the copy's entries in path order (staging excluded), with checksums when asked. */
+  async list(after: string | undefined, limit: number, checksums: boolean): Promise<{ files: MirrorFile[]; more: boolean }> {
+    return listTree(this.root, after, limit, checksums);
+  }
+}
+
+export async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Every entry under `root` (except the staging folder) in path order, paged. */
+export async function listTree(root: string, after: string | undefined, limit: number, checksums: boolean): Promise<{ files: MirrorFile[]; more: boolean }> {
+  const all: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    const entries = await fsp.readdir(rel ? path.join(root, rel) : root, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (r === STAGING) continue;
+      all.push(r);
+      if (e.isDirectory()) await walk(r);
+    }
+  };
+  await walk('');
+  all.sort();
+  const start = after === undefined ? 0 : all.findIndex((r) => r > after);
+  const page = start < 0 ? [] : all.slice(start, start + limit);
+  const files: MirrorFile[] = [];
+  for (const rel of page) {
+    const p = path.join(root, rel);
+    const st = await fsp.lstat(p).catch(() => null);
+    if (!st) continue;
+    if (st.isSymbolicLink()) files.push({ rel, type: 'symlink', size: 0, mtimeMs: 0, target: await fsp.readlink(p) });
+    else if (st.isDirectory()) files.push({ rel, type: 'dir', size: 0, mtimeMs: 0 });
+    else if (st.isFile()) files.push({ rel, type: 'file', size: st.size, mtimeMs: Math.floor(st.mtimeMs), ...(checksums ? { sha256: await fileSha256(p) } : {}) });
+  }
+  return { files, more: start >= 0 && start + limit < all.length };
+}

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+/** A path relative to a mirrored folder: plain components, no `.`/`..`, no NUL, not absolute. */
+export const relPathSchema = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.startsWith('/') && !p.includes('\0') && p.split('/').every((c) => c !== '' && c !== '.' && c !== '..'), 'a plain relative path inside the folder');
+
+/** One change of a mirrored folder, as the active node sends it to a standby. */
+export const mirrorOpSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('put'),
+    rel: relPathSchema,
+    /** Identifies the source file's version (inode, size, mtime): a staged part of another version is started over. */
+    version: z.string().min(1).max(200),
+    offset: z.number().int().nonnegative(),
+    total: z.number().int().nonnegative(),
+    data: z.base64().max(4 * Math.ceil((512 * 1024) / 3)),
+    /** With the last chunk: what the whole file must be. */
+    final: z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/), mode: z.number().int().min(0).max(0o7777), mtimeMs: z.number() }).optional(),
+  }),
+  z.strictObject({ kind: z.literal('remove'), rel: relPathSchema }),
+  z.strictObject({ kind: z.literal('rename'), from: relPathSchema, to: relPathSchema }),
+  z.strictObject({ kind: z.literal('mkdir'), rel: relPathSchema }),
+  z.strictObject({ kind: z.literal('symlink'), rel: relPathSchema, target: z.string().min(1).max(4096) }),
+]);
+export type MirrorOp = z.output<typeof mirrorOpSchema>;
+
+/** One file of a mirrored copy, as a listing shows it. */
+export const mirrorFileSchema = z.strictObject({
+  rel: z.string(),
+  type: z.enum(['file', 'dir', 'symlink']),
+  size: z.number().int().nonnegative(),
+  mtimeMs: z.number(),
+  sha256: z.string().optional(),
+  target: z.string().optional(),
+});
+export type MirrorFile = z.output<typeof mirrorFileSchema>;
+
+/** How one mirror target of one service is doing (status and metrics). */
+export const mirrorStatusSchema = z.strictObject({
+  service: z.string(),
+  target: z.string().describe('a local folder or node:NAME'),
+  up: z.boolean(),
+  pending: z.number().int().nonnegative().describe('changes not yet on the target'),
+  lagMs: z.number().nonnegative().describe('age of the oldest change not yet on the target (0 when caught up)'),
+  resyncing: z.boolean(),
+  lastError: z.string().nullable(),
+  lastScrub: z.string().nullable(),
+  repaired: z.number().int().nonnegative().describe('files the scrub found wrong and repaired'),
+});
+export type MirrorStatus = z.output<typeof mirrorStatusSchema>;

@@ -1,0 +1,173 @@
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ControlClient } from '../../../../common/node/rpc-client.js';
+import type { MirrorStatus } from '../../../../common/wire/mirror-wire.js';
+import { AgentHarness, canConnect, cli, freePort } from '../../../helpers/agent-harness.js';
+import { waitFor } from '../../../helpers/wait.js';
+
+let h: AgentHarness | null = null;
+const mounts: string[] = [];
+const pids: number[] = [];
+afterEach(async () => {
+  for (const pid of pids.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  for (const m of mounts.splice(0)) {
+    try {
+      execFileSync('umount', [m]);
+    } catch {
+      // not mounted
+    }
+  }
+  await h?.dispose();
+  h = null;
+});
+
+async function mirrors(harness: AgentHarness): Promise<MirrorStatus[]> {
+  const r = await cli(['status', '--json', '--state-dir', harness.stateDir]);
+  return (JSON.parse(r.stdout) as { mirrors: MirrorStatus[] }).mirrors;
+}
+
+const caughtUp = async (harness: AgentHarness) => (await mirrors(harness)).every((m) => m.up && m.pending === 0 && !m.resyncing);
+
+/** Every file under a folder with its contents (the staging folder excluded). */
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (r === '.armory-mirror') continue;
+      if (e.isDirectory()) walk(r);
+      else if (e.isFile()) out[r] = fs.readFileSync(path.join(dir, r), 'utf8');
+    }
+  };
+  walk('');
+  return out;
+}
+
+function mountTmpfs(dir: string): void {
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dir]);
+  mounts.push(dir);
+}
+
+/** An agent running one idle service `app` whose folder DIR/data is mirrored to DIR/disk2 (a tmpfs of its own when asked). */
+async function sleeperWithMirror(options: { tmpfs: boolean }, extra: string): Promise<{ data: string; disk: string }> {
+  const harness = new AgentHarness('');
+  h = harness;
+  const data = path.join(harness.dir, 'data');
+  const disk = path.join(harness.dir, 'disk2');
+  fs.mkdirSync(data);
+  fs.mkdirSync(disk);
+  if (options.tmpfs) mountTmpfs(disk);
+  harness.writeConfig(`services:
+  app:
+    command: /bin/sleep
+    args: ["1000"]
+    mirror: { folders: [${JSON.stringify(data)}], to: ${JSON.stringify(disk)}, ${extra} }
+`);
+  await harness.start();
+  return { data, disk };
+}
+
+describe('file mirroring to a local folder on another disk', () => {
+  it("redis-server's data folder is mirrored; a second redis-server started on the copy has the data", async () => {
+    h = new AgentHarness('');
+    const data = path.join(h.dir, 'redis-data');
+    const disk = path.join(h.dir, 'disk2');
+    fs.mkdirSync(disk);
+    mountTmpfs(disk);
+    const port = freePort();
+    h.writeConfig(`services:
+  redis:
+    command: /usr/bin/redis-server
+    args: ["--port", "${port}", "--bind", "127.0.0.1", "--dir", ${JSON.stringify(data)}, "--appendonly", "yes", "--save", "", "--daemonize", "no"]
+    cwd: /
+    mirror: { folders: [${JSON.stringify(data)}], to: ${JSON.stringify(disk)}, lagAlert: 2s }
+`);
+    fs.mkdirSync(data);
+    await h.start();
+    await waitFor('redis to accept connections', () => canConnect(port), { timeoutMs: 15_000 });
+    for (let i = 0; i < 200; i += 1) execFileSync('redis-cli', ['-p', String(port), 'SET', `key:${i}`, `value ${i}`]);
+    execFileSync('redis-cli', ['-p', String(port), 'SAVE']);
+    const copy = path.join(disk, data);
+    await waitFor('the copy to match', async () => {
+      if ((await caughtUp(h as AgentHarness)) && JSON.stringify(tree(copy)) === JSON.stringify(tree(data))) return true;
+      throw new Error(JSON.stringify([await mirrors(h as AgentHarness), Object.keys(tree(copy)), Object.keys(tree(data))]));
+    }, { timeoutMs: 20_000 });
+    expect(Object.keys(tree(copy)).some((f) => f.endsWith('.rdb'))).toBe(true);
+
+    // The copy alone is enough: a server started on it (as after a failover) has every key.
+    await cli(['stop', 'redis', '--state-dir', h.stateDir]);
+    const port2 = freePort();
+    const other = spawn('/usr/bin/redis-server', ['--port', String(port2), '--bind', '127.0.0.1', '--dir', copy, '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
+    pids.push(other.pid as number);
+    await waitFor('redis on the copy', () => canConnect(port2), { timeoutMs: 15_000 });
+    await waitFor('the data to be loaded', () => execFileSync('redis-cli', ['-p', String(port2), 'DBSIZE'], { encoding: 'utf8' }).trim() === '200', { timeoutMs: 15_000 });
+    expect(execFileSync('redis-cli', ['-p', String(port2), 'GET', 'key:137'], { encoding: 'utf8' }).trim()).toBe('value 137');
+    const client = await ControlClient.connect(path.join(h.stateDir, 'agent.sock'));
+    const metrics = await client.call('metrics', {});
+    client.close();
+    expect(metrics.text).toMatch(/armory_mirror_lag_seconds\{service="redis",target="[^"]+"\} 0/);
+  });
+
+  it('a target disk that is unmounted and comes back is caught up: writes, deletes and renames made meanwhile; an alert fires past lagAlert', async () => {
+    const { data, disk } = await sleeperWithMirror({ tmpfs: true }, 'lagAlert: 300ms');
+    if (!h) throw new Error('the agent did not start');
+    const copy = path.join(disk, data);
+    fs.mkdirSync(path.join(data, 'sub'));
+    for (let i = 0; i < 20; i += 1) fs.writeFileSync(path.join(data, `sub/f${i}`), `one ${i}`);
+    fs.writeFileSync(path.join(data, 'keep'), 'k');
+    fs.symlinkSync('/etc/passwd', path.join(data, 'outside-link'));
+    fs.symlinkSync('keep', path.join(data, 'inside-link'));
+    await waitFor('the first copy', async () => {
+      if ((await caughtUp(h as AgentHarness)) && Object.keys(tree(copy)).length === 21) return true;
+      throw new Error(JSON.stringify([await mirrors(h as AgentHarness), Object.keys(tree(copy))]));
+    }, { timeoutMs: 15_000 });
+    expect(fs.readlinkSync(path.join(copy, 'inside-link'))).toBe('keep');
+    expect(fs.existsSync(path.join(copy, 'outside-link'))).toBe(false);
+    fs.renameSync(path.join(data, 'sub/f0'), path.join(data, 'sub/renamed'));
+    fs.rmSync(path.join(data, 'sub/f1'));
+    await waitFor('the rename and delete to follow', () => fs.existsSync(path.join(copy, 'sub/renamed')) && !fs.existsSync(path.join(copy, 'sub/f0')) && !fs.existsSync(path.join(copy, 'sub/f1')));
+
+    execFileSync('umount', [disk]);
+    fs.writeFileSync(path.join(data, 'sub/f2'), 'changed while the disk was away');
+    fs.rmSync(path.join(data, 'sub/f3'));
+    fs.renameSync(path.join(data, 'sub/f4'), path.join(data, 'sub/f4-moved'));
+    fs.writeFileSync(path.join(data, 'new'), 'new file');
+    await waitFor('the target to count as down with changes pending', async () => (await mirrors(h as AgentHarness)).some((m) => !m.up && m.pending > 0));
+    // Nothing written after the unmount went onto the bare mount point (the root disk).
+    expect(fs.existsSync(path.join(disk, data, 'new'))).toBe(false);
+    await waitFor('the lag alert', async () => (await (h as AgentHarness).events()).some((e) => e.kind === 'mirror' && e.detail?.alert === true));
+
+    mountTmpfs(disk);
+    await waitFor('the copy to be caught up', async () => {
+      if ((await caughtUp(h as AgentHarness)) && JSON.stringify(tree(copy)) === JSON.stringify(tree(data))) return true;
+      throw new Error(JSON.stringify([await mirrors(h as AgentHarness), Object.keys(tree(copy)), (await (h as AgentHarness).events()).filter((e) => e.kind === 'mirror').map((e) => e.reason)]));
+    }, { timeoutMs: 15_000 });
+    expect(tree(copy)['sub/f2']).toBe('changed while the disk was away');
+    const events = await h.events();
+    expect(events.some((e) => /is down/.test(e.reason))).toBe(true);
+    expect(events.some((e) => /is back; catching up/.test(e.reason))).toBe(true);
+    expect(events.some((e) => e.detail?.code === 'MIRROR_E_SYMLINK_OUTSIDE')).toBe(true);
+  });
+
+  it('the scrub finds a copy whose bytes changed behind its back (same size and time) and repairs it from the active side', async () => {
+    const { data, disk } = await sleeperWithMirror({ tmpfs: false }, 'scrub: 1s');
+    if (!h) throw new Error('the agent did not start');
+    fs.writeFileSync(path.join(data, 'db'), 'the right bytes');
+    const copy = path.join(disk, data, 'db');
+    await waitFor('the copy', () => fs.existsSync(copy) && fs.readFileSync(copy, 'utf8') === 'the right bytes');
+    const st = fs.statSync(copy);
+    fs.writeFileSync(copy, 'the wrong bytes');
+    fs.utimesSync(copy, st.atime, st.mtime);
+    await waitFor('the scrub to repair it', () => fs.readFileSync(copy, 'utf8') === 'the right bytes', { timeoutMs: 10_000 });
+    expect((await mirrors(h)).find((m) => m.service === 'app')?.repaired).toBeGreaterThanOrEqual(1);
+    expect((await h.events()).some((e) => /scrub found 1 entries .* wrong or missing; repairing them/.test(e.reason))).toBe(true);
+  });
+});

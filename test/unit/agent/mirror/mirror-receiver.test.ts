@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { insideRoot, linkStaysInside, MirrorReceiver } from '../../../../agent/mirror/mirror-receiver.js';
+import { ArmoryError } from '../../../../common/errors/armory-error.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+function receiver() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-recv-'));
+  dirs.push(dir);
+  return new MirrorReceiver(dir);
+}
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('the mirror receiver', () => {
+  it('never resolves a path outside its root', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 60 }), fc.array(fc.constantFrom('a', '..', '.', '', '..a', 'b/'), { maxLength: 6 }).map((xs) => xs.join('/'))), (rel) => {
+        let p: string | null = null;
+        try {
+          p = insideRoot('/r', rel);
+        } catch (e) {
+          expect((e as ArmoryError).code).toBe('MIRROR_E_PATH');
+        }
+        if (p !== null) {
+          expect(p.startsWith('/r/')).toBe(true);
+          expect(path.relative('/r', p).split('/')).not.toContain('..');
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    for (const bad of ['../x', '/etc/passwd', 'a/../../b', 'a//b', './a', '.armory-mirror/x', 'a\0b', '']) expect(() => insideRoot('/r', bad)).toThrow(ArmoryError);
+  });
+
+  it('tells links that stay inside from links that leave', () => {
+    expect(linkStaysInside('a/b', 'c')).toBe(true);
+    expect(linkStaysInside('a/b', '../c')).toBe(true);
+    expect(linkStaysInside('a/b', '../../c')).toBe(false);
+    expect(linkStaysInside('a', '/etc/passwd')).toBe(false);
+  });
+
+  it('puts a file in chunks, resumes at the staged offset, checks the checksum and renames it into place', async () => {
+    const r = receiver();
+    const data = Buffer.from('0123456789abcdefghij');
+    const final = { sha256: sha(data), mode: 0o640, mtimeMs: 1_700_000_000_000 };
+    expect(await r.apply({ kind: 'put', rel: 'd/f', version: 'v1', offset: 0, total: 20, data: data.subarray(0, 8) })).toEqual({ have: 8 });
+    // A break: the sender comes back at offset 0; told what is staged, it resumes there.
+    expect(await r.apply({ kind: 'put', rel: 'd/f', version: 'v1', offset: 0, total: 20, data: data.subarray(0, 8) })).toEqual({ have: 8 });
+    expect(fs.existsSync(path.join(r.root, 'd/f'))).toBe(false);
+    expect(await r.apply({ kind: 'put', rel: 'd/f', version: 'v1', offset: 8, total: 20, data: data.subarray(8), final })).toEqual({ have: 20 });
+    expect(fs.readFileSync(path.join(r.root, 'd/f'))).toEqual(data);
+    const st = fs.statSync(path.join(r.root, 'd/f'));
+    expect(st.mode & 0o777).toBe(0o640);
+    expect(Math.round(st.mtimeMs)).toBe(final.mtimeMs);
+    // A wrong checksum is refused and nothing replaces the good copy.
+    await expect(r.apply({ kind: 'put', rel: 'd/f', version: 'v2', offset: 0, total: 3, data: Buffer.from('bad'), final })).rejects.toMatchObject({ code: 'MIRROR_E_CHECKSUM' });
+    expect(fs.readFileSync(path.join(r.root, 'd/f'))).toEqual(data);
+  });
+
+  it('follows renames and deletes and never writes through a symbolic link', async () => {
+    const r = receiver();
+    const data = Buffer.from('x');
+    await r.apply({ kind: 'put', rel: 'a', version: 'v', offset: 0, total: 1, data, final: { sha256: sha(data), mode: 0o644, mtimeMs: Date.now() } });
+    await r.apply({ kind: 'rename', from: 'a', to: 'sub/b' });
+    expect(fs.readFileSync(path.join(r.root, 'sub/b'), 'utf8')).toBe('x');
+    await r.apply({ kind: 'remove', rel: 'sub' });
+    expect(fs.existsSync(path.join(r.root, 'sub'))).toBe(false);
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-outside-'));
+    dirs.push(outside);
+    fs.symlinkSync(outside, path.join(r.root, 'link'));
+    await expect(r.apply({ kind: 'put', rel: 'link/evil', version: 'v', offset: 0, total: 1, data, final: { sha256: sha(data), mode: 0o644, mtimeMs: 0 } })).rejects.toMatchObject({ code: 'MIRROR_E_SYMLINK_OUTSIDE' });
+    await expect(r.apply({ kind: 'symlink', rel: 'l2', target: '../../etc' })).rejects.toMatchObject({ code: 'MIRROR_E_SYMLINK_OUTSIDE' });
+    expect(fs.readdirSync(outside)).toEqual([]);
+  });
+});
