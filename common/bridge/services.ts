@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { groupStatusSchema } from '../wire/failover-status.js';
 import { serviceStatusSchema } from '../wire/service-status.js';
 import { done, nodeName, noParams, serviceRef } from './common.js';
 import { domain } from './domain.js';
@@ -10,6 +11,8 @@ export const nodeStatusSchema = z.strictObject({
   reachable: z.boolean(),
   error: z.string().nullable(),
   services: z.array(serviceStatusSchema),
+  /** The failover groups the node votes in, as it sees them (its role, the active node, the epoch). */
+  failover: z.array(groupStatusSchema).optional(),
 });
 export type NodeStatusView = z.output<typeof nodeStatusSchema>;
 
