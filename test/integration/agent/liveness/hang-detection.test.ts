@@ -45,7 +45,7 @@ describe('liveness: hung programs are detected and restarted like crashes', () =
     h = new AgentHarness(`services:
   api:
     command: ${process.execPath}
-    args: ["${HTTP_SERVER}", "${port}", "700"]
+    args: ["${HTTP_SERVER}", "${port}", "2000"]
     probes:
       - { http: "http://127.0.0.1:${port}/health", interval: 100ms, timeout: 200ms, failures: 3, body: "ok" }
 `);
@@ -54,7 +54,8 @@ describe('liveness: hung programs are detected and restarted like crashes', () =
     const early = await h.waitService('api', 'starting', (s) => s.pid !== null);
     expect(early.state).toBe('starting');
     expect(early.ready).toBe(false);
-    const ready = await h.waitService('api', 'ready', (s) => s.state === 'running' && s.ready);
+    // A Node program's start-up can take seconds on a loaded machine.
+    const ready = await h.waitService('api', 'ready', (s) => s.state === 'running' && s.ready, 30_000);
     expect(await get(port, '/hang')).toBe(200);
     const restarted = await h.waitService('api', 'restarted', (s) => s.pid !== ready.pid && s.pid !== null, 10_000);
     expect(restarted.restarts).toBe(1);

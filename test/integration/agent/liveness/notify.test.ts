@@ -23,7 +23,8 @@ function systemdNotify(socket: string, ...args: string[]): Promise<{ code: numbe
 
 describe('systemd notify protocol with the real systemd-notify', () => {
   it('READY=1 makes the program ready, STATUS= shows in status, and WATCHDOG=1 keeps it alive', async () => {
-    const script = 'sleep 0.5; systemd-notify --status="warming up"; sleep 0.3; systemd-notify --ready --status="serving"; while :; do systemd-notify WATCHDOG=1 || echo NOTIFY-FAILED; sleep 0.1; done';
+    // Slow enough to start that the first status call sees it starting even on a loaded machine.
+    const script = 'sleep 0.5; systemd-notify --status="warming up"; sleep 1.5; systemd-notify --ready --status="serving"; while :; do systemd-notify WATCHDOG=1 || echo NOTIFY-FAILED; sleep 0.1; done';
     h = new AgentHarness(`services:\n  n:\n    command: /bin/sh\n    args: ["-c", ${JSON.stringify(script)}]\n    notify: true\n    watchdog: 1s\n`);
     await h.start();
     const early = await h.service('n');

@@ -46,7 +46,7 @@ describe('agent bundles for every architecture a node may have', () => {
     expect(matchesIntegrity(f, `sha512-${(await import('node:crypto')).createHash('sha512').update('not the package').digest('base64')}`)).toBe(true);
     // A bundle folder without the per-architecture packages: the error says what to run.
     fs.mkdirSync(path.join(dir, 'dist'));
-    for (const b of ['agent.js', 'poll-worker.js']) fs.writeFileSync(path.join(dir, 'dist', b), '');
+    for (const b of fs.readdirSync(path.join(REPO, 'dist')).filter((f) => f.endsWith('.js'))) fs.writeFileSync(path.join(dir, 'dist', b), '');
     fs.cpSync(path.join(REPO, 'node_modules/koffi'), path.join(dir, 'node_modules/koffi'), { recursive: true });
     await expect(collectAgentBundle(dir, 'arm64', { withRuntime: false })).rejects.toThrow(/koromix\/koffi-linux-arm64.*npm run runtimes/);
     fs.rmSync(dir, { recursive: true, force: true });
