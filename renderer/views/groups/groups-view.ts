@@ -5,7 +5,7 @@ import { errorText, type View, type ViewContext } from '../../view.js';
 export function groupsView(ctx: ViewContext): View {
   const body = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
   const el = h('section', { class: 'view', testid: 'view-groups', 'aria-labelledby': 'groups-title' }, h('h1', { id: 'groups-title' }, 'Failover groups'), body);
-  const load = () =>
+  const load = (): Promise<void> =>
     ctx.bridge.groups.list().then(
       (groups) =>
         clear(
@@ -19,10 +19,44 @@ export function groupsView(ctx: ViewContext): View {
                   h('h2', {}, g.name),
                   h('p', {}, `Services: ${g.services.join(', ')} · heartbeat ${g.heartbeatMs} ms · fails after ${g.failAfterMs} ms · failback ${g.failback}${g.witness ? ` · witness ${g.witness}` : ''}`),
                   h(
+                    'p',
+                    { testid: `group-${g.name}-active` },
+                    g.activeNode ? `Active on ${g.activeNode}, epoch ${g.epoch}` : 'No member is active',
+                    ` · a failover takes at most ${g.budget.totalMs} ms (detection ${g.budget.detectMs} + start ${g.budget.startMs} + ARP ${g.budget.arpMs})`,
+                  ),
+                  h(
                     'table',
                     { class: 'grid' },
-                    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Member'), h('th', { scope: 'col' }, 'Priority'), h('th', { scope: 'col' }, 'Answers'), ...g.services.map((s) => h('th', { scope: 'col' }, s)))),
-                    h('tbody', {}, g.members.map((m) => h('tr', {}, h('th', { scope: 'row' }, m.node), h('td', {}, String(m.priority)), h('td', {}, m.reachable ? 'yes' : 'no'), ...g.services.map((s) => h('td', {}, m.services[s] ?? '–'))))),
+                    h(
+                      'thead',
+                      {},
+                      h('tr', {}, ...['Member', 'Priority', 'Answers', 'Role', 'Hears'].map((c) => h('th', { scope: 'col' }, c)), ...g.services.map((s) => h('th', { scope: 'col' }, s)), h('th', { scope: 'col' }, 'Action')),
+                    ),
+                    h(
+                      'tbody',
+                      {},
+                      g.members.map((m) =>
+                        h(
+                          'tr',
+                          { testid: `group-${g.name}-member-${m.node}` },
+                          h('th', { scope: 'row' }, m.node),
+                          h('td', {}, String(m.priority)),
+                          h('td', {}, m.reachable ? 'yes' : 'no'),
+                          h('td', { testid: `group-${g.name}-role-${m.node}` }, m.role ?? '–'),
+                          h('td', {}, m.hears.of === 0 ? '–' : `${m.hears.fresh} of ${m.hears.of} peers`),
+                          ...g.services.map((s) => h('td', {}, m.services[s] ?? '–')),
+                          h(
+                            'td',
+                            {},
+                            m.node === g.activeNode
+                              ? 'active'
+                              : button(`Move here`, `group-${g.name}-move-${m.node}`, () => void ctx.bridge.groups.move({ service: g.services[0] as string, node: m.node }).then(() => load(), (e: unknown) => ctx.reportError(e)), {
+                                  'aria-label': `Move ${g.services.join(', ')} to ${m.node}`,
+                                }),
+                          ),
+                        ),
+                      ),
+                    ),
                   ),
                 ),
               ),
@@ -31,5 +65,13 @@ export function groupsView(ctx: ViewContext): View {
     );
   void load();
   const sub = ctx.bridge.config.onApplied(() => void load());
-  return { el, dispose: () => sub.dispose() };
+  // Roles and heartbeats change without a new configuration: look again every few seconds.
+  const every = setInterval(() => void load(), 3000);
+  return {
+    el,
+    dispose: () => {
+      sub.dispose();
+      clearInterval(every);
+    },
+  };
 }
