@@ -237,10 +237,15 @@ export class Agent {
     // before anything is started again (a leftover may hold the port).
     this.sweepStrays(state.instance);
     this.jobs.clearWork();
+    // A program of a failover group is not restarted here: failover starts it if this node takes the group.
+    const grouped = new Set(this.failover && this.config ? Failover.servicesOf(this.config, this.failover.host.node) : []);
     for (const [name, runner] of this.runners) {
       const snap = state.services[name];
       if (!snap || runner.processGroup !== null) continue;
-      if (snap.pid !== null) runner.vanished(snap);
+      if (snap.pid !== null && grouped.has(name)) {
+        runner.restore(snap);
+        this.event({ kind: 'adoption', service: name, reason: `${REASONS.vanished}; its failover group decides where it runs again`, detail: { pid: snap.pid } });
+      } else if (snap.pid !== null) runner.vanished(snap);
       else runner.restore(snap);
     }
     if (this.failover && this.config) await this.failover.configure(this.config, this.peerKey());

@@ -138,6 +138,12 @@ export function assess(self: SelfView, peers: readonly PeerView[], rules: GroupR
     support.sort();
   }
 
+  // Fresh voters that can no longer grant this candidate's proposal: they granted that epoch, or a
+  // later one, and do not vote for it (a vote is given to one node per epoch).
+  const lost =
+    self.role === 'candidate' && self.proposal > 0
+      ? freshPeers.filter((p) => p.granted >= self.proposal && !(p.vote?.for === self.name && p.vote.epoch === self.proposal)).map((p) => p.name).sort()
+      : [];
   const nextProposal = Math.max(self.epoch, self.granted?.epoch ?? 0, ...freshPeers.map((p) => Math.max(p.epoch, p.granted))) + 1;
   const base = { fresh, seesMajority, choice, vote, support, nextProposal };
   const why = (): string => {
@@ -154,6 +160,10 @@ export function assess(self: SelfView, peers: readonly PeerView[], rules: GroupR
       if (choice !== self.name) return { ...base, verdict: 'yield', reason: why() };
       if (self.epoch >= self.proposal) return { ...base, verdict: 'yield', reason: `epoch ${self.epoch} is already in force; ${self.proposal} cannot be taken` };
       if (support.length >= majority) return { ...base, verdict: 'won', reason: `votes of ${support.join(', ')} for epoch ${self.proposal}` };
+      if (rules.voters.length - lost.length < majority) {
+        // Candidates that stood at once took the same epoch: waiting would wait for ever.
+        return { ...base, verdict: 'yield', reason: `epoch ${self.proposal} can no longer win: ${lost.join(', ')} granted it or a later one to another node` };
+      }
       return { ...base, verdict: 'hold', reason: `waiting for votes (${support.length}/${majority})` };
     case 'active':
       if (self.epoch > self.proposal) return { ...base, verdict: 'yield', reason: `a newer epoch ${self.epoch} exists (holding ${self.proposal})` };

@@ -332,7 +332,7 @@ export class Failover implements FailoverView {
         epoch: g.member.epoch,
         activeNode: active?.node ?? null,
         activeEpoch: active?.epoch ?? null,
-        ready: this.groupReady(g),
+        ready: this.groupReady(g) && !g.member.isRecovering,
         drained: this.drained,
         services: [...g.config.services],
         peers: g.member.health(),

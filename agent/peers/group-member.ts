@@ -69,11 +69,37 @@ export class GroupMember {
   private disposed = false;
   private selfGrantDurable = false;
   private readonly startedAt: number;
+  /**
+   * This node may have held the group when its previous run ended (its last grant went to itself
+   * at the newest epoch it knew): it failed while active, or close to it. Until it sees another
+   * member active, or the listening bound passes, it announces itself not ready, so that the
+   * other members take over instead of waiting for it: failback to a recovered node is the
+   * group's policy (manual: only on request; auto: after failbackAfter), never a race won by a
+   * fast restart.
+   */
+  private recovering: boolean;
 
   constructor(private readonly o: GroupMemberOptions) {
     this.durable = { ...o.stored, granted: o.stored.granted ? { ...o.stored.granted } : null };
     this.stableSince = o.now();
     this.startedAt = o.now();
+    const g = o.stored.granted;
+    this.recovering = g !== null && g.to === o.self && g.epoch > 0 && g.epoch >= o.stored.epoch && Object.hasOwn(o.rules.members, o.self);
+  }
+
+  /** How long a node that just joined listens at most before it stands or, after a failure, before it is ready again. */
+  private get listenBoundMs(): number {
+    return Math.max(2000, 5 * this.o.deadlines.failAfterMs);
+  }
+
+  /** Readiness as announced: what the agent set, held back while this node recovers from a failure while active. */
+  private get readyNow(): boolean {
+    return this.ready && !this.recovering;
+  }
+
+  /** True while this node, restarted after it may have held the group, leaves the takeover to the others. */
+  get isRecovering(): boolean {
+    return this.recovering;
   }
 
   get current(): FailoverState {
@@ -144,7 +170,8 @@ export class GroupMember {
     }
     const echo = hb.heard[this.o.self];
     const echoSentAt = echo && echo[0] === this.durable.inc ? (this.sentAt.get(echo[1]) ?? null) : null;
-    const wasFresh = known !== undefined && now - known.view.lastRecvAt < this.o.deadlines.failAfterMs;
+    // A new incarnation is a restarted node: it is stable only from now (for automatic failback).
+    const wasFresh = known !== undefined && hb.inc === known.inc && now - known.view.lastRecvAt < this.o.deadlines.failAfterMs;
     this.peers.set(hb.from, {
       inc: hb.inc,
       seq: hb.seq,
@@ -200,11 +227,15 @@ export class GroupMember {
 
   private evaluate(now = this.o.now()): void {
     if (this.disposed) return;
+    if (this.recovering) {
+      const other = this.activeNode();
+      if ((other !== null && other.node !== this.o.self) || now - this.startedAt >= this.listenBoundMs) this.recovering = false;
+    }
     const a = assess(
       {
         name: this.o.self,
         role: ANNOUNCED_ROLE[this.state],
-        ready: this.ready,
+        ready: this.readyNow,
         epoch: this.durable.epoch,
         proposal: this.ctx.epoch,
         granted: this.durable.granted,
@@ -239,7 +270,7 @@ export class GroupMember {
         // has heard every voter or a few seconds have passed, so that a group forming at once (a
         // configuration reaching its members a little apart) starts on its best member.
         if (now - this.startedAt < this.o.deadlines.failAfterMs) break;
-        if (a.fresh.length < this.o.rules.voters.length && now - this.startedAt < Math.max(2000, 5 * this.o.deadlines.failAfterMs)) break;
+        if (a.fresh.length < this.o.rules.voters.length && now - this.startedAt < this.listenBoundMs) break;
         this.dispatch({ type: 'stand', epoch: a.nextProposal, reason: a.reason }, now);
         break;
       case 'won':
@@ -341,7 +372,7 @@ export class GroupMember {
   }
 
   private announceIfChanged(): void {
-    const key = `${this.state}|${this.ctx.epoch}|${this.latest?.vote ? `${this.latest.vote.for}@${this.latest.vote.epoch}` : '-'}|${this.ready}`;
+    const key = `${this.state}|${this.ctx.epoch}|${this.latest?.vote ? `${this.latest.vote.for}@${this.latest.vote.epoch}` : '-'}|${this.readyNow}`;
     if (key !== this.sentVoteKey) this.announce();
   }
 
@@ -358,7 +389,7 @@ export class GroupMember {
     for (const [name, p] of this.peers) if (now - p.view.lastRecvAt < this.o.deadlines.failAfterMs) heard[name] = [p.inc, p.seq];
     const vote = this.persisting ? null : (this.latest?.vote ?? null);
     if (vote) this.lastVote = vote.for;
-    this.sentVoteKey = `${this.state}|${this.ctx.epoch}|${vote ? `${vote.for}@${vote.epoch}` : '-'}|${this.ready}`;
+    this.sentVoteKey = `${this.state}|${this.ctx.epoch}|${vote ? `${vote.for}@${vote.epoch}` : '-'}|${this.readyNow}`;
     return {
       group: this.o.group,
       from: this.o.self,
@@ -368,7 +399,7 @@ export class GroupMember {
       granted: this.durable.granted?.epoch ?? 0,
       role: ANNOUNCED_ROLE[this.state],
       proposal: this.ctx.epoch,
-      ready: this.ready,
+      ready: this.readyNow,
       priority: this.o.rules.members[this.o.self] ?? 0,
       vote,
       heard,

@@ -137,6 +137,8 @@ describe('node failover with a virtual IP (3 nodes in network namespaces, a clie
     await waitFor('h3 to hold the VIP', () => sampler.holders().join() === 'h3');
     expect(await settledHolder()).toBe('h3');
     await manager.drain('h3', true);
+    // The drain is answered once asked for; the node then steps down (the address goes first).
+    await waitFor('the drained h3 to let go of the VIP', () => !sampler.holders().includes('h3'));
     const next = await settledHolder();
     expect(next).not.toBe('h3');
     await manager.drain('h3', false);

@@ -158,4 +158,15 @@ describe('the election rules', () => {
   it('a candidate proposes above every epoch in force or granted that it knows', () => {
     expect(assess(standby({ name: 'n0', epoch: 3, granted: { to: 'n1', epoch: 5 } }), [peer('n1', { granted: 8 }), peer('n2', { epoch: 6 })], rules, NOW).nextProposal).toBe(9);
   });
+
+  it('a candidate whose epoch the other voters granted elsewhere yields (and stands again above it) instead of waiting for ever', () => {
+    // n1 and n2 stood for epoch 5 at the same moment as n0, voted for themselves, then saw n0 was better.
+    const me: SelfView = { name: 'n0', role: 'candidate', ready: true, epoch: 4, proposal: 5, granted: { to: 'n0', epoch: 5 }, lastVote: 'n0', stableSince: 0 };
+    const lost = assess(me, [peer('n1', { granted: 5 }), peer('n2', { granted: 5 })], rules, NOW);
+    expect(lost.verdict).toBe('yield');
+    expect(lost.nextProposal).toBe(6);
+    // One voter still free (or voting for it) is enough to wait for.
+    expect(assess(me, [peer('n1', { granted: 5 }), peer('n2', { granted: 4 })], rules, NOW).verdict).toBe('hold');
+    expect(assess(me, [peer('n1', { granted: 5, vote: { for: 'n0', epoch: 5 } }), peer('n2', { granted: 5 })], rules, NOW).verdict).toBe('won');
+  });
 });

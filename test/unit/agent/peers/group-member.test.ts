@@ -75,3 +75,60 @@ describe('a group member refuses heartbeats with a code', () => {
     ]);
   });
 });
+
+describe('a member restarted after it may have held the group', () => {
+  function restarted(granted: { to: string; epoch: number } | null, epoch = 3) {
+    let t = 1000;
+    const sent: PeerHeartbeat[] = [];
+    const m = new GroupMember({
+      group: 'g',
+      self: 'a',
+      rules: { voters: ['a', 'b', 'c'], members: { a: 200, b: 100, c: 50 }, failback: 'manual', failbackAfterMs: 60_000, failAfterMs: 300, leaseMs: 238 },
+      deadlines: groupDeadlines(100, 300),
+      stored: { inc: 2, epoch, granted },
+      now: () => t,
+      send: (_to, h) => sent.push(h),
+      persist: () => undefined,
+      perform: () => undefined,
+      journal: () => undefined,
+    });
+    m.setReady(true);
+    return { m, sent, advance: (ms: number) => (t += ms) };
+  }
+
+  it('announces itself not ready, so that the others take over, until it sees another member active', () => {
+    const { m, sent, advance } = restarted({ to: 'a', epoch: 3 });
+    expect(m.isRecovering).toBe(true);
+    expect(sent.at(-1)?.ready).toBe(false);
+    m.receive(hb({ seq: 1, role: 'standby', heard: { a: [2, 1], c: [1, 1] } }));
+    m.receive(hb({ from: 'c', seq: 1, priority: 50, heard: { a: [2, 1], b: [1, 1] } }));
+    advance(400);
+    m.tick();
+    // Heard by everyone, best priority, past its listening time: still it does not stand.
+    expect(m.current).toBe('standby');
+    m.receive(hb({ seq: 2, epoch: 3, role: 'active', proposal: 4, heard: { a: [2, 1], c: [1, 1] } }));
+    expect(m.isRecovering).toBe(false);
+    expect(sent.at(-1)?.ready).toBe(true);
+    advance(10);
+    m.tick();
+    // Failback is manual: the incumbent keeps the group.
+    expect(m.current).toBe('standby');
+  });
+
+  it('is ready again after the listening bound when no other member takes over', () => {
+    const { m, sent, advance } = restarted({ to: 'a', epoch: 3 });
+    advance(1999);
+    m.tick();
+    expect(m.isRecovering).toBe(true);
+    advance(1);
+    m.tick();
+    expect(m.isRecovering).toBe(false);
+    expect(sent.at(-1)?.ready).toBe(true);
+  });
+
+  it('a member whose last vote went to another node is ready at once', () => {
+    expect(restarted({ to: 'b', epoch: 3 }).m.isRecovering).toBe(false);
+    expect(restarted(null, 0).m.isRecovering).toBe(false);
+    expect(restarted({ to: 'a', epoch: 2 }, 3).m.isRecovering).toBe(false);
+  });
+});
