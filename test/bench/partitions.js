@@ -5,7 +5,7 @@
 //   (a) Armory: a group of three members (heartbeat 100 ms, failAfter 300 ms);
 //   (b) the anchor: keepalived on the same three hosts at the same interval (VRRPv3, advert_int
 //       0.1 s, unicast peers so that a cut path stops its adverts), which has no quorum.
-// The npm-test version (test/cluster/failover.test.ts) runs 50 rounds; this one runs
+// The npm-test version (test/cluster/failover.serial.test.ts) runs 50 rounds; this one runs
 // BENCH_PARTITIONS (default 300) for Armory and BENCH_ANCHOR_PARTITIONS (default 50) for keepalived.
 //
 //   node test/bench/partitions.js        (BENCH_PARTITIONS=300, BENCH_ANCHOR_PARTITIONS=50, BENCH_SEED)
