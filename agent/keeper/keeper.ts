@@ -7,6 +7,8 @@ export interface KeeperOptions {
   log: (line: string) => void;
   /** Restarts within one minute after which the keeper slows down to one a minute. */
   burst?: number;
+  /** Run when the agent died (not on an orderly exit), before it is started again; bounded to 5 s. */
+  onDeath?: () => Promise<void>;
 }
 
 /**
@@ -45,7 +47,8 @@ export function runKeeper(options: KeeperOptions): Promise<number> {
         }
         const delay = starts.length >= burst ? 60_000 : starts.length > 3 ? 1000 : 0;
         options.log(`keeper: agent died (${signal ?? `code ${code}`}); restarting${delay ? ` in ${delay}ms` : ''}`);
-        setTimeout(launch, delay);
+        const cleanup = options.onDeath ? Promise.race([options.onDeath().catch((e: unknown) => options.log(`keeper: ${(e as Error).message}`)), new Promise((r) => setTimeout(r, 5000))]) : Promise.resolve();
+        void cleanup.then(() => setTimeout(launch, delay));
       });
     };
     launch();

@@ -1,9 +1,11 @@
+import path from 'node:path';
 import dgram from 'node:dgram';
 import type { ArmoryConfig } from '../../common/config/document.js';
 import type { GroupConfig } from '../../common/config/cluster.js';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import type { GroupStatus } from '../../common/wire/failover-status.js';
 import type { AgentEventInput } from '../../common/wire/service-status.js';
+import { HeldVips } from '../vip/held-vips.js';
 import { VirtualIp } from '../vip/virtual-ip.js';
 import { groupDeadlines } from './deadlines.js';
 import { GroupMember, type OutsideEffect } from './group-member.js';
@@ -69,11 +71,15 @@ export class Failover implements FailoverView {
   private readonly groups = new Map<string, RunningGroup>();
   private readonly listeners = new Set<(e: TakeoverEvent) => void>();
   private readonly lastRefusal = new Map<string, number>();
+  /** The VIPs added here, on disk, for the keeper to remove should this agent die holding them. */
+  private readonly held: HeldVips;
   private readonly serviceReady = new Map<string, boolean>();
   private drained = false;
   private config: ArmoryConfig | null = null;
 
-  constructor(readonly host: FailoverHost) {}
+  constructor(readonly host: FailoverHost) {
+    this.held = new HeldVips(path.join(host.stateDir, 'held-vips.json'));
+  }
 
   /** The services that failover starts and stops on this node (the agent must not autostart them). */
   controls(service: string): boolean {
@@ -245,6 +251,7 @@ export class Failover implements FailoverView {
     if (!g) return;
     switch (effect.kind) {
       case 'add-vip':
+        await this.held.hold(g.vips);
         for (const v of g.vips) await v.add();
         return;
       case 'arp':
@@ -253,6 +260,7 @@ export class Failover implements FailoverView {
         return;
       case 'remove-vip':
         for (const v of g.vips) await v.remove();
+        await this.held.release(g.vips);
         return;
       case 'start-services':
         g.startedAt = now();

@@ -148,14 +148,19 @@ describe('node failover with a virtual IP (3 nodes in network namespaces, a clie
   it('SIGKILL of the active agent and its program: the client reaches the VIP on a standby', async () => {
     const active = await settledHolder();
     const oldPid = programPid(active);
+    const from = performance.now();
     const t = Date.now();
     process.kill(agentPid(home, active) as number, 'SIGKILL');
     process.kill(oldPid, 'SIGKILL');
     const a = await answeredElsewhere(t, oldPid);
     expect(a.t - t).toBeLessThan(5000);
-    // The killed node's agent comes back (keeper) in standby and clears what the dead one left.
+    // The keeper took the dead agent's VIP away at once: the standby never held it beside it.
     const next = await settledHolder();
     expect(next).not.toBe(active);
+    expect(sampler.doubles().filter((x) => x.t >= from)).toEqual([]);
+    const old = sampler.span(active, from);
+    const taken = sampler.span(next, from);
+    if (old && taken) expect(old.last).toBeLessThan(taken.first);
   });
 
   it('the active node\'s link goes down: the client reaches the VIP on a standby; the cut node has stepped down', async () => {
