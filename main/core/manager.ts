@@ -18,10 +18,10 @@ import { signConfig } from './config-signing.js';
 import { managerEventSchema, type ManagerEvent, type ManagerEventInput } from './events/manager-events.js';
 import { waitForAgent } from './enrollment/agent-readiness.js';
 import { Inventory } from './inventory/inventory.js';
+import { certifiedNodeRecord } from './inventory/node-record.js';
 import { ManagerJobs } from './jobs/manager-jobs.js';
 import type { NodeRecord } from './inventory/inventory-schema.js';
 import { managerHome, type ManagerHome } from './manager-home.js';
-import { describeCertificate } from './pki/certificate-info.js';
 import { loadOrCreateClusterPki, type ClusterPki } from './pki/cluster-pki.js';
 import { issueCertificate } from './pki/issue-certificate.js';
 import { loadOrCreatePeerKey } from './pki/peer-key.js';
@@ -352,20 +352,13 @@ export class Manager {
     });
     keeper.unref();
     fs.closeSync(log);
-    const desc = describeCertificate(cert.certPem);
-    const record: NodeRecord = {
+    const record = certifiedNodeRecord({
       address: '127.0.0.1',
       agentPort: options.agentPort,
-      hostKey: null,
-      sshUser: null,
-      sshPort: null,
-      profile: null,
-      certificateFingerprint: desc.fingerprintSha256,
-      certificateExpires: desc.notAfter.toISOString(),
-      enrolledAt: new Date().toISOString(),
+      certPem: cert.certPem,
       install: { kind: 'local-keeper', stateDir: dir, keeperPid: keeper.pid ?? null },
-      lastEventSeq: existing?.lastEventSeq ?? 0,
-    };
+      ...(existing ? { lastEventSeq: existing.lastEventSeq } : {}),
+    });
     await this.inventory.update((d) => (d.nodes[LOCAL_NODE] = record));
     await this.waitForAgent(LOCAL_NODE, 15_000);
     await this.pushTo(LOCAL_NODE);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../../common/node/fsync.js';
 import type { Manager } from '../../main/core/manager.js';
-import { describeCertificate } from '../../main/core/pki/certificate-info.js';
+import { certifiedNodeRecord } from '../../main/core/inventory/node-record.js';
 import type { TestNetwork } from './netns.js';
 
 const AGENT = path.resolve(import.meta.dirname, '../../bin/armory-agent.js');
@@ -26,22 +26,8 @@ export async function standUpAgent(manager: Manager, net: TestNetwork, home: str
   await writeFileAtomic(path.join(dir, 'tls/node.pem'), cert.certPem, 0o644);
   await writeFileAtomic(path.join(dir, 'tls/node.key'), cert.keyPem, 0o600);
   const keeper = net.spawn(name, process.execPath, [AGENT, 'keeper', '--listen', `${host.address}:7443`, '--state-dir', dir], options.binds ? { binds: options.binds } : {});
-  const desc = describeCertificate(cert.certPem);
-  await manager.inventory.update((d) => {
-    d.nodes[name] = {
-      address: host.address,
-      agentPort: 7443,
-      hostKey: null,
-      sshUser: null,
-      sshPort: null,
-      profile: null,
-      certificateFingerprint: desc.fingerprintSha256,
-      certificateExpires: desc.notAfter.toISOString(),
-      enrolledAt: new Date().toISOString(),
-      install: { kind: 'test' },
-      lastEventSeq: 0,
-    };
-  });
+  const record = certifiedNodeRecord({ address: host.address, agentPort: 7443, certPem: cert.certPem, install: { kind: 'test' } });
+  await manager.inventory.update((d) => (d.nodes[name] = record));
   await manager.waitForAgent(name, 20_000);
   return keeper;
 }
