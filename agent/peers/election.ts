@@ -114,14 +114,19 @@ export function assess(self: SelfView, peers: readonly PeerView[], rules: GroupR
     if (!failBack) choice = incumbent;
   }
 
+  // The promise of the last vote this node sent to another node: while that node is fresh and has
+  // not announced that it holds nothing, the vote may still count for it, so this node gives no
+  // vote to anyone else, itself included (it does not stand either).
+  const promisedTo = self.lastVote !== null && self.lastVote !== self.name ? peers.find((p) => p.name === self.lastVote) : undefined;
+  const promised = promisedTo !== undefined && isFresh(promisedTo) && promisedTo.role !== 'standby';
+
   // The vote.
   let vote: Assessment['vote'] = null;
   if (self.role === 'candidate' || self.role === 'active') {
     if (choice === self.name && self.proposal > 0) vote = { for: self.name, epoch: self.proposal };
   } else if (self.role === 'standby' && choice !== null && choice !== self.name && rules.voters.includes(self.name)) {
     const target = freshPeers.find((p) => p.name === choice) as PeerView;
-    const previous = self.lastVote !== null && self.lastVote !== choice && self.lastVote !== self.name ? peers.find((p) => p.name === self.lastVote) : undefined;
-    const bound = previous !== undefined && isFresh(previous) && previous.role !== 'standby';
+    const bound = promised && self.lastVote !== choice;
     const offered = (target.role === 'candidate' || target.role === 'active') && target.proposal > 0 && target.proposal >= self.epoch;
     const grantable = self.granted === null || target.proposal > self.granted.epoch || (target.proposal === self.granted.epoch && self.granted.to === choice);
     if (!bound && offered && grantable) vote = { for: choice, epoch: target.proposal };
@@ -155,6 +160,7 @@ export function assess(self: SelfView, peers: readonly PeerView[], rules: GroupR
   };
   switch (self.role) {
     case 'standby':
+      if (choice === self.name && promised) return { ...base, verdict: 'idle', reason: `its vote for ${self.lastVote} may still count` };
       return choice === self.name ? { ...base, verdict: 'stand', reason: `best ready member and hears a majority (${fresh.length}/${rules.voters.length})` } : { ...base, verdict: 'idle', reason: why() };
     case 'candidate':
       if (choice !== self.name) return { ...base, verdict: 'yield', reason: why() };

@@ -132,6 +132,16 @@ describe('the election rules', () => {
     expect(stale.vote).toEqual({ for: 'n1', epoch: 4 });
   });
 
+  it('a node does not stand while a vote it sent to another node may still count for it', () => {
+    const promised = standby({ name: 'n0', lastVote: 'n1', granted: { to: 'n1', epoch: 4 } });
+    const a = assess(promised, [peer('n1', { role: 'candidate', proposal: 4 }), peer('n2')], rules, NOW);
+    expect(a.choice).toBe('n0');
+    expect(a.verdict).toBe('idle');
+    expect(a.vote).toBeNull();
+    expect(assess(promised, [peer('n1', { role: 'standby' }), peer('n2')], rules, NOW).verdict).toBe('stand');
+    expect(assess(promised, [peer('n1', { role: 'candidate', proposal: 4, lastRecvAt: NOW - F }), peer('n2')], rules, NOW).verdict).toBe('stand');
+  });
+
   it('an epoch is granted to one node only, and never below the epoch in force', () => {
     const granted = standby({ granted: { to: 'n0', epoch: 4 } });
     expect(assess(granted, [peer('n1', { role: 'candidate', proposal: 4 })], rules, NOW).vote).toBeNull();

@@ -156,3 +156,10 @@ describe('a failover group in simulated time', () => {
     );
   });
 });
+
+describe('regression', () => {
+  it('the counterexample of 12:39', () => {
+    const sim = simulate({"nodes":5,"rates":[0.998,0.9990419621162929,0.9990824163511582,0.998,0.998],"seed":0,"maxDelayMs":2,"dropRate":0,"partitions":[{"at":2714,"cut":[true,true,true,true,true,true,true,true,false,false]},{"at":3019,"cut":[true,false,false,false,false,true,false,false,true,true]}]}, 10_000);
+    expect(sim.doubles).toBe(0);
+  });
+});
