@@ -231,7 +231,7 @@ export class GroupMember {
       const other = this.activeNode();
       if ((other !== null && other.node !== this.o.self) || now - this.startedAt >= this.listenBoundMs) this.recovering = false;
     }
-    const a = assess(
+    const assessed = assess(
       {
         name: this.o.self,
         role: ANNOUNCED_ROLE[this.state],
@@ -246,6 +246,12 @@ export class GroupMember {
       this.o.rules,
       now,
     );
+    // A node that just (re)started cannot know whom it voted for in its last moments (only its
+    // durable grant): for one failure timeout it votes for nobody else, so that a vote it sent
+    // before it died has run out everywhere before it could be given again.
+    const v = assessed.vote;
+    const withheld = v !== null && v.for !== this.o.self && v.for !== this.durable.granted?.to && now - this.startedAt < this.o.deadlines.failAfterMs;
+    const a = withheld ? { ...assessed, vote: null } : assessed;
     if (a.seesMajority && !this.seesMajority) this.stableSince = now;
     this.seesMajority = a.seesMajority;
     this.latest = a;

@@ -132,3 +132,41 @@ describe('a member restarted after it may have held the group', () => {
     expect(restarted({ to: 'a', epoch: 2 }, 3).m.isRecovering).toBe(false);
   });
 });
+
+describe('a restarted voter', () => {
+  it('votes for nobody but its durable grant for one failure timeout after it starts, then votes again', () => {
+    let t = 1000;
+    const sent: PeerHeartbeat[] = [];
+    const m = new GroupMember({
+      group: 'g',
+      self: 'c',
+      rules: { voters: ['a', 'b', 'c'], members: { a: 200, b: 100 }, failback: 'manual', failbackAfterMs: 60_000, failAfterMs: 300, leaseMs: 238 },
+      deadlines: groupDeadlines(100, 300),
+      // Before it died it had granted epoch 3 to a; a may still count that vote.
+      stored: { inc: 1, epoch: 2, granted: { to: 'a', epoch: 3 } },
+      now: () => t,
+      send: (_to, h) => sent.push(h),
+      persist: () => undefined,
+      perform: () => undefined,
+      journal: () => undefined,
+      refused: () => undefined,
+    });
+    const votes = () => sent.filter((h) => h.vote !== null).map((h) => h.vote);
+    // b (a is silent) stands for epoch 4 right after the restart: no vote for it yet.
+    for (let i = 1; i <= 2; i += 1) {
+      m.receive(hb({ from: 'b', seq: i, epoch: 2, granted: 4, role: 'candidate', proposal: 4, heard: { b: [1, i] } }), t);
+      m.tick(t);
+      m.broadcast();
+      t += 100;
+    }
+    expect(votes()).toEqual([]);
+    // One failure timeout after the start, the vote goes to b.
+    t = 1000 + 300;
+    m.receive(hb({ from: 'b', seq: 3, epoch: 2, granted: 4, role: 'candidate', proposal: 4, heard: { b: [1, 3] } }), t);
+    m.tick(t);
+    m.broadcast();
+    expect(votes().at(-1)).toEqual({ for: 'b', epoch: 4 });
+    m.dispose();
+  });
+});
+
