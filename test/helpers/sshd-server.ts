@@ -252,10 +252,17 @@ export class TestSudoUser {
 
   remove(): void {
     fs.rmSync(`/etc/sudoers.d/${this.name}`, { force: true });
+    // A login of the user may still be winding down (its sshd session): end its processes, by pid.
+    try {
+      const pids = execFileSync('ps', ['-o', 'pid=', '-u', this.name], { encoding: 'utf8' }).split('\n').map((l) => Number(l.trim())).filter((p) => p > 0);
+      for (const pid of pids) process.kill(pid, 'SIGKILL');
+    } catch {
+      // none left (ps exits 1 when nothing matches)
+    }
     try {
       execFileSync('userdel', ['--remove', this.name], { stdio: 'ignore' });
     } catch {
-      // A process of the user still running would make userdel fail; the test reports leftovers itself.
+      // The test reports leftovers itself.
     }
   }
 }
