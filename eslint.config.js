@@ -12,7 +12,7 @@ const forbid = (layers, message) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'release/', 'bench-results/', '.scratch/', 'coverage/'] },
+  { ignores: ['node_modules/', '**/dist/', 'release/', 'bench-results/', '.scratch/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

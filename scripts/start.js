@@ -36,7 +36,7 @@ function desktopChoice(env) {
   if (!env.DISPLAY && !env.WAYLAND_DISPLAY) return { why: 'there is no graphical display (DISPLAY and WAYLAND_DISPLAY are unset)' };
   // Chromium runs as root only without its sandbox, and the desktop app keeps the sandbox on.
   if (process.getuid?.() === 0) return { why: 'it does not run as root with its sandbox on (run `npm start` as your own user)' };
-  if (!fs.existsSync(path.join(root, 'dist/electron/main.js'))) return { why: 'the desktop app is not built (run `npm run build`)' };
+  if (!fs.existsSync(path.join(root, 'main/electron/dist/main.js'))) return { why: 'the desktop app is not built (run `npm run build`)' };
   return electron;
 }
 

