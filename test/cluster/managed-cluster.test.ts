@@ -1,30 +1,22 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Manager } from '../../main/core/manager.js';
 import { isAlive } from '../helpers/agent-harness.js';
-import { standUpAgent } from '../helpers/cluster-agents.js';
-import { TestNetwork } from '../helpers/netns.js';
+import { ManagedHosts } from '../helpers/cluster-agents.js';
 import { waitFor } from '../helpers/wait.js';
 
-const net = new TestNetwork();
+const hosts = new ManagedHosts('cluster', ['h1', 'h2']);
+const net = hosts.net;
 let home = '';
 let manager: Manager;
 
 beforeAll(async () => {
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-cluster-'));
-  manager = new Manager({ ARMORY_HOME: path.join(home, 'manager') });
-  await manager.open();
-  net.up(['h1', 'h2']);
-  await Promise.all([standUpAgent(manager, net, home, 'h1'), standUpAgent(manager, net, home, 'h2')]);
+  await hosts.up();
+  ({ home, manager } = hosts);
 }, 60_000);
 
-afterAll(() => {
-  manager?.close();
-  net.down();
-  if (home) fs.rmSync(home, { recursive: true, force: true });
-});
+afterAll(() => hosts.down());
 
 const config = (arg: string) => `nodes:
   h1: { address: ${net.host('h1').address} }

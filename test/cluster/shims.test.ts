@@ -1,11 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Manager } from '../../main/core/manager.js';
-import { standUpAgent } from '../helpers/cluster-agents.js';
-import { TestNetwork } from '../helpers/netns.js';
+import type { Manager } from '../../main/core/manager.js';
+import { ManagedHosts } from '../helpers/cluster-agents.js';
 import { streamPrograms, type StreamResult } from '../helpers/shim-rig.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
@@ -17,23 +15,17 @@ const MB = 1024 * 1024;
 /** Bytes each way (1 GB: about 35 s here with the cuts; SHIM_STREAM_MB=64 for a quick run). */
 const BYTES = Number(process.env.SHIM_STREAM_MB ?? 1024) * MB;
 const CUTS = 3;
-const net = new TestNetwork();
+const hosts = new ManagedHosts('shims', ['h1', 'h2']);
+const net = hosts.net;
 let home = '';
 let manager: Manager;
 
 beforeAll(async () => {
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-shims-'));
-  manager = new Manager({ ARMORY_HOME: path.join(home, 'manager') });
-  await manager.open();
-  net.up(['h1', 'h2']);
-  await Promise.all([standUpAgent(manager, net, home, 'h1'), standUpAgent(manager, net, home, 'h2')]);
+  await hosts.up();
+  ({ home, manager } = hosts);
 }, 60_000);
 
-afterAll(() => {
-  manager?.close();
-  net.down();
-  if (home) fs.rmSync(home, { recursive: true, force: true });
-});
+afterAll(() => hosts.down());
 
 const REDIS = `
   redis:

@@ -1,10 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../../common/node/fsync.js';
-import type { Manager } from '../../main/core/manager.js';
+import { Manager } from '../../main/core/manager.js';
 import { certifiedNodeRecord } from '../../main/core/inventory/node-record.js';
-import type { TestNetwork } from './netns.js';
+import { TestNetwork } from './netns.js';
 
 const AGENT = path.resolve(import.meta.dirname, '../../bin/armory-agent.js');
 
@@ -39,5 +40,34 @@ export function agentPid(home: string, name: string): number | null {
     return Number.isInteger(pid) && pid > 0 ? pid : null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * A manager with enrolled agents on test hosts, for one test file: `up()` in beforeAll, `down()`
+ * in afterAll (namespaces, processes and the temporary home go).
+ */
+export class ManagedHosts {
+  readonly net = new TestNetwork();
+  home = '';
+  manager!: Manager;
+
+  constructor(
+    private readonly tag: string,
+    private readonly names: readonly string[],
+  ) {}
+
+  async up(): Promise<void> {
+    this.home = fs.mkdtempSync(path.join(os.tmpdir(), `armory-${this.tag}-`));
+    this.manager = new Manager({ ARMORY_HOME: path.join(this.home, 'manager') });
+    await this.manager.open();
+    this.net.up([...this.names]);
+    await Promise.all(this.names.map((h) => standUpAgent(this.manager, this.net, this.home, h)));
+  }
+
+  down(): void {
+    this.manager?.close();
+    this.net.down();
+    if (this.home) fs.rmSync(this.home, { recursive: true, force: true });
   }
 }
