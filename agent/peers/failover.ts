@@ -71,7 +71,7 @@ export class Failover implements FailoverView {
   private readonly groups = new Map<string, RunningGroup>();
   private readonly listeners = new Set<(e: TakeoverEvent) => void>();
   private readonly lastRefusal = new Map<string, number>();
-  /** The VIPs added here, on disk, for the keeper to remove should this agent die holding them. */
+  /** The VIPs this node may add (every VIP of its groups), on disk, for the keeper to remove should this agent die holding them. */
   private readonly held: HeldVips;
   private readonly serviceReady = new Map<string, boolean>();
   private drained = false;
@@ -161,6 +161,9 @@ export class Failover implements FailoverView {
     }
     // A node starts every group in standby: whatever an earlier run left behind goes first.
     for (const v of vips) await v.remove().catch((e: unknown) => this.host.journal({ kind: 'failover', reason: `cannot clear ${v.address}: ${(e as Error).message}`, detail: { group: name } }));
+    // Recorded as addresses this node may add while it is a member, so that the takeover path
+    // has no disk write of its own before `ip addr add`.
+    await this.held.hold(vips);
     if (Object.hasOwn(members, this.host.node)) for (const s of g.services) this.host.stopService(s, `standby in group ${name}`);
     const file = GroupStateFile.for(this.host.stateDir, name);
     const stored = await file.open();
@@ -214,6 +217,7 @@ export class Failover implements FailoverView {
     if (g.member.heldEpoch > 0) {
       for (const v of g.vips) await v.remove().catch(() => undefined);
     }
+    await this.held.release(g.vips).catch(() => undefined);
   }
 
   private send(group: string, to: string, hb: Parameters<typeof encodeHeartbeat>[0]): void {
@@ -259,8 +263,8 @@ export class Failover implements FailoverView {
         for (const v of g.vips) void v.announce().catch((e: unknown) => this.host.journal({ kind: 'failover', reason: (e as Error).message, detail: { group } }));
         return;
       case 'remove-vip':
+        // Removed, but still recorded: this node may add them again while it is a member.
         for (const v of g.vips) await v.remove();
-        await this.held.release(g.vips);
         return;
       case 'start-services':
         g.startedAt = now();

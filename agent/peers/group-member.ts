@@ -69,6 +69,8 @@ export class GroupMember {
   private disposed = false;
   private selfGrantDurable = false;
   private readonly startedAt: number;
+  /** Every voter has been heard at once since this node joined: the group has formed, listening is over. */
+  private heardAll = false;
   /**
    * This node may have held the group when its previous run ended (its last grant went to itself
    * at the newest epoch it knew): it failed while active, or close to it. Until it sees another
@@ -252,6 +254,7 @@ export class GroupMember {
     const v = assessed.vote;
     const withheld = v !== null && v.for !== this.o.self && v.for !== this.durable.granted?.to && now - this.startedAt < this.o.deadlines.failAfterMs;
     const a = withheld ? { ...assessed, vote: null } : assessed;
+    if (a.fresh.length >= this.o.rules.voters.length) this.heardAll = true;
     if (a.seesMajority && !this.seesMajority) this.stableSince = now;
     this.seesMajority = a.seesMajority;
     this.latest = a;
@@ -274,9 +277,10 @@ export class GroupMember {
       case 'stand':
         // A node that just joined listens before it stands: a failure timeout at least, and until it
         // has heard every voter or a few seconds have passed, so that a group forming at once (a
-        // configuration reaching its members a little apart) starts on its best member.
+        // configuration reaching its members a little apart) starts on its best member. Once every
+        // voter has been heard, the group has formed: a voter falling silent is a failure, not a late start.
         if (now - this.startedAt < this.o.deadlines.failAfterMs) break;
-        if (a.fresh.length < this.o.rules.voters.length && now - this.startedAt < this.listenBoundMs) break;
+        if (!this.heardAll && a.fresh.length < this.o.rules.voters.length && now - this.startedAt < this.listenBoundMs) break;
         this.dispatch({ type: 'stand', epoch: a.nextProposal, reason: a.reason }, now);
         break;
       case 'won':

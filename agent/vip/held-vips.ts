@@ -11,10 +11,12 @@ const heldSchema = z.array(z.strictObject({ address: z.string().max(64), iface: 
 type Held = z.output<typeof heldSchema>;
 
 /**
- * The virtual IPs this node's agent has added and not yet removed, kept durably (written before
- * `ip addr add`, cleared after `ip addr del`), so that whoever sees the agent die — the keeper, or
+ * The virtual IPs this node's agent may have added, kept durably (written before `ip addr add` can
+ * run — the failover runner records every VIP of a group when it joins it — and cleared once the
+ * node has left the group and removed them), so that whoever sees the agent die — the keeper, or
  * systemd's ExecStopPost — takes them away at once: an address must not outlive the agent that
- * holds it, or a standby taking over would make two holders.
+ * holds it, or a standby taking over would make two holders. Removing a recorded address that is
+ * not configured is a no-op, so recording more than is held is safe.
  */
 export class HeldVips {
   private held: Held;

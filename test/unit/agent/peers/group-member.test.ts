@@ -170,3 +170,45 @@ describe('a restarted voter', () => {
   });
 });
 
+
+describe('a member that has heard every voter', () => {
+  it('stands one failure timeout after the active member falls silent, not at the end of the joining bound', () => {
+    let t = 1000;
+    const m = new GroupMember({
+      group: 'g',
+      self: 'b',
+      rules: { voters: ['a', 'b', 'c'], members: { a: 200, b: 100 }, failback: 'manual', failbackAfterMs: 60_000, failAfterMs: 300, leaseMs: 238 },
+      deadlines: groupDeadlines(100, 300),
+      stored: { inc: 1, epoch: 3, granted: null },
+      now: () => t,
+      send: () => undefined,
+      persist: () => undefined,
+      perform: () => undefined,
+      journal: () => undefined,
+    });
+    m.setReady(true);
+    // The group has formed: a is active in epoch 3, c votes for it; b hears both for 500 ms.
+    let seq = 0;
+    for (; t < 1500; t += 100) {
+      seq += 1;
+      m.receive(hb({ from: 'a', seq, role: 'active', proposal: 3, priority: 200, heard: { b: [1, seq], c: [1, seq] } }), t);
+      m.receive(hb({ from: 'c', seq, priority: 0, vote: { for: 'a', epoch: 3 }, heard: { a: [1, seq], b: [1, seq] } }), t);
+      m.tick(t);
+    }
+    expect(m.current).toBe('standby');
+    const lastHeardA = t - 100;
+    // a falls silent; c goes on. b stands once a has been silent for failAfter (300 ms), long before 2 s after joining.
+    let stoodAt: number | null = null;
+    for (; t < 1000 + 2000 && stoodAt === null; t += 10) {
+      if ((t - 1000) % 100 === 0) {
+        seq += 1;
+        m.receive(hb({ from: 'c', seq, priority: 0, vote: { for: 'a', epoch: 3 }, heard: { b: [1, seq] } }), t);
+      }
+      m.tick(t);
+      if (m.current === 'candidate') stoodAt = t;
+    }
+    expect(stoodAt).not.toBeNull();
+    expect((stoodAt as number) - lastHeardA).toBeLessThanOrEqual(300 + 20);
+    m.dispose();
+  });
+});
