@@ -57,11 +57,17 @@ export class ManagerJobs {
     return spec.on === 'nodes' ? this.runOnNodes(name, spec) : this.runOnOneNode(name, spec, options.node);
   }
 
-  private async runOnOneNode(name: string, spec: JobConfig, wanted: string | undefined): Promise<JobRun> {
+  /** The node whose sandboxes run a local-mode job: the one asked for, else the local node, else the only enrolled one. */
+  localRunner(name: string, wanted: string | undefined): string {
     const enrolled = Object.keys(this.manager.inventory.data.nodes);
     const node = wanted ?? (enrolled.includes(LOCAL_NODE) ? LOCAL_NODE : enrolled.length === 1 ? enrolled[0] : undefined);
     if (node === undefined) throw new ArmoryError('JOB_E_NO_NODES', `job ${name} runs as local sandboxes: say on which node (--node NAME; enrolled: ${enrolled.join(', ') || 'none'})`, { job: name });
     this.manager.node(node);
+    return node;
+  }
+
+  private async runOnOneNode(name: string, spec: JobConfig, wanted: string | undefined): Promise<JobRun> {
+    const node = this.localRunner(name, wanted);
     const client = await this.manager.connect(node);
     try {
       const answer = await client.call('job.run', { name });
@@ -155,5 +161,21 @@ export class ManagerJobs {
     const runs = this.store.list(name, limit);
     if (runs.length === 0) this.spec(name);
     return runs;
+  }
+
+  /** One kept run of a job, by its id. */
+  result(name: string, id: string): JobRun {
+    const run = this.store.read(name, id);
+    if (!run) throw new ArmoryError('JOB_E_NO_SUCH_RUN', `job ${name} has no kept run ${id} (runs are kept until ${name} has 50 newer ones)`, { job: name, run: id });
+    return run;
+  }
+
+  /** The newest kept runs of every job (also of jobs no longer configured), newest first. */
+  recent(limit = 20): JobRun[] {
+    return this.store
+      .jobs()
+      .flatMap((job) => this.store.list(job, limit))
+      .sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0))
+      .slice(0, limit);
   }
 }
