@@ -68,6 +68,11 @@ export const jobsDomain = domain(
     results: { params: z.strictObject({ job: jobName.optional(), limit: z.number().int().min(1).max(200).default(20) }), result: z.array(jobRunSchema) },
     /** One kept result: every attempt, every replica's verdict, hashes and reason, the delivered outputs. */
     result: { params: z.strictObject({ job: jobName, id: runId }), result: jobRunSchema },
+    /** The start of one file a run delivered (`stdout`, `outputs/NAME`), where it is kept on this machine. */
+    output: {
+      params: z.strictObject({ job: jobName, id: runId, file: z.string().min(1).max(1024) }),
+      result: z.strictObject({ text: z.string(), bytes: z.number().int().nonnegative(), truncated: z.boolean() }),
+    },
   },
   {
     progress: jobProgressSchema,

@@ -7,6 +7,9 @@ import type { HostContext } from '../host-context.js';
 import type { JobRuns } from '../job-runs.js';
 import { currentConfig } from './config-handlers.js';
 
+/** Bytes of a delivered file the GUI shows. */
+export const OUTPUT_PREVIEW_BYTES = 16 * 1024;
+
 /** A configured job as the GUI lists it. */
 export function jobView(name: string, spec: JobConfig, last: JobRun | undefined, running: string | null): JobView {
   return {
@@ -41,5 +44,6 @@ export function jobsHandlers(ctx: HostContext, runs: JobRuns): DomainHandlers<Br
     active: async () => runs.list(),
     results: async ({ job, limit }) => (job !== undefined ? jobs.results(job, limit) : jobs.recent(limit)),
     result: async ({ job, id }) => jobs.result(job, id),
+    output: ({ job, id, file }) => jobs.delivered(job, id, file, OUTPUT_PREVIEW_BYTES),
   };
 }

@@ -170,6 +170,32 @@ export class ManagerJobs {
     return run;
   }
 
+  /**
+   * The start of one delivered file of a kept run (its stdout, an output), to show it: only where the
+   * file is on this machine — a run the manager voted, or one of the local node's sandboxes.
+   */
+  async delivered(name: string, id: string, file: string, maxBytes: number): Promise<{ text: string; bytes: number; truncated: boolean }> {
+    const run = this.result(name, id);
+    if (!run.delivered || !run.delivered.files.includes(file)) throw new ArmoryError('JOB_E_BAD_REQUEST', `run ${id} of job ${name} delivered no file ${file}`, { job: name, run: id });
+    if (run.runner !== 'manager' && run.runner !== LOCAL_NODE) throw new ArmoryError('JOB_E_OUTPUT_ELSEWHERE', `run ${id} of job ${name} keeps its outputs on node ${run.runner}, in ${run.delivered.dir}`, { job: name, run: id });
+    const dir = path.resolve(run.delivered.dir);
+    const target = path.resolve(dir, file);
+    if (!target.startsWith(`${dir}${path.sep}`)) throw new ArmoryError('JOB_E_BAD_REQUEST', `${file} is not a place in the results folder`, { job: name, run: id });
+    let handle: fs.promises.FileHandle | null = null;
+    try {
+      handle = await fs.promises.open(target, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      const stat = await handle.stat();
+      if (!stat.isFile()) throw new Error('not a regular file');
+      const buf = Buffer.alloc(Math.min(maxBytes, stat.size));
+      const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+      return { text: buf.subarray(0, bytesRead).toString('utf8'), bytes: stat.size, truncated: stat.size > bytesRead };
+    } catch (e) {
+      throw new ArmoryError('JOB_E_OUTPUT_ELSEWHERE', `${path.join(dir, file)} cannot be read here: ${(e as Error).message}`, { job: name, run: id });
+    } finally {
+      await handle?.close();
+    }
+  }
+
   /** The newest kept runs of every job (also of jobs no longer configured), newest first. */
   recent(limit = 20): JobRun[] {
     return this.store

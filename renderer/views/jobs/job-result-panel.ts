@@ -37,7 +37,36 @@ function attemptTable(run: JobRun, a: JobRun['attempts'][number]): HTMLElement {
  * One kept result: the outcome, the replicas that did not agree (named first), the delivered outputs
  * of the majority, the loud failure when there was none, and every attempt replica by replica.
  */
-export function jobResultPanel(run: JobRun): Child[] {
+/** What a file a run delivered holds (the start of it), as the bridge's `jobs.output` answers. */
+export type OutputLoader = (file: string) => Promise<{ text: string; bytes: number; truncated: boolean }>;
+
+const PREVIEWED_FILES = 4;
+
+/** The delivered files with the start of each shown (or why the manager cannot read it: kept on another node). */
+function deliveredFiles(run: JobRun, delivered: NonNullable<JobRun['delivered']>, load: OutputLoader): HTMLElement {
+  return h(
+    'div',
+    { testid: 'job-detail-delivered' },
+    h('p', {}, `Delivered to ${delivered.dir}${run.mode === 'local' ? ` on ${run.runner}` : ''}:`),
+    h(
+      'ul',
+      { class: 'plain' },
+      delivered.files.map((f, i) => {
+        const item = h('li', {}, h('code', {}, `${delivered.dir}/${f}`));
+        if (i >= PREVIEWED_FILES) return item;
+        const pre = h('pre', { class: 'log', tabindex: 0, 'aria-label': `The start of ${f}`, testid: `job-output-${f}` }, 'Loading…');
+        load(f).then(
+          (o) => (pre.textContent = o.text === '' ? '(empty)' : `${o.text}${o.truncated ? `\n… (${o.bytes} bytes in all)` : ''}`),
+          (e: unknown) => (pre.textContent = (e as Error).message ?? String(e)),
+        );
+        item.append(pre);
+        return item;
+      }),
+    ),
+  );
+}
+
+export function jobResultPanel(run: JobRun, load: OutputLoader): Child[] {
   const odd = dissenters(run);
   const out = outcomeLabel(run.outcome);
   const delivered = run.delivered;
@@ -61,12 +90,7 @@ export function jobResultPanel(run: JobRun): Child[] {
     ]),
     h('h3', {}, 'Majority output'),
     delivered
-      ? h(
-          'div',
-          { testid: 'job-detail-delivered' },
-          h('p', {}, `Delivered to ${delivered.dir}${run.mode === 'local' ? ` on ${run.runner}` : ''}:`),
-          h('ul', {}, delivered.files.map((f) => h('li', {}, h('code', {}, `${delivered.dir}/${f}`)))),
-        )
+      ? deliveredFiles(run, delivered, load)
       : h('p', { testid: 'job-detail-delivered' }, 'Nothing was delivered: no result reached a majority.'),
     ...run.attempts.map((a) => attemptTable(run, a)),
   ];

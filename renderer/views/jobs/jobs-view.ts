@@ -48,7 +48,7 @@ export function jobsView(ctx: ViewContext, openJob?: string, openRun?: string): 
     ctx.bridge.jobs.result({ job, id }).then(
       (run: JobRun) => {
         clear(detailTitle, `Result of ${run.job}, run ${run.id}`);
-        clear(detailBody, ...jobResultPanel(run));
+        clear(detailBody, ...jobResultPanel(run, (file) => ctx.bridge.jobs.output({ job: run.job, id: run.id, file })));
         detail.hidden = false;
         if (options.focus) detailTitle.focus();
       },
