@@ -162,9 +162,9 @@ describe('redundant jobs in the console, on the local agent', () => {
     await jobs.by(`job-result-open-${id}`).focus();
     await page.keyboard.press('Enter');
     await jobs.waitDetail('odd-one');
-    await waitFor('the focus on the result', () => page.evaluate(() => document.activeElement?.id === 'job-detail-title'));
+    await waitFor('the focus on the result', async () => (await page.evaluate('document.activeElement?.id')) === 'job-detail-title');
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.tagName)).not.toBe('BODY');
+    expect(await page.evaluate('document.activeElement?.tagName')).not.toBe('BODY');
     // The same result by its address.
     await page.goto(`${host.url}#jobs/odd-one/${id}`);
     await jobs.waitDetail('odd-one');
