@@ -165,6 +165,11 @@ describe('redundant jobs in the console, on the local agent', () => {
     await waitFor('the focus on the result', async () => (await page.evaluate('document.activeElement?.id')) === 'job-detail-title');
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement?.tagName')).not.toBe('BODY');
+    // Closing it gives the focus back to the button that opened it.
+    await jobs.by('job-detail-close').focus();
+    await page.keyboard.press('Enter');
+    await jobs.by('job-detail').waitFor({ state: 'hidden' });
+    expect(await page.evaluate('document.activeElement?.dataset.testid')).toBe(`job-result-open-${id}`);
     // The same result by its address.
     await page.goto(`${host.url}#jobs/odd-one/${id}`);
     await jobs.waitDetail('odd-one');

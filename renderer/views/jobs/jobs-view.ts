@@ -18,21 +18,30 @@ function runsAs(j: JobView): string {
  * detail. Opens on `jobs`, or on `jobs/JOB/RUN` with that result shown.
  */
 export function jobsView(ctx: ViewContext, openJob?: string, openRun?: string): View {
+  const title = h('h1', { id: 'jobs-title', tabindex: -1 }, 'Redundant jobs');
   const note = h('p', { role: 'status', class: 'note', testid: 'jobs-note' });
   const jobsBody = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
   const live = h('ul', { class: 'job-live', testid: 'jobs-live', 'aria-live': 'polite' });
   const resultsBody = h('div', {});
   const detailTitle = h('h2', { id: 'job-detail-title', tabindex: -1 }, 'Result');
   const detailBody = h('div', {});
-  const detail = h('section', { class: 'job-detail', testid: 'job-detail', 'aria-labelledby': 'job-detail-title', hidden: true }, detailTitle, detailBody, button('Close', 'job-detail-close', () => (detail.hidden = true)));
+  /** Where the focus goes back to when the result is closed: the button that opened it (by test id: the tables are repainted). */
+  let opener: string | null = null;
+  const close = () => {
+    detail.hidden = true;
+    const back = opener === null ? null : el.querySelector<HTMLElement>(`[data-testid="${CSS.escape(opener)}"]`);
+    (back ?? title).focus();
+    opener = null;
+  };
+  const detail = h('section', { class: 'job-detail', testid: 'job-detail', 'aria-labelledby': 'job-detail-title', hidden: true }, detailTitle, detailBody, button('Close', 'job-detail-close', close));
   const el = h(
     'section',
     { class: 'view', testid: 'view-jobs', 'aria-labelledby': 'jobs-title' },
-    h('h1', { id: 'jobs-title' }, 'Redundant jobs'),
+    title,
     h('p', {}, 'A job runs its command as several replicas fed the same input; their exit codes, stdout and output files are compared, and the result most of them agree on wins. A replica that disagrees, crashes or runs too long is named.'),
     note,
     jobsBody,
-    h('h2', {}, 'Runs started here'),
+    h('h2', {}, 'Runs from the GUI'),
     live,
     h('h2', {}, 'Kept results'),
     resultsBody,
@@ -50,7 +59,11 @@ export function jobsView(ctx: ViewContext, openJob?: string, openRun?: string): 
         clear(detailTitle, `Result of ${run.job}, run ${run.id}`);
         clear(detailBody, ...jobResultPanel(run, (file) => ctx.bridge.jobs.output({ job: run.job, id: run.id, file })));
         detail.hidden = false;
-        if (options.focus) detailTitle.focus();
+        if (options.focus) {
+          const from = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+          if (from && !detail.contains(from)) opener = from.dataset.testid ?? null;
+          detailTitle.focus();
+        }
       },
       (e: unknown) => (note.textContent = errorText(e)),
     );
@@ -78,7 +91,7 @@ export function jobsView(ctx: ViewContext, openJob?: string, openRun?: string): 
             'table',
             { class: 'grid', testid: 'jobs-table' },
             h('caption', {}, 'Configured jobs'),
-            h('thead', {}, h('tr', {}, ...['Job', 'Command', 'Runs as', 'Quorum', 'Timeout', 'Re-runs', 'Last result', 'Action'].map((t) => h('th', { scope: 'col' }, t)))),
+            h('thead', {}, h('tr', {}, ...['Job', 'Command', 'Runs as', 'Quorum', 'Timeout', 'Re-runs allowed', 'Last result', 'Action'].map((t) => h('th', { scope: 'col' }, t)))),
             h(
               'tbody',
               {},
