@@ -9,6 +9,7 @@ import { errorText, type View, type ViewContext } from './view.js';
 import { configView } from './views/config/config-view.js';
 import { eventsView } from './views/events/events-view.js';
 import { groupsView } from './views/groups/groups-view.js';
+import { jobsView } from './views/jobs/jobs-view.js';
 import { addNodeWizard } from './views/nodes/add-node-wizard.js';
 import { nodeDetailView, nodesView } from './views/nodes/nodes-view.js';
 import { overviewView } from './views/overview/overview-view.js';
@@ -23,6 +24,7 @@ const SCREENS = [
   ['nodes', 'Nodes'],
   ['services', 'Services'],
   ['groups', 'Failover groups'],
+  ['jobs', 'Jobs'],
   ['events', 'Events'],
   ['config', 'Configuration'],
   ['settings', 'Settings'],
@@ -37,6 +39,8 @@ function route(ctx: ViewContext, path: string): View {
       return arg === 'new' ? serviceFormView(ctx, null) : arg && sub === 'edit' ? serviceFormView(ctx, arg) : arg ? serviceDetailView(ctx, arg) : servicesView(ctx);
     case 'groups':
       return groupsView(ctx);
+    case 'jobs':
+      return jobsView(ctx, arg, sub);
     case 'events':
       return eventsView(ctx);
     case 'config':

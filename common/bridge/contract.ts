@@ -2,6 +2,7 @@ import type { BridgeDomain, DomainApi } from './domain.js';
 import { configDomain } from './config.js';
 import { eventsDomain } from './events.js';
 import { groupsDomain } from './groups.js';
+import { jobsDomain } from './jobs.js';
 import { nodesDomain } from './nodes.js';
 import { servicesDomain } from './services.js';
 import { settingsDomain } from './settings.js';
@@ -19,6 +20,7 @@ export const bridgeDomains = Object.freeze({
   events: eventsDomain,
   groups: groupsDomain,
   settings: settingsDomain,
+  jobs: jobsDomain,
 } satisfies Record<string, BridgeDomain>);
 
 export type BridgeDomains = typeof bridgeDomains;

@@ -127,6 +127,10 @@ export const ERROR_CODES = {
   MIRROR_E_STALE_EPOCH: 'a mirrored write from an older epoch is refused',
   MIRROR_E_NOT_REPLICA: 'this node keeps no mirror for that service',
   MIRROR_E_CONFIG: 'the mirror configuration cannot be used',
+  JOB_E_NO_SUCH_RUN: 'no kept result of that job has that run id',
+  JOB_E_RUNNING: 'that job is already running from the GUI; its result arrives as an event',
+  JOB_E_TOO_MANY_RUNS: 'as many jobs as the GUI allows at once are running already',
+  JOB_E_OUTPUT_ELSEWHERE: 'the delivered output is kept on another node, or cannot be read here',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

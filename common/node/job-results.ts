@@ -1,5 +1,6 @@
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { NAME_PATTERN } from '../config/names.js';
 import { ArmoryError } from '../errors/armory-error.js';
 import { jobRunSchema, type JobRun } from '../wire/jobs.js';
 import { fsyncDir, writeFileAtomic } from './fsync.js';
@@ -69,13 +70,34 @@ export class JobResultStore {
     const runs: JobRun[] = [];
     for (const id of this.ids(job).reverse()) {
       if (runs.length >= limit) break;
-      try {
-        const parsed = jobRunSchema.safeParse(JSON.parse(fs.readFileSync(path.join(this.runDir(job, id), 'run.json'), 'utf8')));
-        if (parsed.success) runs.push(parsed.data);
-      } catch {
-        // a run still being written, or a damaged record: not a result to show
-      }
+      const run = this.read(job, id);
+      if (run) runs.push(run);
     }
     return runs;
+  }
+
+  /** One kept run, or null when there is none by that id (or its record is unreadable). */
+  read(job: string, id: string): JobRun | null {
+    if (!/^[0-9A-Za-z-]{1,64}$/.test(id) || !NAME_PATTERN.test(job)) return null;
+    try {
+      const parsed = jobRunSchema.safeParse(JSON.parse(fs.readFileSync(path.join(this.runDir(job, id), 'run.json'), 'utf8')));
+      return parsed.success ? parsed.data : null;
+    } catch {
+      // a run still being written, or a damaged record: not a result to show
+      return null;
+    }
+  }
+
+  /** The jobs that have kept runs (also jobs no longer configured). */
+  jobs(): string[] {
+    try {
+      return fs
+        .readdirSync(this.root, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && NAME_PATTERN.test(d.name))
+        .map((d) => d.name)
+        .sort();
+    } catch {
+      return [];
+    }
   }
 }

@@ -1,5 +1,7 @@
 import type { NotificationView } from '../../common/bridge/events.js';
 import type { StatusSnapshot } from '../../common/bridge/services.js';
+import type { Sequenced } from '../../common/node/append-log.js';
+import type { ManagerEventInput } from '../core/events/manager-events.js';
 import type { Manager } from '../core/manager.js';
 import type { BridgeHost } from './bridge-host.js';
 import { NotificationRules } from './notification-rules.js';
@@ -7,6 +9,8 @@ import { NotificationRules } from './notification-rules.js';
 export interface LiveFeedOptions {
   /** How often the agents are asked for their status and new events. */
   readonly intervalMs: number;
+  /** Sees every batch of new journal entries (the GUI's job runs follow their attempts there). */
+  readonly onJournal?: (events: readonly Sequenced<ManagerEventInput>[]) => void;
 }
 
 /**
@@ -71,6 +75,7 @@ export class LiveFeed {
     if (fresh.length > 0) {
       this.lastSeq = (fresh.at(-1) as { seq: number }).seq;
       this.host.emit('events', 'appended', { events: fresh.slice(-5000) });
+      this.options.onJournal?.(fresh);
       for (const e of fresh) {
         const n = this.rules.notify(e);
         if (n) this.tell(n);

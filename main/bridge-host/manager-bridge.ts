@@ -7,10 +7,12 @@ import { Enrollments } from './enrollments.js';
 import { configHandlers } from './handlers/config-handlers.js';
 import { eventsHandlers } from './handlers/events-handlers.js';
 import { groupsHandlers } from './handlers/groups-handlers.js';
+import { jobsHandlers } from './handlers/jobs-handlers.js';
 import { nodesHandlers } from './handlers/nodes-handlers.js';
 import { servicesHandlers } from './handlers/services-handlers.js';
 import { settingsHandlers } from './handlers/settings-handlers.js';
 import type { HostContext } from './host-context.js';
+import { JobRuns } from './job-runs.js';
 import { LiveFeed } from './live-feed.js';
 
 export interface ManagerBridgeOptions {
@@ -42,6 +44,7 @@ export function createManagerBridge(manager: Manager, options: ManagerBridgeOpti
     status: (o) => (feed as LiveFeed).status(o),
   };
   const notifications = createNotificationCenter(manager, emit);
+  const jobRuns = new JobRuns(manager.jobs, (p) => emit('jobs', 'progress', p));
   const handlers: BridgeHandlers = {
     nodes: nodesHandlers(ctx, new Enrollments(ctx)),
     services: servicesHandlers(ctx),
@@ -49,6 +52,7 @@ export function createManagerBridge(manager: Manager, options: ManagerBridgeOpti
     events: eventsHandlers(ctx),
     groups: groupsHandlers(ctx),
     settings: settingsHandlers(ctx, notifications, options.app ?? noAppSettingsHost),
+    jobs: jobsHandlers(ctx, jobRuns),
   };
   host = new BridgeHost(handlers);
   // Nodes that stop or start answering reach e-mail, the webhook and the tray too.
@@ -56,7 +60,7 @@ export function createManagerBridge(manager: Manager, options: ManagerBridgeOpti
     options.onNotification?.(n);
     if (n.node && !n.service && (n.kind === 'unreachable' || n.kind === 'recovery')) notifications.onReachability(n.node, n.kind === 'recovery', n.body);
   };
-  feed = new LiveFeed(manager, host, { intervalMs: options.pollMs ?? 1000 }, onFeedNotification);
+  feed = new LiveFeed(manager, host, { intervalMs: options.pollMs ?? 1000, onJournal: (events) => jobRuns.observe(events) }, onFeedNotification);
   const f = feed;
   const h = host;
   return {

@@ -57,11 +57,17 @@ export class ManagerJobs {
     return spec.on === 'nodes' ? this.runOnNodes(name, spec) : this.runOnOneNode(name, spec, options.node);
   }
 
-  private async runOnOneNode(name: string, spec: JobConfig, wanted: string | undefined): Promise<JobRun> {
+  /** The node whose sandboxes run a local-mode job: the one asked for, else the local node, else the only enrolled one. */
+  localRunner(name: string, wanted: string | undefined): string {
     const enrolled = Object.keys(this.manager.inventory.data.nodes);
     const node = wanted ?? (enrolled.includes(LOCAL_NODE) ? LOCAL_NODE : enrolled.length === 1 ? enrolled[0] : undefined);
     if (node === undefined) throw new ArmoryError('JOB_E_NO_NODES', `job ${name} runs as local sandboxes: say on which node (--node NAME; enrolled: ${enrolled.join(', ') || 'none'})`, { job: name });
     this.manager.node(node);
+    return node;
+  }
+
+  private async runOnOneNode(name: string, spec: JobConfig, wanted: string | undefined): Promise<JobRun> {
+    const node = this.localRunner(name, wanted);
     const client = await this.manager.connect(node);
     try {
       const answer = await client.call('job.run', { name });
@@ -155,5 +161,47 @@ export class ManagerJobs {
     const runs = this.store.list(name, limit);
     if (runs.length === 0) this.spec(name);
     return runs;
+  }
+
+  /** One kept run of a job, by its id. */
+  result(name: string, id: string): JobRun {
+    const run = this.store.read(name, id);
+    if (!run) throw new ArmoryError('JOB_E_NO_SUCH_RUN', `job ${name} has no kept run ${id} (runs are kept until ${name} has 50 newer ones)`, { job: name, run: id });
+    return run;
+  }
+
+  /**
+   * The start of one delivered file of a kept run (its stdout, an output), to show it: only where the
+   * file is on this machine — a run the manager voted, or one of the local node's sandboxes.
+   */
+  async delivered(name: string, id: string, file: string, maxBytes: number): Promise<{ text: string; bytes: number; truncated: boolean }> {
+    const run = this.result(name, id);
+    if (!run.delivered || !run.delivered.files.includes(file)) throw new ArmoryError('JOB_E_BAD_REQUEST', `run ${id} of job ${name} delivered no file ${file}`, { job: name, run: id });
+    if (run.runner !== 'manager' && run.runner !== LOCAL_NODE) throw new ArmoryError('JOB_E_OUTPUT_ELSEWHERE', `run ${id} of job ${name} keeps its outputs on node ${run.runner}, in ${run.delivered.dir}`, { job: name, run: id });
+    const dir = path.resolve(run.delivered.dir);
+    const target = path.resolve(dir, file);
+    if (!target.startsWith(`${dir}${path.sep}`)) throw new ArmoryError('JOB_E_BAD_REQUEST', `${file} is not a place in the results folder`, { job: name, run: id });
+    let handle: fs.promises.FileHandle | null = null;
+    try {
+      handle = await fs.promises.open(target, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      const stat = await handle.stat();
+      if (!stat.isFile()) throw new Error('not a regular file');
+      const buf = Buffer.alloc(Math.min(maxBytes, stat.size));
+      const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+      return { text: buf.subarray(0, bytesRead).toString('utf8'), bytes: stat.size, truncated: stat.size > bytesRead };
+    } catch (e) {
+      throw new ArmoryError('JOB_E_OUTPUT_ELSEWHERE', `${path.join(dir, file)} cannot be read here: ${(e as Error).message}`, { job: name, run: id });
+    } finally {
+      await handle?.close();
+    }
+  }
+
+  /** The newest kept runs of every job (also of jobs no longer configured), newest first. */
+  recent(limit = 20): JobRun[] {
+    return this.store
+      .jobs()
+      .flatMap((job) => this.store.list(job, limit))
+      .sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0))
+      .slice(0, limit);
   }
 }

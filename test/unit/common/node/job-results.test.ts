@@ -41,6 +41,21 @@ describe('JobResultStore', () => {
     expect(store.list('other')).toEqual([]);
   });
 
+  it('reads one kept run by id and names the jobs that have runs; anything else is null or skipped', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-jr-'));
+    const store = new JobResultStore(dir);
+    expect(store.jobs()).toEqual([]);
+    await store.save(run('r1'));
+    await store.save({ ...run('r2'), job: 'k' });
+    fs.mkdirSync(path.join(dir, 'Not A Job'));
+    fs.writeFileSync(path.join(dir, 'stray-file'), '');
+    expect(store.jobs()).toEqual(['j', 'k']);
+    expect(store.read('j', 'r1')?.summary).toBe('ok');
+    for (const [job, id] of [['j', 'nope'], ['k', 'r1'], ['j', '../k/r2'], ['../j', 'r1'], ['j', '']]) expect(store.read(job as string, id as string), `${job}/${id}`).toBeNull();
+    fs.writeFileSync(path.join(store.runDir('j', 'r1'), 'run.json'), '{"id": "r1"}');
+    expect(store.read('j', 'r1')).toBeNull();
+  });
+
   it('delivers files inside the run folder only', async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-jr-'));
     const store = new JobResultStore(dir);
