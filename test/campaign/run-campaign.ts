@@ -48,6 +48,8 @@ export async function runCampaign(bed: CampaignBed, options: CampaignOptions): P
     faults.push(f);
     log(`fault ${i + 1}/${plan.length}: ${kind} on ${f.node} → ${f.recovered ? `settled after ${f.settledAt - f.injectAt} ms on ${f.after}` : 'NOT settled'}${f.notes.length ? ` (${f.notes.join('; ')})` : ''}`);
   }
+  // Paced: the last fault gets its whole period too; then the lead-out.
+  if (options.everyMs) await sleep(Math.min(options.everyMs, Math.max(0, from + leadIn + plan.length * options.everyMs - Date.now())));
   await sleep(leadIn);
   const until = Date.now();
   await writer.stop();
