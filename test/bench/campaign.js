@@ -15,7 +15,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
+import { importTs } from './_import-ts.js';
 import { RESULTS_DIR, ROOT, envInt, median, round, runBenchmark, sleep, waitFor, writeResult } from './lib.js';
 
 const NAME = 'campaign';
@@ -24,27 +24,6 @@ const SEED = envInt('BENCH_SEED', 20261123, { min: 1, max: 2 ** 31 - 1 });
 const REQUESTS = envInt('BENCH_REQUESTS', 20_000, { min: 100, max: 10_000_000 });
 const ROUNDS = envInt('BENCH_ROUNDS', 3, { min: 1, max: 20 });
 const BARE_PORT = 6391;
-
-/** The bed is TypeScript: bundle it next to its sources (paths found from import.meta.dirname stay right) and load it. */
-async function loadCampaign() {
-  const dir = path.join(ROOT, 'test/campaign');
-  const out = path.join(dir, `.campaign-bed-${process.pid}.mjs`);
-  await build({
-    stdin: { contents: "export * from './campaign-bed.ts';\nexport * from './run-campaign.ts';\n", resolveDir: dir, loader: 'ts' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile: out,
-    logLevel: 'warning',
-  });
-  try {
-    return await import(out);
-  } finally {
-    fs.rmSync(out, { force: true });
-  }
-}
 
 /** redis-benchmark in a host's namespace: requests per second of SET and GET. */
 function redisBenchmark(netns, host, port, requests) {
@@ -114,7 +93,7 @@ function redisBenchmarkPing(netns, host, port) {
 const pct = (x) => (x === null ? 'not measured' : `${Math.round(x * 1000) / 10} %`);
 
 async function main(tracker) {
-  const m = await loadCampaign();
+  const m = await importTs(ROOT, 'test/campaign', ['campaign-bed.ts', 'run-campaign.ts']);
   const bed = new m.CampaignBed(64);
   bed.constants = { REDIS_PORT: m.REDIS_PORT, SHIM_LISTEN_PORT: m.SHIM_LISTEN_PORT, MEMBERS: m.MEMBERS };
   tracker.onCleanup(() => bed.down());
