@@ -73,6 +73,20 @@ describe('the campaign report', () => {
       [4, 'partition', -15],
     ]);
     expect(r.perFault.map((f) => f.lostWrites)).toEqual([0, 2]);
+    expect(r.lost.every((l) => l.failoverAt === new Date(5200).toISOString())).toBe(true);
+  });
+
+  it('lists every move of the VIP, with the fault that explains it (none: a failover nobody asked for)', () => {
+    const i = input();
+    i.vip.push({ t: 9000, holders: [] }, { t: 9100, holders: ['h1'] });
+    i.acked.set(6, 8500);
+    i.readBack.set(6, null);
+    const r = campaignReport(i);
+    expect(r.failovers).toEqual([
+      { at: new Date(5200).toISOString(), from: 'h1', to: 'h2', fault: 1 },
+      { at: new Date(9100).toISOString(), from: 'h2', to: 'h1', fault: null },
+    ]);
+    expect(r.lost.find((l) => l.key === 6)).toMatchObject({ failoverAt: new Date(9100).toISOString(), fault: null, kind: null });
   });
 
   it('times detection from the first journal event about the fault (not background copies) and recovery from the client', () => {

@@ -54,12 +54,22 @@ export interface FaultOutcome {
 export interface LostWrite {
   key: number;
   ackedAt: string;
-  /** The fault it is put down to: the first fault whose window (until settled) ends after the acknowledgement. */
+  /** The first move of the VIP to another node after the acknowledgement: where the write was left behind (null: none seen). */
+  failoverAt: string | null;
+  /** The fault it is put down to: the fault whose window (injection until settled) holds that move (null: a move with no fault injected). */
   fault: number | null;
   kind: FaultKind | null;
   /** How long before that fault was injected the write was acknowledged (negative: during the fault). */
   msBeforeFault: number | null;
   found: string | null;
+}
+
+/** A move of the VIP to another node: when the new holder was first seen, and whether a fault explains it. */
+export interface Failover {
+  at: string;
+  from: string | null;
+  to: string;
+  fault: number | null;
 }
 
 export interface Interval {
@@ -79,6 +89,8 @@ export interface CampaignReport {
   doubleActive: { vipSamples: number; vipSampleCount: number; answeringSamples: number; answeringSampleCount: number; intervals: Interval[] };
   byKind: Partial<Record<FaultKind, { count: number; detectMs: (number | null)[]; recoveryMs: number[]; outageMs: number[]; lostWrites: number; movedAway: number; what: string }>>;
   perFault: FaultOutcome[];
+  /** Every move of the VIP; those with no fault are failovers nobody asked for (a node judged dead while it was slow). */
+  failovers: Failover[];
   lost: LostWrite[];
   readBackFrom: string;
 }
@@ -124,6 +136,29 @@ function doubleIntervals(samples: readonly { t: number; hosts: string[] }[]): In
   return out;
 }
 
+/** Times the VIP came to a new node: a host that did not hold it in the sample before, other than the last holder. */
+function vipMoves(samples: readonly { t: number; holders: string[] }[]): { t: number; from: string | null; to: string }[] {
+  const out: { t: number; from: string | null; to: string }[] = [];
+  let last: string | null = null;
+  let prev = new Set<string>();
+  for (const s of samples) {
+    for (const h of s.holders) {
+      if (prev.has(h) || h === last) continue;
+      // The first holder of all is where the service started, not a move.
+      if (last !== null) out.push({ t: s.t, from: last, to: h });
+      last = h;
+    }
+    prev = new Set(s.holders);
+  }
+  return out;
+}
+
+/** The fault whose window (injection until settled) holds time `t`, or null. */
+function faultAt(faults: readonly FaultRecord[], t: number): number | null {
+  const i = faults.findIndex((f) => t >= f.injectAt && t <= f.settledAt);
+  return i >= 0 ? i : null;
+}
+
 export function campaignReport(input: CampaignInput): CampaignReport {
   const { faults, ops } = input;
   const events = input.events
@@ -131,20 +166,24 @@ export function campaignReport(input: CampaignInput): CampaignReport {
     .map((e) => ({ ...e, t: Date.parse(e.time) }))
     .sort((a, b) => a.t - b.t);
 
+  const failovers = vipMoves(input.vip).map((m) => ({ ...m, fault: faultAt(faults, m.t) }));
   const lost: LostWrite[] = [];
   for (const [key, ackedAt] of input.acked) {
     const found = input.readBack.get(key) ?? null;
     if (found === `v${key}`) continue;
-    const i = faults.findIndex((f) => f.settledAt >= ackedAt);
-    const f = i >= 0 ? (faults[i] as FaultRecord) : null;
-    lost.push({ key, ackedAt: iso(ackedAt), fault: i >= 0 ? i : null, kind: f?.kind ?? null, msBeforeFault: f ? f.injectAt - ackedAt : null, found });
+    const move = failovers.find((m) => m.t >= ackedAt);
+    // Without a move after it, the write went with the first fault after it (the report says so by failoverAt: null).
+    const i = move ? move.fault : faults.findIndex((f) => f.settledAt >= ackedAt);
+    const f = i !== null && i >= 0 ? (faults[i] as FaultRecord) : null;
+    lost.push({ key, ackedAt: iso(ackedAt), failoverAt: move ? iso(move.t) : null, fault: f ? (i as number) : null, kind: f?.kind ?? null, msBeforeFault: f ? f.injectAt - ackedAt : null, found });
   }
   lost.sort((a, b) => a.key - b.key);
 
   const perFault: FaultOutcome[] = faults.map((f, i) => {
     const windowEnd = Math.max(f.settledAt, i + 1 < faults.length ? Math.min((faults[i + 1] as FaultRecord).injectAt, f.settledAt + 5000) : f.settledAt);
     const detected = events.find((e) => e.t >= f.injectAt && e.t <= windowEnd && e.node !== 'client');
-    const inWindow = ops.filter((o) => o.start >= f.injectAt - 50 && o.start < windowEnd);
+    // A command still in flight when the next fault came belongs to that one.
+    const inWindow = ops.filter((o) => o.start >= f.injectAt - 50 && o.end <= windowEnd);
     const failed = inWindow.filter((o) => o.result === 'fail');
     const lastFail = failed.at(-1);
     const back = lastFail ? ops.find((o) => o.start >= lastFail.end && o.result !== 'fail') : undefined;
@@ -200,6 +239,7 @@ export function campaignReport(input: CampaignInput): CampaignReport {
     },
     byKind,
     perFault,
+    failovers: failovers.map((m) => ({ at: iso(m.t), from: m.from, to: m.to, fault: m.fault })),
     lost,
     readBackFrom: input.readBackFrom,
   };
