@@ -26,6 +26,11 @@ describe('probe availability', () => {
     expect(r.availability).toBeCloseTo(0.5);
     expect(probeAvailability([], 0, 10).availability).toBe(0);
   });
+
+  it('counts the part of a command that falls in the window (a command sent just before a hang and failed after it)', () => {
+    const ops = [op(-60, 940, 'fail'), op(940, 950, 'ok')];
+    expect(probeAvailability(ops, 0, 1000).downMs).toBe(940);
+  });
 });
 
 describe('the campaign report', () => {

@@ -105,12 +105,13 @@ const DETECTING = new Set(['transition', 'liveness', 'failover', 'agent', 'adopt
  * up here and as a lost write in the report.
  */
 export function probeAvailability(ops: readonly ClientOp[], from: number, until: number): { availability: number; downMs: number } {
-  const inWindow = ops.filter((o) => o.start >= from && o.start < until).sort((a, b) => a.start - b.start);
+  const sorted = [...ops].sort((a, b) => a.start - b.start);
   let up = 0;
   let down = 0;
-  inWindow.forEach((o, i) => {
-    const next = i + 1 < inWindow.length ? (inWindow[i + 1] as ClientOp).start : Math.max(until, o.end);
-    const span = Math.max(0, Math.min(next, until) - o.start);
+  sorted.forEach((o, i) => {
+    const next = i + 1 < sorted.length ? (sorted[i + 1] as ClientOp).start : Math.max(until, o.end);
+    // The part of the command's time that falls in the window.
+    const span = Math.max(0, Math.min(next, until) - Math.max(o.start, from));
     if (o.result !== 'fail') up += span;
     else down += span;
   });
@@ -182,8 +183,8 @@ export function campaignReport(input: CampaignInput): CampaignReport {
   const perFault: FaultOutcome[] = faults.map((f, i) => {
     const windowEnd = Math.max(f.settledAt, i + 1 < faults.length ? Math.min((faults[i + 1] as FaultRecord).injectAt, f.settledAt + 5000) : f.settledAt);
     const detected = events.find((e) => e.t >= f.injectAt && e.t <= windowEnd && e.node !== 'client');
-    // A command still in flight when the next fault came belongs to that one.
-    const inWindow = ops.filter((o) => o.start >= f.injectAt - 50 && o.end <= windowEnd);
+    // A command that failed after the fault is the fault's; one still in flight when the next fault came belongs to that one.
+    const inWindow = ops.filter((o) => o.end >= f.injectAt && o.end <= windowEnd);
     const failed = inWindow.filter((o) => o.result === 'fail');
     const lastFail = failed.at(-1);
     const back = lastFail ? ops.find((o) => o.start >= lastFail.end && o.result !== 'fail') : undefined;
