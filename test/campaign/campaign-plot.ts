@@ -18,7 +18,7 @@ export function campaignSvg(input: CampaignInput, report: CampaignReport, hosts:
   const slice = span / cols;
   const rows = ['client', ...hosts.map((h) => `VIP on ${h}`), ...hosts.map((h) => `redis answers on ${h}`)];
   const top = 40;
-  const height = top + rows.length * ROW + 60;
+  const height = top + rows.length * ROW + 64;
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" font-family="sans-serif" font-size="11">`);
   parts.push(`<text x="4" y="14" font-size="13">Availability campaign, seed ${report.seed}: availability ${report.availability}, ${report.faults} faults, ${report.writes.lost} of ${report.writes.acknowledged} acknowledged writes lost, ${report.doubleActive.vipSamples + report.doubleActive.answeringSamples} double-active samples</text>`);
@@ -64,6 +64,11 @@ export function campaignSvg(input: CampaignInput, report: CampaignReport, hosts:
     parts.push(`<line x1="${fx}" y1="${top - 6}" x2="${fx}" y2="${bottom}" stroke="#000" stroke-dasharray="3,2"/>`);
     parts.push(`<text x="${fx}" y="${top - 8 - (i % 2) * 10}" font-size="10">${esc(`${f.kind}@${f.node}`)}</text>`);
   });
+  for (const m of report.failovers.filter((x) => x.fault === null)) {
+    const mx = x(Date.parse(m.at)).toFixed(1);
+    parts.push(`<line x1="${mx}" y1="${top - 6}" x2="${mx}" y2="${bottom}" stroke="#d62728" stroke-dasharray="2,2"/>`);
+    parts.push(`<text x="${mx}" y="${bottom + 28}" font-size="9" fill="#d62728">${esc(`failover, no fault (→ ${m.to})`)}</text>`);
+  }
   for (const l of report.lost) {
     const lx = x(Date.parse(l.ackedAt)).toFixed(1);
     parts.push(`<line x1="${lx}" y1="${top}" x2="${lx}" y2="${top + ROW - 4}" stroke="#000" stroke-width="1"/>`);
@@ -73,7 +78,7 @@ export function campaignSvg(input: CampaignInput, report: CampaignReport, hosts:
     const tx = x(input.from + s * 1000).toFixed(1);
     parts.push(`<line x1="${tx}" y1="${bottom}" x2="${tx}" y2="${bottom + 4}" stroke="#000"/><text x="${tx}" y="${bottom + 16}" text-anchor="middle">${s} s</text>`);
   }
-  parts.push(`<text x="4" y="${bottom + 40}" font-size="10">client row: green = replies, red = failed commands, black ticks = acknowledged writes later found lost; dashed lines = faults</text>`);
+  parts.push(`<text x="4" y="${bottom + 48}" font-size="10">client row: green = replies, red = failed commands, black ticks = acknowledged writes later found lost; black dashed lines = faults; red dashed lines = failovers with no fault injected</text>`);
   parts.push('</svg>');
   return parts.join('\n');
 }
@@ -87,7 +92,8 @@ export function campaignHtml(svg: string, report: CampaignReport): string {
 <style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px;text-align:left}</style>
 <h1>Availability campaign (seed ${report.seed})</h1>
 <p>Availability ${report.availability} over ${report.seconds} s (${report.downtimeMs} ms of failed client commands); ${report.writes.lost} of ${report.writes.acknowledged} acknowledged writes lost;
-${report.doubleActive.vipSamples} samples with two VIP holders, ${report.doubleActive.answeringSamples} with two redis instances answering.</p>
+${report.doubleActive.vipSamples} samples with two VIP holders, ${report.doubleActive.answeringSamples} with two redis instances answering;
+${report.failovers.filter((m) => m.fault === null).length} failovers with no fault injected.</p>
 ${svg}
 <table><tr><th>#</th><th>fault</th><th>node</th><th>detect ms</th><th>recovery ms</th><th>outage ms</th><th>moved to</th><th>writes lost</th><th>settled</th><th>first journal event; notes</th></tr>
 ${rows}

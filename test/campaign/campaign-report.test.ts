@@ -92,6 +92,7 @@ describe('the campaign report', () => {
       { at: new Date(9100).toISOString(), from: 'h2', to: 'h1', fault: null },
     ]);
     expect(r.lost.find((l) => l.key === 6)).toMatchObject({ failoverAt: new Date(9100).toISOString(), fault: null, kind: null });
+    expect(campaignSvg(i, r, ['h1', 'h2', 'h3'])).toContain('failover, no fault (→ h1)');
   });
 
   it('times detection from the first journal event about the fault (not background copies) and recovery from the client', () => {
