@@ -54,11 +54,6 @@ export class FailoverBed {
     await Promise.all(names.map(async (h) => this.keepers.set(h, await standUpAgent(m, this.net, this.home, h, options.binds ? { binds: options.binds(h) } : {}))));
   }
 
-  /** The keeper process of a host's agent (null: none). */
-  keeperPid(host: string): number | null {
-    return this.keepers.get(host)?.pid ?? null;
-  }
-
   /** Kills every process on the hosts but the sampler's, and removes the VIP from each host. */
   clearHosts(): void {
     const keep = new Set(Object.values(this.samplerPids));
