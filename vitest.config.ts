@@ -17,7 +17,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'parallel',
-          include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/cluster/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/cluster/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/campaign/**/*.test.ts'],
           exclude: [SERIAL],
           // Integration tests start real agents and programs: keep them from starving each other on 2 cores.
           maxWorkers: 2,

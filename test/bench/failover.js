@@ -14,34 +14,13 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
+import { importTs } from './_import-ts.js';
 import { ROOT, envInt, now, runBenchmark, sleep, summarize, waitFor, writeResult } from './lib.js';
 
 const NAME = 'failover';
 const TRIALS = envInt('BENCH_TRIALS', 10, { min: 1, max: 200 });
 const TARGET_MS = 500;
 const TRIAL_TIMEOUT_MS = 20_000;
-
-/** The test bed is TypeScript (it drives the manager): bundle it next to the sources and load it. */
-async function loadBed() {
-  // Next to its sources, so that paths it finds from import.meta.dirname stay right; removed once loaded.
-  const out = path.join(ROOT, 'test/helpers', `.failover-bed-${process.pid}.mjs`);
-  await build({
-    entryPoints: [path.join(ROOT, 'test/helpers/failover-cluster.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile: out,
-    logLevel: 'warning',
-  });
-  try {
-    return await import(out);
-  } finally {
-    fs.rmSync(out, { force: true });
-  }
-}
 
 /**
  * The service: socat answering HTTP with "ok <its pid>" (it starts in milliseconds, so the outage
@@ -141,7 +120,7 @@ async function keepalived(bed, tracker, advert) {
 
 async function main(tracker) {
   execFileSync('keepalived', ['--version'], { stdio: 'ignore' });
-  const { FailoverBed } = await loadBed();
+  const { FailoverBed } = await importTs(ROOT, 'test/helpers', ['failover-cluster.ts']);
   const bed = new FailoverBed(['h1', 'h2', 'w']);
   tracker.onCleanup(() => bed.down());
   bed.up(10, 50);

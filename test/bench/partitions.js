@@ -11,7 +11,7 @@
 //   node test/bench/partitions.js        (BENCH_PARTITIONS=300, BENCH_ANCHOR_PARTITIONS=50, BENCH_SEED)
 import fs from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
+import { importTs } from './_import-ts.js';
 import { ROOT, envInt, now, runBenchmark, sleep, waitFor, writeResult } from './lib.js';
 
 const NAME = 'partitions';
@@ -20,16 +20,6 @@ const ANCHOR_ROUNDS = envInt('BENCH_ANCHOR_PARTITIONS', 50, { min: 1, max: 100_0
 const SEED = envInt('BENCH_SEED', 20261123, { min: 1, max: 2 ** 31 - 1 });
 const HOSTS = ['h1', 'h2', 'h3'];
 const SERVICE_SCRIPT = 'exec socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:echo\\ HTTP/1.0\\ 200';
-
-async function loadBed() {
-  const out = path.join(ROOT, 'test/helpers', `.failover-bed-${process.pid}.mjs`);
-  await build({ entryPoints: [path.join(ROOT, 'test/helpers/failover-cluster.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: out, logLevel: 'warning' });
-  try {
-    return await import(out);
-  } finally {
-    fs.rmSync(out, { force: true });
-  }
-}
 
 /** ROUNDS random partitions and heals; returns the samples taken meanwhile with two holders or more. */
 async function campaign(bed, rounds, seed) {
@@ -71,7 +61,7 @@ async function campaign(bed, rounds, seed) {
 }
 
 async function main(tracker) {
-  const { FailoverBed } = await loadBed();
+  const { FailoverBed } = await importTs(ROOT, 'test/helpers', ['failover-cluster.ts']);
   const bed = new FailoverBed(HOSTS);
   tracker.onCleanup(() => bed.down());
   bed.up(10, 50);

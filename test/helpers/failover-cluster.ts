@@ -30,21 +30,28 @@ export class FailoverBed {
     this.vip = `${this.net.subnet}.100`;
   }
 
-  up(clientEveryMs = 10, clientTimeoutMs = 50): void {
+  /** `httpClient: false`: no VipClient (a test with a client of its own on the client host). */
+  up(clientEveryMs = 10, clientTimeoutMs = 50, options: { httpClient?: boolean } = {}): void {
     this.net.up([...this.hosts, 'client']);
     const pids: Record<string, number> = {};
     for (const h of this.hosts) pids[h] = this.net.spawn(h, 'sleep', ['36000']).pid as number;
     this.samplerPids = pids;
     this.sampler = new VipSampler(this.vip, pids, 10);
     this.sampler.start();
-    this.client = new VipClient(this.net, 'client', this.vip, 8080, clientEveryMs, clientTimeoutMs);
+    if (options.httpClient !== false) this.client = new VipClient(this.net, 'client', this.vip, 8080, clientEveryMs, clientTimeoutMs);
   }
 
-  async standUpArmory(): Promise<void> {
+  /**
+   * A manager and an agent on each host; `binds(host)` gives that host's agent its own bind
+   * mounts (see standUpAgent), `clientAgent` enrolls the client host too (for the client end of a
+   * session shim).
+   */
+  async standUpArmory(options: { binds?: (host: string) => [string, string][]; clientAgent?: boolean } = {}): Promise<void> {
     this.manager = new Manager({ ARMORY_HOME: path.join(this.home, 'manager') });
     await this.manager.open();
     const m = this.manager;
-    await Promise.all(this.hosts.map(async (h) => this.keepers.set(h, await standUpAgent(m, this.net, this.home, h))));
+    const names = options.clientAgent ? [...this.hosts, 'client'] : this.hosts;
+    await Promise.all(names.map(async (h) => this.keepers.set(h, await standUpAgent(m, this.net, this.home, h, options.binds ? { binds: options.binds(h) } : {}))));
   }
 
   /** Kills every process on the hosts but the sampler's, and removes the VIP from each host. */

@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CampaignBed } from './campaign-bed.js';
+import { FAULT_KINDS } from './fault-plan.js';
+import { runCampaign, type CampaignResult } from './run-campaign.js';
+
+// The short availability campaign: one fault of each kind (crash, hang, agent kill, link down,
+// partition, disk full) in a seeded random order, against redis-server in a 3-member failover
+// group with a shimmed client writing and reading back. The long one is `npm run bench -- campaign`.
+const SEED = Number(process.env.CAMPAIGN_SEED ?? 20261123);
+const OUT = path.resolve(import.meta.dirname, '../../test-results/campaign');
+const bed = new CampaignBed();
+let result: CampaignResult;
+
+beforeAll(async () => {
+  await bed.setUp();
+  result = await runCampaign(bed, { seed: SEED, faults: FAULT_KINDS.length, gapMs: 1000, leadInMs: 1000, outDir: OUT });
+}, 150_000);
+
+afterAll(() => bed.down());
+
+describe(`availability campaign (seed ${SEED}): redis behind a VIP, mirrored, shimmed, one fault of each kind`, () => {
+  it('never has two holders of the VIP; two redis instances answer at once only while a killed agent\'s orphan waits for its restarted agent', () => {
+    const { doubleActive, perFault } = result.report;
+    expect(doubleActive.vipSampleCount).toBeGreaterThan(100);
+    expect(doubleActive.answeringSampleCount).toBeGreaterThan(50);
+    expect(doubleActive.vipSamples).toBe(0);
+    // Known issue (counted in the report): after an agent SIGKILL the keeper takes the VIP away and a
+    // standby takes over, while the old node's redis runs on, reachable at its own address only,
+    // until the restarted agent joins as standby and stops it.
+    const agentKills = perFault.filter((f) => f.kind === 'agent-kill').map((f) => [Date.parse(f.injectAt), Date.parse(f.injectAt) + f.settleMs]);
+    for (const i of doubleActive.intervals) {
+      const t = Date.parse(i.from);
+      expect(agentKills.some(([a, b]) => t >= (a as number) && t <= (b as number)), JSON.stringify(i)).toBe(true);
+    }
+  });
+
+  it('the service recovered after every fault, and the client got replies again', () => {
+    expect(result.report.perFault.map((f) => [f.kind, f.settled])).toEqual(result.report.perFault.map((f) => [f.kind, true]));
+    expect(new Set(result.report.perFault.map((f) => f.kind))).toEqual(new Set(FAULT_KINDS));
+    // Every fault that the client felt shows up in a member's journal.
+    for (const f of result.report.perFault) if (f.failedCommands > 0) expect(f.detectedBy, `${f.kind}: ${JSON.stringify(f)}`).not.toBeNull();
+  });
+
+  it('the client reads back what it wrote: an acknowledged write is lost only where the service moved to a standby, and the report names it', () => {
+    const { writes, lost } = result.report;
+    expect(writes.acknowledged).toBeGreaterThan(100);
+    // Mirroring is asynchronous: a write acknowledged just before (or during) a move may not have
+    // reached the new active node. Never anywhere else.
+    for (const l of lost) expect(l.failoverAt, JSON.stringify(l)).not.toBeNull();
+    expect(lost.length).toBe(writes.lost);
+    // Restarts on the same node (crash, hang) keep redis's own fsynced file: nothing lost there.
+    expect(writes.lostByKind.crash ?? 0).toBe(0);
+    expect(writes.lostByKind.hang ?? 0).toBe(0);
+  });
+
+  it('writes the report: JSON figures, a timeline plot (SVG) and a page', () => {
+    const json = JSON.parse(fs.readFileSync(result.files.json, 'utf8')) as { availability: number; perFault: unknown[] };
+    expect(json.availability).toBeGreaterThan(0);
+    expect(json.perFault).toHaveLength(FAULT_KINDS.length);
+    expect(fs.readFileSync(result.files.svg, 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
+    expect(fs.readFileSync(result.files.html, 'utf8')).toContain('<svg');
+  });
+});
