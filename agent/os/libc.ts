@@ -9,6 +9,9 @@ import { ArmoryError } from '../../common/errors/armory-error.js';
  */
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
+const SOCK_RAW = 3;
+const AF_NETLINK = 16;
+const NETLINK_ROUTE = 0;
 const SOCK_CLOEXEC = 0x80000;
 const SOCK_NONBLOCK = 0x800;
 const SOL_SOCKET = 1;
@@ -58,6 +61,14 @@ export interface Libc {
   signal(efd: number): void;
   drain(efd: number): void;
   close(fd: number): void;
+  /** A route netlink socket (AF_NETLINK, NETLINK_ROUTE), or -1 with the errno. */
+  netlinkRoute(): { fd: number; errno: number };
+  /** send(2) of a whole buffer; the byte count or -1 with the errno. */
+  send(fd: number, data: Buffer): { n: number; errno: number };
+  /** recv(2) without waiting into `into`; the byte count or -1 with the errno (EAGAIN: nothing yet). */
+  recvNow(fd: number, into: Buffer): { n: number; errno: number };
+  /** The index of a network interface of this process's network namespace; 0 when there is none. */
+  ifIndex(name: string): number;
 }
 
 let cached: Libc | null = null;
@@ -101,6 +112,9 @@ export function libc(): Libc {
   const read = lib.func('intptr_t read(int, void *, size_t)');
   const syscall = lib.func('long syscall(long, int, unsigned int)');
   const mkfifo = lib.func('int mkfifo(const char *, uint32_t)');
+  const send = lib.func('intptr_t send(int, const void *, size_t, int)');
+  const recv = lib.func('intptr_t recv(int, void *, size_t, int)');
+  const ifNameToIndex = lib.func('unsigned int if_nametoindex(const char *)');
 
   const fail = (what: string): never => {
     throw new ArmoryError('LIVENESS_E_NOTIFY', `${what} failed (errno ${koffi.errno()})`);
@@ -182,6 +196,21 @@ export function libc(): Libc {
     },
     close(fd) {
       close(fd);
+    },
+    netlinkRoute() {
+      const fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE) as number;
+      return { fd, errno: fd < 0 ? koffi.errno() : 0 };
+    },
+    send(fd, buf) {
+      const n = Number(send(fd, buf, buf.length, 0));
+      return { n, errno: n < 0 ? koffi.errno() : 0 };
+    },
+    recvNow(fd, into) {
+      const n = Number(recv(fd, into, into.length, MSG_DONTWAIT));
+      return { n, errno: n < 0 ? koffi.errno() : 0 };
+    },
+    ifIndex(name) {
+      return ifNameToIndex(name) as number;
     },
   };
   return cached;

@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { ArmoryError } from '../../common/errors/armory-error.js';
+import { changeAddress, NetlinkError } from '../os/rtnetlink.js';
 
 /**
  * Gratuitous ARP repeated as Pacemaker's IPaddr2 does (5 announcements). iputils arping takes whole
@@ -16,7 +17,8 @@ const run = (cmd: string, args: string[]): Promise<{ code: number; stderr: strin
   });
 
 /**
- * One virtual IP on one interface of this node: `ip addr add` / `ip addr del`, and gratuitous ARP
+ * One virtual IP on one interface of this node: added and removed as `ip addr add` / `ip addr del`
+ * do (by route netlink, or the `ip` command where koffi is missing), and gratuitous ARP
  * with iputils `arping -U` so that the neighbours move to this node's MAC address at once.
  */
 export class VirtualIp {
@@ -31,6 +33,7 @@ export class VirtualIp {
 
   /** Adds the address; already present counts as done. */
   async add(): Promise<void> {
+    if (this.byNetlink('add')) return;
     const r = await run('ip', ['addr', 'add', this.address, 'dev', this.iface]);
     if (r.code !== 0 && !/File exists/.test(r.stderr)) {
       throw new ArmoryError('VIP_E_COMMAND', `ip addr add ${this.address} dev ${this.iface} failed: ${r.stderr.trim()}`, { address: this.address, interface: this.iface });
@@ -39,9 +42,26 @@ export class VirtualIp {
 
   /** Removes the address; already absent counts as done. */
   async remove(): Promise<void> {
+    if (this.byNetlink('del')) return;
     const r = await run('ip', ['addr', 'del', this.address, 'dev', this.iface]);
     if (r.code !== 0 && !/Cannot assign requested address|not found/i.test(r.stderr)) {
       throw new ArmoryError('VIP_E_COMMAND', `ip addr del ${this.address} dev ${this.iface} failed: ${r.stderr.trim()}`, { address: this.address, interface: this.iface });
+    }
+  }
+
+  /**
+   * The change made in-process by route netlink (synchronously: no process to start, nothing for a
+   * loaded node to delay); false where libc cannot be reached through koffi, and `ip` does it.
+   */
+  private byNetlink(op: 'add' | 'del'): boolean {
+    try {
+      changeAddress(op, this.address, this.iface);
+      return true;
+    } catch (e) {
+      if (e instanceof NetlinkError) {
+        throw new ArmoryError('VIP_E_COMMAND', `ip addr ${op} ${this.address} dev ${this.iface} failed: ${e.message}`, { address: this.address, interface: this.iface });
+      }
+      return false;
     }
   }
 
