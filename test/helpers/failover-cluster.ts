@@ -30,21 +30,23 @@ export class FailoverBed {
     this.vip = `${this.net.subnet}.100`;
   }
 
-  up(clientEveryMs = 10, clientTimeoutMs = 50): void {
+  /** `clientEveryMs` null: no client asking the VIP (a test that reaches its service otherwise). */
+  up(clientEveryMs: number | null = 10, clientTimeoutMs = 50): void {
     this.net.up([...this.hosts, 'client']);
     const pids: Record<string, number> = {};
     for (const h of this.hosts) pids[h] = this.net.spawn(h, 'sleep', ['36000']).pid as number;
     this.samplerPids = pids;
     this.sampler = new VipSampler(this.vip, pids, 10);
     this.sampler.start();
-    this.client = new VipClient(this.net, 'client', this.vip, 8080, clientEveryMs, clientTimeoutMs);
+    if (clientEveryMs !== null) this.client = new VipClient(this.net, 'client', this.vip, 8080, clientEveryMs, clientTimeoutMs);
   }
 
-  async standUpArmory(): Promise<void> {
+  /** `binds(host)`: folders bind-mounted for that host's agent and programs (see standUpAgent). */
+  async standUpArmory(binds?: (host: string) => [string, string][]): Promise<void> {
     this.manager = new Manager({ ARMORY_HOME: path.join(this.home, 'manager') });
     await this.manager.open();
     const m = this.manager;
-    await Promise.all(this.hosts.map(async (h) => this.keepers.set(h, await standUpAgent(m, this.net, this.home, h))));
+    await Promise.all(this.hosts.map(async (h) => this.keepers.set(h, await standUpAgent(m, this.net, this.home, h, binds ? { binds: binds(h) } : {}))));
   }
 
   /** Kills every process on the hosts but the sampler's, and removes the VIP from each host. */
