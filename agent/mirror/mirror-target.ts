@@ -56,6 +56,8 @@ export class LocalTarget implements MirrorTarget {
   private ready(): number | null {
     const dev = this.device();
     if (dev === null) return null;
+    const root = fs.lstatSync(this.receiver.root, { throwIfNoEntry: false });
+    if (root?.isDirectory() && root.dev === dev) return dev;
     // One level at a time, each checked to be on the disk: the disk may go between two of them.
     let dir = this.to;
     for (const part of path.relative(this.to, this.receiver.root).split('/').filter(Boolean)) {
