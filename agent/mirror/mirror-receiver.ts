@@ -98,7 +98,9 @@ export class MirrorReceiver {
   private async makeDir(dir: string, mode: number, guard: DeviceGuard | undefined): Promise<void> {
     await fsp.mkdir(dir, { mode }).catch((e: NodeJS.ErrnoException) => {
       // Another copy into the same new folder made it first.
-      if (e.code !== 'EEXIST') throw e;
+      if (e.code === 'EEXIST') return;
+      // With a guard, a parent that is gone is a disk that is gone.
+      throw guard && e.code === 'ENOENT' ? gone(path.dirname(dir)) : e;
     });
     if (!guard) return;
     const st = await fsp.lstat(dir).catch(() => null);
@@ -117,7 +119,6 @@ export class MirrorReceiver {
   private async parentOf(rel: string, guard: DeviceGuard | undefined): Promise<string> {
     const parts = rel.split('/').slice(0, -1);
     let dir = this.root;
-    await this.onDisk(dir, guard);
     for (const p of parts) {
       dir = path.join(dir, p);
       const st = await fsp.lstat(dir).catch(() => null);
@@ -159,6 +160,7 @@ export class MirrorReceiver {
       case 'rename': {
         const from = insideRoot(this.root, op.from);
         const to = insideRoot(this.root, op.to);
+        await this.onDisk(this.root, guard);
         await this.parentOf(op.from, guard);
         await this.parentOf(op.to, guard);
         await fsp.rename(from, to);
@@ -168,6 +170,7 @@ export class MirrorReceiver {
       }
       case 'mkdir': {
         const p = insideRoot(this.root, op.rel);
+        await this.onDisk(this.root, guard);
         await this.parentOf(op.rel, guard);
         const st = await fsp.lstat(p).catch(() => null);
         if (st && !st.isDirectory()) await fsp.rm(p, { force: true });
@@ -210,9 +213,9 @@ export class MirrorReceiver {
     const dest = insideRoot(this.root, op.rel);
     const st = this.staging(op.rel, op.version);
     if (guard) {
-      // Never below a root that is gone: the staging folder is made inside the root only.
-      await this.onDisk(this.root, guard);
-      await this.makeDir(st.dir, 0o700, guard);
+      // Never below a root that is gone: the staging folder is made inside the root only (its
+      // parent must exist), and must be on the guard's disk.
+      if ((await fsp.lstat(st.dir).catch(() => null))?.dev !== guard.dev) await this.makeDir(st.dir, 0o700, guard);
     } else await fsp.mkdir(st.dir, { recursive: true, mode: 0o700 });
     const have = (await fsp.stat(st.file).catch(() => null))?.size ?? 0;
     if (op.offset !== have) {
