@@ -21,7 +21,8 @@ afterEach(async () => {
   }
   for (const m of mounts.splice(0)) {
     try {
-      execFileSync('umount', [m]);
+      // Lazily: a program killed just now may still hold a file open on it.
+      execFileSync('umount', ['-l', m]);
     } catch {
       // not mounted
     }
