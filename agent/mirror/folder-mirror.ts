@@ -44,6 +44,9 @@ class TargetState {
   lastError: string | null = null;
   lastScrub: string | null = null;
   repaired = 0;
+  /** Bytes of file content sent to the target, and bytes a resumed copy did not send again. */
+  sentBytes = 0;
+  resumedBytes = 0;
   alerted = false;
   running = false;
   timer: NodeJS.Timeout | null = null;
@@ -363,6 +366,16 @@ export class FolderMirror {
       let hashedTo = 0;
       const buf = Buffer.alloc(Math.min(t.chunkBytes, Math.max(1, st.size)));
       let offset = 0;
+      if (st.size > buf.length) {
+        // A file of several chunks: ask first how much of this version the target has staged
+        // (a copy cut off by a broken link or a restart goes on from there).
+        const r = await t.apply({ kind: 'put', rel: e.rel, version, offset: 0, total: st.size, data: new Uint8Array(0) });
+        offset = Math.min(r.have ?? 0, st.size);
+        if (offset > 0) {
+          s.resumedBytes += offset;
+          this.options.event(`resuming the copy of ${e.rel} to ${t.name} at byte ${offset} of ${st.size} (already on the target)`, { target: t.name, rel: e.rel, offset, total: st.size });
+        }
+      }
       for (let rounds = 0; rounds < 10_000_000; rounds += 1) {
         const len = Math.min(buf.length, st.size - offset);
         const { bytesRead } = len > 0 ? await fh.read(buf, 0, len, offset) : { bytesRead: 0 };
@@ -384,6 +397,7 @@ export class FolderMirror {
           final = { sha256, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs };
         }
         const r = await t.apply({ kind: 'put', rel: e.rel, version, offset, total: st.size, data, ...(final ? { final } : {}) });
+        s.sentBytes += bytesRead;
         const have = r.have ?? offset + bytesRead;
         if (final && have >= st.size) return true;
         // A resumed copy (the target already had part of it) re-reads from where the target is.
@@ -499,6 +513,8 @@ export class FolderMirror {
         lastError: s.lastError,
         lastScrub: s.lastScrub,
         repaired: s.repaired,
+        sentBytes: s.sentBytes,
+        resumedBytes: s.resumedBytes,
       };
     });
   }

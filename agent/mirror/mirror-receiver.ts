@@ -64,16 +64,50 @@ export function linkStaysInside(rel: string, target: string): boolean {
 }
 
 /**
+ * The file system a copy must be on (a local target's disk, by device id): whatever the receiver
+ * creates is checked to be on it, so that a disk unmounted in the middle of a copy leaves nothing
+ * on the bare mount point below it.
+ */
+export interface DeviceGuard {
+  dev: number;
+}
+
+const gone = (what: string) => new ArmoryError('MIRROR_E_TARGET_DOWN', `${what} is no longer on the target's disk (unmounted?)`);
+
+/**
  * Applies mirrored changes to a copy of a folder: a file arrives in chunks into a staging file
  * (resumable: a chunk at the wrong offset is answered with how much is staged), is checked against
  * its SHA-256, fsynced and renamed into place, and the folder fsynced. Paths never leave the root
- * and never pass through a symbolic link.
+ * and never pass through a symbolic link. Chunks of one staged file are applied one at a time.
  */
 export class MirrorReceiver {
   private readonly hashes = new Map<string, { hash: Hash; at: number }>();
   private readonly folders = new FolderSync();
+  private readonly staged = new Map<string, Promise<unknown>>();
 
   constructor(readonly root: string) {}
+
+  /** Throws MIRROR_E_TARGET_DOWN when `p` is missing or on another device than the guard's. */
+  private async onDisk(p: string, guard: DeviceGuard | undefined): Promise<void> {
+    if (!guard) return;
+    const st = await fsp.lstat(p).catch(() => null);
+    if (st?.dev !== guard.dev) throw gone(p);
+  }
+
+  /** Makes one folder (its parent exists); with a guard, one made off the disk is taken away again. */
+  private async makeDir(dir: string, mode: number, guard: DeviceGuard | undefined): Promise<void> {
+    await fsp.mkdir(dir, { mode }).catch((e: NodeJS.ErrnoException) => {
+      // Another copy into the same new folder made it first.
+      if (e.code === 'EEXIST') return;
+      // With a guard, a parent that is gone is a disk that is gone.
+      throw guard && e.code === 'ENOENT' ? gone(path.dirname(dir)) : e;
+    });
+    if (!guard) return;
+    const st = await fsp.lstat(dir).catch(() => null);
+    if (st?.dev === guard.dev) return;
+    if (st?.isDirectory()) await fsp.rmdir(dir).catch(() => undefined);
+    throw gone(dir);
+  }
 
   private staging(rel: string, version: string): { dir: string; file: string; prefix: string } {
     const dir = path.join(this.root, STAGING);
@@ -82,25 +116,29 @@ export class MirrorReceiver {
   }
 
   /** Creates the parent folders of `rel`, refusing to pass through a symbolic link. */
-  private async parentOf(rel: string): Promise<string> {
+  private async parentOf(rel: string, guard: DeviceGuard | undefined): Promise<string> {
     const parts = rel.split('/').slice(0, -1);
     let dir = this.root;
     for (const p of parts) {
       dir = path.join(dir, p);
       const st = await fsp.lstat(dir).catch(() => null);
       if (st?.isSymbolicLink()) throw new ArmoryError('MIRROR_E_SYMLINK_OUTSIDE', `${path.relative(this.root, dir)} is a symbolic link; nothing is written through it`);
+      if (guard && st && st.dev !== guard.dev) throw gone(dir);
       if (st && !st.isDirectory()) await fsp.rm(dir, { force: true });
-      if (!st || !st.isDirectory()) await fsp.mkdir(dir, { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
-        // Another copy into the same new folder made it first.
-        if (e.code !== 'EEXIST') throw e;
-      });
+      if (!st || !st.isDirectory()) await this.makeDir(dir, 0o755, guard);
     }
     return dir;
   }
 
-  async apply(op: TargetOp): Promise<{ have?: number }> {
+  /**
+   * Applies one change. With a guard (a local target), everything it creates must be on the
+   * guard's device: the root is never created here, and a staged file or folder found on another
+   * device (the disk was unmounted meanwhile) is removed again and the change refused as
+   * MIRROR_E_TARGET_DOWN.
+   */
+  async apply(op: TargetOp, guard?: DeviceGuard): Promise<{ have?: number }> {
     try {
-      return await this.applyNow(op);
+      return await this.applyNow(op, guard);
     } catch (e) {
       if (e instanceof ArmoryError) throw e;
       const err = e as NodeJS.ErrnoException;
@@ -108,12 +146,13 @@ export class MirrorReceiver {
     }
   }
 
-  private async applyNow(op: TargetOp): Promise<{ have?: number }> {
+  private async applyNow(op: TargetOp, guard: DeviceGuard | undefined): Promise<{ have?: number }> {
     switch (op.kind) {
       case 'put':
-        return this.put(op);
+        return this.putInTurn(op, guard);
       case 'remove': {
         const p = insideRoot(this.root, op.rel);
+        await this.onDisk(this.root, guard);
         await fsp.rm(p, { recursive: true, force: true });
         await fsyncDir(path.dirname(p)).catch(() => undefined);
         return {};
@@ -121,8 +160,9 @@ export class MirrorReceiver {
       case 'rename': {
         const from = insideRoot(this.root, op.from);
         const to = insideRoot(this.root, op.to);
-        await this.parentOf(op.from);
-        await this.parentOf(op.to);
+        await this.onDisk(this.root, guard);
+        await this.parentOf(op.from, guard);
+        await this.parentOf(op.to, guard);
         await fsp.rename(from, to);
         await fsyncDir(path.dirname(to));
         if (path.dirname(from) !== path.dirname(to)) await fsyncDir(path.dirname(from));
@@ -130,21 +170,25 @@ export class MirrorReceiver {
       }
       case 'mkdir': {
         const p = insideRoot(this.root, op.rel);
-        await this.parentOf(op.rel);
+        await this.onDisk(this.root, guard);
+        await this.parentOf(op.rel, guard);
         const st = await fsp.lstat(p).catch(() => null);
         if (st && !st.isDirectory()) await fsp.rm(p, { force: true });
-        if (!st?.isDirectory()) await fsp.mkdir(p, { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
-          if (e.code !== 'EEXIST') throw e;
-        });
+        if (!st?.isDirectory()) await this.makeDir(p, 0o755, guard);
         return {};
       }
       case 'symlink': {
         const p = insideRoot(this.root, op.rel);
         if (!linkStaysInside(op.rel, op.target)) throw new ArmoryError('MIRROR_E_SYMLINK_OUTSIDE', `${op.rel} → ${op.target} leads outside the folder`);
-        const dir = await this.parentOf(op.rel);
+        const dir = await this.parentOf(op.rel, guard);
         const tmp = path.join(dir, `.${path.basename(p)}.armory-link-${process.pid}`);
         await fsp.rm(tmp, { force: true });
         await fsp.symlink(op.target, tmp);
+        const made = await fsp.lstat(tmp).catch(() => null);
+        if (guard && made?.dev !== guard.dev) {
+          await fsp.rm(tmp, { force: true });
+          throw gone(dir);
+        }
         await fsp.rename(tmp, p);
         await fsyncDir(dir);
         return {};
@@ -152,10 +196,27 @@ export class MirrorReceiver {
     }
   }
 
-  private async put(op: Extract<TargetOp, { kind: 'put' }>): Promise<{ have?: number }> {
+  /**
+   * One chunk at a time per file: a chunk still arriving on a connection given up for broken must
+   * not be appended beside the same chunk resent on the new one.
+   */
+  private putInTurn(op: Extract<TargetOp, { kind: 'put' }>, guard: DeviceGuard | undefined): Promise<{ have?: number }> {
+    const key = op.rel;
+    const prev = this.staged.get(key) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(() => this.put(op, guard));
+    this.staged.set(key, next);
+    void next.catch(() => undefined).finally(() => this.staged.get(key) === next && this.staged.delete(key));
+    return next;
+  }
+
+  private async put(op: Extract<TargetOp, { kind: 'put' }>, guard: DeviceGuard | undefined): Promise<{ have?: number }> {
     const dest = insideRoot(this.root, op.rel);
     const st = this.staging(op.rel, op.version);
-    await fsp.mkdir(st.dir, { recursive: true, mode: 0o700 });
+    if (guard) {
+      // Never below a root that is gone: the staging folder is made inside the root only (its
+      // parent must exist), and must be on the guard's disk.
+      if ((await fsp.lstat(st.dir).catch(() => null))?.dev !== guard.dev) await this.makeDir(st.dir, 0o700, guard);
+    } else await fsp.mkdir(st.dir, { recursive: true, mode: 0o700 });
     const have = (await fsp.stat(st.file).catch(() => null))?.size ?? 0;
     if (op.offset !== have) {
       if (have === 0 && op.offset > 0) {
@@ -170,6 +231,15 @@ export class MirrorReceiver {
     }
     const fh = await fsp.open(st.file, 'a', 0o600);
     try {
+      if (guard) {
+        const fst = await fh.stat();
+        if (fst.dev !== guard.dev) {
+          // Created on whatever is under the mount point now: take it away again.
+          const there = await fsp.lstat(st.file).catch(() => null);
+          if (there?.ino === fst.ino && there.dev === fst.dev) await fsp.rm(st.file, { force: true });
+          throw gone(st.file);
+        }
+      }
       if (op.data.length > 0) await fh.write(op.data);
       let h = this.hashes.get(st.file);
       if (!h || h.at !== have) h = { hash: createHash('sha256'), at: 0 };
@@ -192,9 +262,12 @@ export class MirrorReceiver {
     await fsp.chmod(st.file, op.final.mode & 0o7777);
     const mtime = new Date(op.final.mtimeMs);
     await fsp.utimes(st.file, mtime, mtime);
-    const dir = await this.parentOf(op.rel);
+    const dir = await this.parentOf(op.rel, guard);
     const existing = await fsp.lstat(dest).catch(() => null);
     if (existing?.isDirectory()) await fsp.rm(dest, { recursive: true, force: true });
+    // The staged file is on the guard's disk (checked above) and a rename never crosses file
+    // systems: a folder that is not on it any more fails the rename (EXDEV, ENOENT).
+    await this.onDisk(dir, guard);
     await fsp.rename(st.file, dest);
     await this.folders.sync(dir);
     return { have: op.total };

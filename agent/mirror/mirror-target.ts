@@ -22,7 +22,9 @@ export interface MirrorTarget {
 /**
  * A local folder (`mirror.to`) receiving the copy of `folder` under to/<folder>. The `to` folder is
  * never created by Armory: when it is missing, or was a mount point and no longer is (the disk is
- * gone and only the empty mount point is left), the target counts as down.
+ * gone and only the empty mount point is left), the target counts as down. Every change is applied
+ * with the device id of `to` as seen just before it: a disk unmounted while a copy is in flight
+ * leaves nothing on the bare mount point (see MirrorReceiver's DeviceGuard).
  */
 export class LocalTarget implements MirrorTarget {
   readonly name: string;
@@ -39,31 +41,70 @@ export class LocalTarget implements MirrorTarget {
     this.receiver = new MirrorReceiver(path.join(to, folder));
   }
 
-  async available(): Promise<boolean> {
+  /** The device `to` is on while it is usable (a mount point that still is one), else null. */
+  private device(): number | null {
     const st = fs.statSync(this.to, { throwIfNoEntry: false });
-    if (!st?.isDirectory()) return false;
+    if (!st?.isDirectory()) return null;
     const parent = fs.statSync(path.dirname(this.to), { throwIfNoEntry: false });
     const mountPoint = parent !== undefined && parent.dev !== st.dev;
     if (this.wasMountPoint === null) this.wasMountPoint = mountPoint;
-    if (this.wasMountPoint && !mountPoint) return false;
-    fs.mkdirSync(this.receiver.root, { recursive: true, mode: 0o755 });
-    return true;
+    if (this.wasMountPoint && !mountPoint) return null;
+    return st.dev;
+  }
+
+  /** The device of a usable `to` with the copy's root made on it, or null. */
+  private ready(): number | null {
+    const dev = this.device();
+    if (dev === null) return null;
+    const root = fs.lstatSync(this.receiver.root, { throwIfNoEntry: false });
+    if (root?.isDirectory() && root.dev === dev) return dev;
+    // One level at a time, each checked to be on the disk: the disk may go between two of them.
+    let dir = this.to;
+    for (const part of path.relative(this.to, this.receiver.root).split('/').filter(Boolean)) {
+      dir = path.join(dir, part);
+      try {
+        fs.mkdirSync(dir, { mode: 0o755 });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return null;
+      }
+      const st = fs.lstatSync(dir, { throwIfNoEntry: false });
+      if (st?.isDirectory() && st.dev === dev) continue;
+      try {
+        // Made on whatever is under the mount point now: taken away again (only while empty).
+        if (st?.isDirectory()) fs.rmdirSync(dir);
+      } catch {
+        // not empty or gone: left as it is
+      }
+      return null;
+    }
+    return dev;
+  }
+
+  async available(): Promise<boolean> {
+    return this.ready() !== null;
+  }
+
+  private down(): ArmoryError {
+    return new ArmoryError('MIRROR_E_TARGET_DOWN', `${this.to} is gone (missing, or its disk is unmounted)`);
   }
 
   async apply(op: TargetOp): Promise<{ have?: number }> {
-    if (!(await this.available())) throw new ArmoryError('MIRROR_E_TARGET_DOWN', `${this.to} is gone (missing, or its disk is unmounted)`);
+    const dev = this.ready();
+    if (dev === null) throw this.down();
     try {
-      return await this.receiver.apply(op);
+      return await this.receiver.apply(op, { dev });
     } catch (e) {
       // A full, read-only or failing disk is a target that is down: its changes wait for it.
       const errno = e instanceof ArmoryError ? e.context.errno : undefined;
       if (typeof errno === 'string' && DISK_DOWN.has(errno)) throw new ArmoryError('MIRROR_E_TARGET_DOWN', `${this.to}: ${(e as Error).message}`, { errno });
+      // A disk unmounted in the middle of the change.
+      if (!(e instanceof ArmoryError && e.code === 'MIRROR_E_TARGET_DOWN') && this.device() !== dev) throw this.down();
       throw e;
     }
   }
 
   async list(after: string | undefined, limit: number, checksums: boolean) {
-    if (!(await this.available())) throw new ArmoryError('MIRROR_E_TARGET_DOWN', `${this.to} is gone (missing, or its disk is unmounted)`);
+    if (this.ready() === null) throw this.down();
     return this.receiver.list(after, limit, checksums);
   }
 }

@@ -32,5 +32,9 @@ export function mirrorMetrics(mirrors: readonly MirrorStatus[]): string {
   for (const m of mirrors) out.push(`armory_mirror_target_up${l(m)} ${m.up ? 1 : 0}`);
   out.push('# HELP armory_mirror_repaired_total Files the scrub found wrong or missing and repaired.', '# TYPE armory_mirror_repaired_total counter');
   for (const m of mirrors) out.push(`armory_mirror_repaired_total${l(m)} ${m.repaired}`);
+  out.push('# HELP armory_mirror_sent_bytes_total Bytes of file content sent to the target.', '# TYPE armory_mirror_sent_bytes_total counter');
+  for (const m of mirrors) out.push(`armory_mirror_sent_bytes_total${l(m)} ${m.sentBytes}`);
+  out.push('# HELP armory_mirror_resumed_bytes_total Bytes a resumed copy found already on the target and did not send again.', '# TYPE armory_mirror_resumed_bytes_total counter');
+  for (const m of mirrors) out.push(`armory_mirror_resumed_bytes_total${l(m)} ${m.resumedBytes}`);
   return `${out.join('\n')}\n`;
 }

@@ -49,5 +49,7 @@ export const mirrorStatusSchema = z.strictObject({
   lastError: z.string().nullable(),
   lastScrub: z.string().nullable(),
   repaired: z.number().int().nonnegative().describe('files the scrub found wrong and repaired'),
+  sentBytes: z.number().int().nonnegative().default(0).describe('bytes of file content sent to the target'),
+  resumedBytes: z.number().int().nonnegative().default(0).describe('bytes a resumed copy found already staged on the target and did not send again'),
 });
 export type MirrorStatus = z.output<typeof mirrorStatusSchema>;

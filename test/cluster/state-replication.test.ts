@@ -4,11 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Manager } from '../../main/core/manager.js';
+import { newestCheckpointCount } from '../helpers/checkpoint-files.js';
 import { standUpAgent } from '../helpers/cluster-agents.js';
 import { TestNetwork } from '../helpers/netns.js';
 import { waitFor } from '../helpers/wait.js';
 
-const CLIENT = path.resolve(import.meta.dirname, '../../dist/checkpoint-client.js');
+const COUNTER = path.resolve(import.meta.dirname, '../fixtures/checkpoint-counter.js');
 const net = new TestNetwork();
 let home = '';
 let manager: Manager;
@@ -17,28 +18,10 @@ let data = '';
 const hostData = (h: string) => path.join(home, 'hosts', h, 'data');
 const stateDir = (h: string) => path.join(home, 'hosts', h, 'var-lib-armory');
 
-/** Counts, checkpointing each count and writing it under the mirrored folder; starts from the last checkpoint. */
-const COUNTER = `
-import fs from 'node:fs';
-import { loadCheckpoint, saveCheckpoint } from ${JSON.stringify(CLIENT)};
-const [dir, log] = process.argv.slice(2);
-const last = await loadCheckpoint();
-let n = last ? Number(last.data.toString()) : 0;
-fs.appendFileSync(log, n + '\\n');
-for (;;) {
-  n += 1;
-  await saveCheckpoint(String(n));
-  fs.writeFileSync(dir + '/count.tmp', String(n));
-  fs.renameSync(dir + '/count.tmp', dir + '/count');
-  await new Promise((r) => setTimeout(r, 20));
-}
-`;
-
 beforeAll(async () => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-state-'));
   data = path.join(home, 'data');
   for (const d of [data, hostData('h1'), hostData('h2')]) fs.mkdirSync(d, { recursive: true });
-  fs.writeFileSync(path.join(home, 'counter.mjs'), COUNTER);
   manager = new Manager({ ARMORY_HOME: path.join(home, 'manager') });
   await manager.open();
   net.up(['h1', 'h2']);
@@ -57,7 +40,7 @@ const config = (order: string) => `nodes:
 services:
   counter:
     command: ${process.execPath}
-    args: [${JSON.stringify(path.join(home, 'counter.mjs'))}, ${JSON.stringify(path.join(data, 'counter'))}, ${JSON.stringify(path.join(home, 'starts.log'))}]
+    args: [${JSON.stringify(COUNTER)}, ${JSON.stringify(path.join(data, 'counter'))}, ${JSON.stringify(path.join(home, 'starts.log'))}]
     placement: { nodes: [${order}] }
     checkpoint: { keep: 3 }
     mirror: { folders: [${JSON.stringify(path.join(data, 'counter'))}] }
@@ -70,16 +53,7 @@ services:
 
 const redis = (host: string, ...args: string[]) => execFileSync('redis-cli', ['-h', net.host(host).address, '-p', '6390', ...args], { encoding: 'utf8' }).trim();
 
-/** The newest valid checkpoint a host holds for the counter (its count), from the files on disk. */
-function newestCheckpoint(h: string): number | null {
-  const dir = path.join(stateDir(h), 'checkpoints/counter');
-  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.ckpt')).sort() : [];
-  const last = files.at(-1);
-  if (!last) return null;
-  const buf = fs.readFileSync(path.join(dir, last));
-  const trailer = buf.readUInt32BE(buf.length - 8);
-  return Number(buf.subarray(0, buf.length - 8 - trailer).toString());
-}
+const newestCheckpoint = (h: string) => newestCheckpointCount(stateDir(h), 'counter');
 
 describe('state follows a service to its standby (network-namespace hosts, mutual TLS between agents)', () => {
   it('checkpoints and mirrored folders reach the standby; started there, the counter continues from its last checkpoint and redis has its data', async () => {

@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,7 +21,8 @@ afterEach(async () => {
   }
   for (const m of mounts.splice(0)) {
     try {
-      execFileSync('umount', [m]);
+      // Lazily: a program killed just now may still hold a file open on it.
+      execFileSync('umount', ['-l', m]);
     } catch {
       // not mounted
     }
@@ -51,20 +53,22 @@ function tree(dir: string): Record<string, string> {
   return out;
 }
 
-function mountTmpfs(dir: string): void {
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dir]);
+function mountTmpfs(dir: string, size = '16m'): void {
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
   mounts.push(dir);
 }
 
 /** An agent running one idle service `app` whose folder DIR/data is mirrored to DIR/disk2 (a tmpfs of its own when asked). */
-async function sleeperWithMirror(options: { tmpfs: boolean }, extra: string): Promise<{ data: string; disk: string }> {
+async function sleeperWithMirror(options: { tmpfs: boolean; size?: string; under?: string[] }, extra: string): Promise<{ data: string; disk: string }> {
   const harness = new AgentHarness('');
   h = harness;
   const data = path.join(harness.dir, 'data');
   const disk = path.join(harness.dir, 'disk2');
   fs.mkdirSync(data);
   fs.mkdirSync(disk);
-  if (options.tmpfs) mountTmpfs(disk);
+  // Folders left on the bare mount point below where the disk is mounted.
+  for (const rel of options.under ?? []) fs.mkdirSync(path.join(disk, rel.replace('DATA', data)), { recursive: true });
+  if (options.tmpfs) mountTmpfs(disk, options.size);
   harness.writeConfig(`services:
   app:
     command: /bin/sleep
@@ -170,4 +174,35 @@ describe('file mirroring to a local folder on another disk', () => {
     expect((await mirrors(h)).find((m) => m.service === 'app')?.repaired).toBeGreaterThanOrEqual(1);
     expect((await h.events()).some((e) => /scrub found 1 entries .* wrong or missing; repairing them/.test(e.reason))).toBe(true);
   });
+
+  it('a disk unmounted while copies are in flight: nothing lands on the bare mount point; remounted, the copy is caught up', async () => {
+    // The folder's path exists on the bare mount point too (made before the disk was mounted over it).
+    const { data, disk } = await sleeperWithMirror({ tmpfs: true, size: '256m', under: ['DATA/.armory-mirror'] }, 'lagAlert: 1m');
+    if (!h) throw new Error('the agent did not start');
+    const copy = path.join(disk, data);
+    // Many files and a few large ones, each written beside the folder and renamed in whole.
+    const outside = path.join(h.dir, 'outside');
+    fs.mkdirSync(outside);
+    const names = [...Array.from({ length: 2000 }, (_, i) => [`f${i}`, 64] as const), ...Array.from({ length: 2 }, (_, i) => [`big${i}`, 16 * 1024 * 1024] as const)];
+    for (const [name, size] of names) {
+      fs.writeFileSync(path.join(outside, name), randomBytes(size));
+      fs.renameSync(path.join(outside, name), path.join(data, name));
+    }
+    await waitFor('the copy to be under way', () => fs.existsSync(copy) && fs.readdirSync(copy).length > 20, { timeoutMs: 20_000, everyMs: 5 });
+    // Lazily, as a disk that is pulled: files open on it do not hold the unmount back.
+    execFileSync('umount', ['-l', disk]);
+    for (let i = 0; i < 20; i += 1) fs.writeFileSync(path.join(data, `after${i}`), `written after the unmount ${i}`);
+    await waitFor('the target to count as down', async () => (await mirrors(h as AgentHarness)).some((m) => !m.up), { timeoutMs: 20_000 });
+    // Down is only reported once every copy in flight has ended.
+    const bare = (fs.readdirSync(disk, { recursive: true }) as string[]).sort();
+    expect(bare).toEqual(bare.filter((p) => path.join(disk, data, '.armory-mirror').startsWith(path.join(disk, p))));
+
+    mountTmpfs(disk, '256m');
+    const digests = (dir: string) => Object.fromEntries(fs.readdirSync(dir).filter((f) => f !== '.armory-mirror').sort().map((f) => [f, createHash('sha256').update(fs.readFileSync(path.join(dir, f))).digest('hex')]));
+    await waitFor('the copy to be caught up', async () => {
+      if ((await caughtUp(h as AgentHarness)) && JSON.stringify(digests(copy)) === JSON.stringify(digests(data))) return true;
+      throw new Error(JSON.stringify(await mirrors(h as AgentHarness)));
+    }, { timeoutMs: 60_000 });
+    expect(Object.keys(digests(copy))).toHaveLength(names.length + 20);
+  }, 120_000);
 });

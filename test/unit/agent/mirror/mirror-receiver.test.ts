@@ -78,4 +78,44 @@ describe('the mirror receiver', () => {
     await expect(r.apply({ kind: 'symlink', rel: 'l2', target: '../../etc' })).rejects.toMatchObject({ code: 'MIRROR_E_SYMLINK_OUTSIDE' });
     expect(fs.readdirSync(outside)).toEqual([]);
   });
+
+  it('with a device guard, writes nothing off the guarded disk: a root that is not on it refuses every change as TARGET_DOWN', async () => {
+    const r = receiver();
+    const dev = fs.statSync(r.root).dev;
+    const data = Buffer.from('payload');
+    const final = { sha256: sha(data), mode: 0o644, mtimeMs: Date.now() };
+    // On the right disk, the guard changes nothing.
+    expect(await r.apply({ kind: 'put', rel: 'ok/f', version: 'v', offset: 0, total: data.length, data, final }, { dev })).toEqual({ have: data.length });
+    // (An empty staging folder found off the disk may be taken away; nothing else changes.)
+    const entries = () => (fs.readdirSync(r.root, { recursive: true }) as string[]).filter((e) => e !== '.armory-mirror').sort();
+    const before = entries();
+    // The disk "went away": what is at the root now is another device.
+    const other = { dev: dev + 1 };
+    for (const op of [
+      { kind: 'put', rel: 'new/f', version: 'v', offset: 0, total: data.length, data, final },
+      { kind: 'mkdir', rel: 'd' },
+      { kind: 'symlink', rel: 'l', target: 'ok/f' },
+      { kind: 'rename', from: 'ok/f', to: 'moved' },
+      { kind: 'remove', rel: 'ok' },
+    ] as const) {
+      await expect(r.apply(op, other)).rejects.toMatchObject({ code: 'MIRROR_E_TARGET_DOWN' });
+    }
+    expect(entries()).toEqual(before);
+    // A root that is gone is never created again below it.
+    const gone = new MirrorReceiver(path.join(r.root, 'missing/root'));
+    await expect(gone.apply({ kind: 'put', rel: 'f', version: 'v', offset: 0, total: data.length, data, final }, { dev })).rejects.toMatchObject({ code: 'MIRROR_E_TARGET_DOWN' });
+    expect(fs.existsSync(path.join(r.root, 'missing'))).toBe(false);
+  });
+
+  it('applies the chunks of one file one at a time: the same chunk arriving twice at once is staged once', async () => {
+    const r = receiver();
+    const data = Buffer.alloc(64 * 1024, 7);
+    const put = (offset: number, len: number, final?: { sha256: string; mode: number; mtimeMs: number }) =>
+      r.apply({ kind: 'put', rel: 'f', version: 'v', offset, total: data.length, data: data.subarray(offset, offset + len), ...(final ? { final } : {}) });
+    // A chunk still arriving on a dropped connection and the same chunk resent on the new one.
+    const answers = await Promise.all([put(0, 32 * 1024), put(0, 32 * 1024), put(0, 32 * 1024)]);
+    expect(answers.map((a) => a.have).sort()).toEqual([32 * 1024, 32 * 1024, 32 * 1024]);
+    expect(await put(32 * 1024, 32 * 1024, { sha256: sha(data), mode: 0o644, mtimeMs: Date.now() })).toEqual({ have: data.length });
+    expect(fs.readFileSync(path.join(r.root, 'f'))).toEqual(data);
+  });
 });
