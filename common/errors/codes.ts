@@ -127,6 +127,14 @@ export const ERROR_CODES = {
   MIRROR_E_STALE_EPOCH: 'a mirrored write from an older epoch is refused',
   MIRROR_E_NOT_REPLICA: 'this node keeps no mirror for that service',
   MIRROR_E_CONFIG: 'the mirror configuration cannot be used',
+  DRILL_E_UNKNOWN_SERVICE: 'the drill names no service of the applied configuration',
+  DRILL_E_UNKNOWN_FAULT: 'the drill names no fault Armory can inject',
+  DRILL_E_NO_STANDBY: 'the service has no ready standby: the drill would take it down (force it to go on)',
+  DRILL_E_NO_ADDRESS: 'the service has no address the manager can probe (a VIP with a port, a TCP or HTTP probe, or a shim)',
+  DRILL_E_NOT_RUNNING: 'no node runs the service now',
+  DRILL_E_BUSY: 'a drill is already running',
+  DRILL_E_INJECT: 'the fault could not be injected on the node',
+  DRILL_E_UNKNOWN_REPORT: 'no drill report has that id',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
