@@ -1,0 +1,98 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DrillReport } from '../../common/wire/drill.js';
+import type { Manager } from '../../main/core/manager.js';
+import { ManagedHosts } from '../helpers/cluster-agents.js';
+import { waitFor } from '../helpers/wait.js';
+
+const SERVER = path.resolve(import.meta.dirname, '../fixtures/any-address-server.js');
+const MEMBERS = ['h1', 'h2', 'h3'] as const;
+const hosts = new ManagedHosts('drill', MEMBERS);
+const net = hosts.net;
+const VIP = `${net.subnet}.100`;
+let manager: Manager;
+
+const config = () => `nodes:
+${MEMBERS.map((h) => `  ${h}: { address: ${net.host(h).address} }`).join('\n')}
+services:
+  web:
+    command: ${process.execPath}
+    args: ["${SERVER}", "8080"]
+    stop: { grace: 1s }
+    placement: { nodes: [h1, h2, h3] }
+    vip: { address: ${VIP}/24, interface: eth0 }
+    probes: [{ tcp: "127.0.0.1:8080", interval: 200ms, timeout: 200ms }]
+groups:
+  g:
+    members: [{ node: h1, priority: 200 }, { node: h2, priority: 150 }, { node: h3, priority: 100 }]
+    services: [web]
+`;
+
+/** The active node once the group has a ready standby again (the drill would not be refused). */
+async function readyForDrill(): Promise<string> {
+  return waitFor('the group to have an active node and a ready standby', async () => (await manager.drills.plan({ service: 'web', fault: 'kill' })).node, { timeoutMs: 30_000, everyMs: 250 });
+}
+
+/** What every drill of this file must show: the service moved to a standby and the clients' outage was measured. */
+function movedToStandby(r: DrillReport, before: string): void {
+  if (process.env.ARMORY_DRILL_SHOW) console.log(r.summary);
+  expect(r.nodeBefore).toBe(before);
+  expect(r.nodeAfter).not.toBeNull();
+  expect(r.nodeAfter).not.toBe(before);
+  expect(MEMBERS).toContain(r.nodeAfter);
+  expect(r.detectionMs).not.toBeNull();
+  expect(r.recoveryMs).not.toBeNull();
+  expect(r.failedProbes).toBeGreaterThan(0);
+  expect(r.outageMs).toBeGreaterThan(0);
+  expect(r.budget?.totalMs).toBeGreaterThan(0);
+  expect(['within-budget', 'over-budget']).toContain(r.verdict);
+  expect(r.events.some((e) => e.role === 'recovery' && e.node === r.nodeAfter)).toBe(true);
+  expect(r.probe.target).toBe(`${VIP}:8080`);
+}
+
+const ipOut = (host: string, ...args: string[]) => execFileSync('ip', ['-n', net.host(host).netns, ...args], { encoding: 'utf8' });
+
+beforeAll(async () => {
+  await hosts.up();
+  manager = hosts.manager;
+  const r = await manager.apply(config());
+  expect(r.pushed.every((p) => p.ok)).toBe(true);
+}, 90_000);
+
+afterAll(() => hosts.down());
+
+describe('failover drills on test hosts (3 members, a VIP probed from the manager in the root namespace)', () => {
+  it('agent-kill: the active node\'s agent dies; the service answers at the VIP from a standby', async () => {
+    const before = await readyForDrill();
+    const r = await manager.drills.run({ service: 'web', fault: 'agent-kill' });
+    movedToStandby(r, before);
+    // The keeper brought the agent back.
+    await manager.waitForAgent(before, 20_000);
+    expect(manager.drills.list(5).map((x) => x.id)).toContain(r.id);
+  }, 90_000);
+
+  it('link-down: the active node\'s interface goes down for 3 s; a standby takes over; the link comes back', async () => {
+    const before = await readyForDrill();
+    const r = await manager.drills.run({ service: 'web', fault: 'link-down', durationMs: 3000 });
+    movedToStandby(r, before);
+    await waitFor('the link to be up again', () => /state UP/.test(ipOut(before, 'link', 'show', 'eth0')));
+  }, 90_000);
+
+  it('partition: the active node is cut off from its peers, not from clients; a standby takes over; the rules are gone afterwards', async () => {
+    const before = await readyForDrill();
+    const r = await manager.drills.run({ service: 'web', fault: 'partition', durationMs: 3000 });
+    movedToStandby(r, before);
+    expect(r.events.some((e) => e.kind === 'drill' && /cut off from the group peers/.test(e.reason))).toBe(true);
+    await waitFor('the partition rules to be gone', () => !/prohibit/.test(ipOut(before, 'rule', 'show')));
+    // It answers its peers again: the group has a ready standby once more.
+    await readyForDrill();
+  }, 90_000);
+
+  it('a second drill while one runs is refused', async () => {
+    await readyForDrill();
+    const first = manager.drills.run({ service: 'web', fault: 'kill' });
+    await expect(manager.drills.run({ service: 'web', fault: 'kill' })).rejects.toMatchObject({ code: 'DRILL_E_BUSY' });
+    await first;
+  }, 90_000);
+});
