@@ -1,5 +1,6 @@
 import type { BridgeDomain, DomainApi } from './domain.js';
 import { configDomain } from './config.js';
+import { drillDomain } from './drill.js';
 import { eventsDomain } from './events.js';
 import { groupsDomain } from './groups.js';
 import { nodesDomain } from './nodes.js';
@@ -19,6 +20,7 @@ export const bridgeDomains = Object.freeze({
   events: eventsDomain,
   groups: groupsDomain,
   settings: settingsDomain,
+  drill: drillDomain,
 } satisfies Record<string, BridgeDomain>);
 
 export type BridgeDomains = typeof bridgeDomains;

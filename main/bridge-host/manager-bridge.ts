@@ -5,6 +5,7 @@ import { NotificationCenter } from '../core/notifications/notification-center.js
 import { BridgeHost, type BridgeHandlers } from './bridge-host.js';
 import { Enrollments } from './enrollments.js';
 import { configHandlers } from './handlers/config-handlers.js';
+import { drillHandlers } from './handlers/drill-handlers.js';
 import { eventsHandlers } from './handlers/events-handlers.js';
 import { groupsHandlers } from './handlers/groups-handlers.js';
 import { nodesHandlers } from './handlers/nodes-handlers.js';
@@ -49,6 +50,7 @@ export function createManagerBridge(manager: Manager, options: ManagerBridgeOpti
     events: eventsHandlers(ctx),
     groups: groupsHandlers(ctx),
     settings: settingsHandlers(ctx, notifications, options.app ?? noAppSettingsHost),
+    drill: drillHandlers(ctx),
   };
   host = new BridgeHost(handlers);
   // Nodes that stop or start answering reach e-mail, the webhook and the tray too.

@@ -52,5 +52,6 @@ export function createArmoryBridge(ipc: PreloadIpc): ArmoryBridge {
     events: api('events'),
     groups: api('groups'),
     settings: api('settings'),
+    drill: api('drill'),
   } satisfies ArmoryBridge);
 }
