@@ -81,9 +81,7 @@ export function drillPanel(ctx: ViewContext, service: string): { el: HTMLElement
               h(
                 'li',
                 {},
-                button(`${fmtTime(d.faultAt)} · ${d.fault} · ${d.verdict}`, `drill-history-${d.id}`, () => void ctx.bridge.drill.get({ id: d.id }).then(showReport, (e: unknown) => ctx.reportError(e)), {
-                  'aria-label': `Show the report of the ${d.fault} drill of ${fmtTime(d.faultAt)}`,
-                }),
+                button(`Show the ${d.fault} drill of ${fmtTime(d.faultAt)} (${d.verdict})`, `drill-history-${d.id}`, () => void ctx.bridge.drill.get({ id: d.id }).then(showReport, (e: unknown) => ctx.reportError(e))),
               ),
             ),
       );
