@@ -134,6 +134,8 @@ export class ManagerDrills {
       const faultEnds = faultAt + (timedFaults.has(target.fault) ? o.durationMs : 0);
       const deadline = faultEnds + RECOVERY_WAIT_MS;
       let recovered = false;
+      // The drill observes until here: the probes after it were still in flight when it was decided.
+      let observedUntil = Date.now();
       for (;;) {
         await sleep(200);
         await this.collect(nodes, 1500);
@@ -144,6 +146,7 @@ export class ManagerDrills {
           progress('recovered', `${target.service} running again on ${m.nodeAfter ?? '?'} after ${m.recoveryMs} ms`);
         } else progress(recovered ? 'recovered' : 'injected', now < faultEnds ? `fault in force for ${Math.ceil((faultEnds - now) / 1000)} s more` : recovered ? 'waiting for the service to answer steadily' : 'waiting for the service to recover');
         const settled = prober.okFor(SETTLED_MS, now);
+        observedUntil = now - PROBE_TIMEOUT_MS;
         if (now >= faultEnds + 500 && now >= faultAt + 1000 && settled && (recovered || now >= faultEnds + 3000)) break;
         if (now >= deadline) {
           notes.push(`the drill stopped waiting ${Math.round((deadline - faultAt) / 1000)} s after the fault`);
@@ -151,7 +154,7 @@ export class ManagerDrills {
         }
       }
       progress('cleanup', 'gathering the journals of every node');
-      const samples = await prober.stop();
+      const samples = (await prober.stop()).filter((s) => s.t <= observedUntil);
       await this.collect(nodes, 3000);
       const m = measureDrill({ faultAt, service: target.service, group: target.group, nodeBefore: target.node, budget: target.budget, probes: samples, events: this.journal(faultAt - 2000, nodeSet) });
       if (target.budget === null) notes.push(`${target.service} is in no failover group: there is no failover budget to compare with`);
