@@ -21,8 +21,15 @@ export interface DrillTarget {
   node: string;
   group: string | null;
   standbys: string[];
-  probe: { host: string; port: number };
+  probe: ProbeAddress;
   budget: FailoverBudget | null;
+}
+
+/** Where the manager probes: a TCP connect, or with `http` a GET whose status must be in range (its HTTP probe). */
+export interface ProbeAddress {
+  host: string;
+  port: number;
+  http?: { path: string; status: string };
 }
 
 const LOOPBACK = /^(127\.|localhost$|\[?::1\]?$)/;
@@ -32,9 +39,12 @@ function splitHostPort(s: string): { host: string; port: number } {
   return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
 }
 
-function urlHostPort(u: string): { host: string; port: number } {
+function urlHostPort(u: string, status: string): ProbeAddress {
   const url = new URL(u);
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80 };
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+  // An https probe is checked as a TCP connect: the manager does not hold the service's CA.
+  return url.protocol === 'http:' ? { host, port, http: { path: `${url.pathname}${url.search}`, status } } : { host, port };
 }
 
 /**
@@ -42,15 +52,17 @@ function urlHostPort(u: string): { host: string; port: number } {
  * HTTP probe (else its shim's target port); without a VIP, the address of that probe (a loopback
  * host means the node's own address, unless the node is this machine) or its shim's client end.
  */
-export function probeAddress(spec: ServiceConfig, nodeAddress: string, nodeIsLocal: boolean): { host: string; port: number } | null {
+export function probeAddress(spec: ServiceConfig, nodeAddress: string, nodeIsLocal: boolean): ProbeAddress | null {
   const tcp = spec.probes.find((p) => 'tcp' in p);
   const http = spec.probes.find((p) => 'http' in p);
-  const own = tcp && 'tcp' in tcp ? splitHostPort(tcp.tcp) : http && 'http' in http ? urlHostPort(http.http) : null;
+  // An HTTP probe says more than a connect (a stopped program's socket still accepts): it comes first.
+  const own: ProbeAddress | null = http && 'http' in http ? urlHostPort(http.http, http.status) : tcp && 'tcp' in tcp ? splitHostPort(tcp.tcp) : null;
   if (spec.vip) {
-    const port = own?.port ?? (spec.shims[0] ? splitHostPort(spec.shims[0].target).port : null);
-    return port === null ? null : { host: spec.vip.address.split('/')[0] as string, port };
+    const vip = spec.vip.address.split('/')[0] as string;
+    if (own) return { ...own, host: vip };
+    return spec.shims[0] ? { host: vip, port: splitHostPort(spec.shims[0].target).port } : null;
   }
-  if (own) return LOOPBACK.test(own.host) && !nodeIsLocal ? { host: nodeAddress, port: own.port } : own;
+  if (own) return LOOPBACK.test(own.host) && !nodeIsLocal ? { ...own, host: nodeAddress } : own;
   const shim = spec.shims[0];
   return shim ? splitHostPort(shim.listen) : null;
 }

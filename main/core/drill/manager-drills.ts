@@ -10,7 +10,7 @@ import { takeDrillLock } from './drill-lock.js';
 import { measureDrill, type JournalEntry } from './drill-measure.js';
 import { DrillStore } from './drill-store.js';
 import { drillTarget, type DrillTarget } from './drill-target.js';
-import { TcpProber } from './tcp-prober.js';
+import { AddressProber } from './address-prober.js';
 
 export interface DrillRequest {
   service: string;
@@ -20,7 +20,7 @@ export interface DrillRequest {
   force?: boolean;
 }
 
-/** Probe timing: every 10 ms, a connect that takes longer than 250 ms counts as failed. */
+/** Probe timing: every 10 ms; a connect (or GET) that takes longer than 250 ms counts as failed. */
 const PROBE_EVERY_MS = 10;
 const PROBE_TIMEOUT_MS = 250;
 /** Probes that must connect before the fault (the service answered at all). */
@@ -102,8 +102,8 @@ export class ManagerDrills {
     const nodes = Object.keys(this.manager.inventory.data.nodes);
     const nodeSet = new Set(nodes);
     const notes: string[] = [];
-    const probeTarget = `${target.probe.host}:${target.probe.port}`;
-    const prober = new TcpProber(target.probe.host, target.probe.port, PROBE_EVERY_MS, PROBE_TIMEOUT_MS).start();
+    const probeTarget = `${target.probe.http ? 'http://' : ''}${target.probe.host}:${target.probe.port}${target.probe.http ? `${target.probe.http.path} (status ${target.probe.http.status})` : ''}`;
+    const prober = new AddressProber(target.probe, PROBE_EVERY_MS, PROBE_TIMEOUT_MS).start();
     let faultAt = Date.now();
     const progress = (phase: DrillProgress['phase'], text: string) => {
       const c = prober.counts();
@@ -113,7 +113,7 @@ export class ManagerDrills {
       progress('baseline', `probing ${probeTarget} before the fault`);
       // Events so far are gathered first: what comes later is the drill's.
       const [, baselineOk] = await Promise.all([this.collect(nodes, 5000), this.baseline(prober)]);
-      if (!baselineOk) throw new ArmoryError('DRILL_E_NO_ADDRESS', `${target.service} does not answer at ${probeTarget} (TCP connect): a drill needs a service that answers before the fault`, { service: target.service });
+      if (!baselineOk) throw new ArmoryError('DRILL_E_NO_ADDRESS', `${target.service} does not answer at ${probeTarget}: a drill needs a service that answers before the fault`, { service: target.service });
       const sent = Date.now();
       const client = await this.manager.connect(target.node, 3000);
       let answer;
@@ -197,7 +197,7 @@ export class ManagerDrills {
   }
 
   /** Waits until the probe has connected steadily for a while (bounded): the service answers before the fault. */
-  private async baseline(prober: TcpProber): Promise<boolean> {
+  private async baseline(prober: AddressProber): Promise<boolean> {
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline) {
       await sleep(50);

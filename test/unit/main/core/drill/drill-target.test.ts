@@ -70,7 +70,7 @@ describe('where a drill runs and what it probes', () => {
     // A service in no group has no standby at all.
     expect(refusal(() => drillTarget(CLUSTER, { service: 'cache', fault: 'hang', force: false }, healthy, nodes))).toBe('DRILL_E_NO_STANDBY');
     const t = drillTarget(CLUSTER, { service: 'cache', fault: 'hang', force: true }, healthy, nodes);
-    expect(t).toMatchObject({ node: 'a', group: null, budget: null, probe: { host: '198.18.7.10', port: 9000 } });
+    expect(t).toMatchObject({ node: 'a', group: null, budget: null, probe: { host: '198.18.7.10', port: 9000, http: { path: '/health', status: '200-399' } } });
   });
 
   it('refuses an unknown service or fault, a service no node runs, and one with no address', () => {
