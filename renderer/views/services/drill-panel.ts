@@ -4,6 +4,8 @@ import { errorText, type ViewContext } from '../../view.js';
 import { drillPlot } from './drill-plot.js';
 
 const ms = (v: number | null) => (v === null ? '—' : `${v} ms`);
+/** The GUI's longest fault (s): with the wait for recovery, the call stays within the bridge's 2-minute answer time. */
+const MAX_SECONDS = 60;
 const VERDICT_TEXT: Record<DrillReport['verdict'], string> = {
   'within-budget': 'within the failover budget',
   'over-budget': 'OVER the failover budget',
@@ -29,7 +31,7 @@ export function drillPanel(ctx: ViewContext, service: string): { el: HTMLElement
     },
     (e: unknown) => ctx.reportError(e),
   );
-  const duration = h('input', { id: durationId, testid: 'drill-duration', type: 'number', min: '1', max: '120', value: '5', inputmode: 'numeric' });
+  const duration = h('input', { id: durationId, testid: 'drill-duration', type: 'number', min: '1', max: String(MAX_SECONDS), value: '5', inputmode: 'numeric' });
   const confirmBox = h('div', { testid: 'drill-confirm-box', role: 'group', 'aria-label': 'Confirm the drill' });
   const status = h('p', { role: 'status', class: 'note', testid: 'drill-progress' });
   const reportBox = h('div', { testid: 'drill-report-box' });
@@ -98,7 +100,7 @@ export function drillPanel(ctx: ViewContext, service: string): { el: HTMLElement
     const seconds = Number(duration.value);
     status.textContent = `Starting the ${f} drill…`;
     try {
-      const r = await ctx.bridge.drill.run({ service, fault: f, force, ...(Number.isFinite(seconds) && seconds >= 1 ? { durationMs: Math.round(Math.min(120, seconds) * 1000) } : {}) });
+      const r = await ctx.bridge.drill.run({ service, fault: f, force, ...(Number.isFinite(seconds) && seconds >= 1 ? { durationMs: Math.round(Math.min(MAX_SECONDS, seconds) * 1000) } : {}) });
       status.textContent = `Done: ${r.summary}`;
       showReport(r);
       void loadHistory();
