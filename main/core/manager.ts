@@ -295,11 +295,22 @@ export class Manager {
     }
   }
 
+  private readonly collecting = new Map<string, Promise<number>>();
+
   /**
    * Gathers a node's new events: everything after the last agent sequence number collected, so a
-   * collection that was cut off resumes with no gap and no duplicate.
+   * collection that was cut off resumes with no gap and no duplicate. One collection per node runs
+   * at a time (the live feed and a drill both collect): two at once would start from the same number.
    */
-  async collectEvents(node: string): Promise<number> {
+  collectEvents(node: string): Promise<number> {
+    const next = (this.collecting.get(node) ?? Promise.resolve(0)).catch(() => 0).then(() => this.collectEventsNow(node));
+    this.collecting.set(node, next);
+    const forget = () => void (this.collecting.get(node) === next && this.collecting.delete(node));
+    next.then(forget, forget);
+    return next;
+  }
+
+  private async collectEventsNow(node: string): Promise<number> {
     const rec = this.node(node);
     const c = await this.connect(node);
     try {

@@ -85,8 +85,22 @@ export class ManagerDrills {
     }
   }
 
+  /** Collections still running (a node cut off answers late): a node is not asked again meanwhile. */
+  private readonly collecting = new Map<string, Promise<unknown>>();
+
   private async collect(nodes: readonly string[], timeoutMs: number): Promise<void> {
-    await Promise.all(nodes.map((n) => withTimeout(this.manager.collectEvents(n), timeoutMs).catch(() => 0)));
+    await Promise.all(
+      nodes.map((n) => {
+        let c = this.collecting.get(n);
+        if (!c) {
+          c = this.manager.collectEvents(n).catch(() => 0);
+          this.collecting.set(n, c);
+          const done = c;
+          void done.finally(() => this.collecting.get(n) === done && this.collecting.delete(n));
+        }
+        return withTimeout(c, timeoutMs).catch(() => 0);
+      }),
+    );
   }
 
   private journal(since: number, nodes: ReadonlySet<string>): JournalEntry[] {
