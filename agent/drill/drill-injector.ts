@@ -100,8 +100,8 @@ export class DrillInjector {
       }
       case 'partition': {
         const peers = await this.peerAddresses(config, p.service);
-        const rules = peers.map(partitionRules);
-        return this.timedNetFault(p, rules.flatMap((r) => r.add), rules.flatMap((r) => r.del), `cut off from the group peers ${peers.join(', ')} for ${p.durationMs} ms`, note);
+        const rules = partitionRules(peers);
+        return this.timedNetFault(p, rules.add, rules.del, `cut off from the group peers ${peers.join(', ')} for ${p.durationMs} ms`, note);
       }
     }
   }

@@ -4,8 +4,9 @@ import { ArmoryError } from '../../common/errors/armory-error.js';
 /** One `ip` command that undoes part of a fault: `ip link set eth0 up`, `ip rule del to 10.0.0.2/32 prohibit pref 90`. */
 export type IpArgs = readonly string[];
 
-/** Policy-rule preference of a drill's partition rules: before the main table (32766), after local (0). */
+/** Policy-rule preference of a drill's partition rules, and where the local table's lookup moves meanwhile. */
 export const PARTITION_RULE_PREF = '90';
+export const MOVED_LOCAL_PREF = '100';
 
 /** Runs `ip ARGS`; resolves with its exit code and stderr (never rejects). */
 export function ip(args: IpArgs): Promise<{ code: number; stderr: string }> {
@@ -24,18 +25,20 @@ export async function ipOrThrow(args: IpArgs): Promise<void> {
 }
 
 /**
- * The rules that cut this node off from one peer address, both ways: `to` stops what this node
- * sends (also on established connections: a rule change invalidates cached routes), `from` stops
- * what it receives (the input route lookup is refused). Clients, at other addresses, still get through.
+ * The rules that cut this node off from its peers' addresses, both ways. `to PEER prohibit` stops
+ * what this node sends (also on established connections: a rule change invalidates cached routes).
+ * What it receives is routed by the local table, whose lookup is rule 0 and comes before any other:
+ * for the duration that lookup moves behind the prohibit rules (to pref 100), so that `from PEER
+ * prohibit` refuses the peers' packets too. Clients, at other addresses, still get through. The
+ * undo puts the local lookup back at 0 first, then removes the moved one and the prohibit rules.
  */
-export function partitionRules(peer: string): { add: IpArgs[]; del: IpArgs[] } {
-  const dirs = [
-    ['to', `${peer}/32`],
-    ['from', `${peer}/32`],
-  ] as const;
+export function partitionRules(peers: readonly string[]): { add: IpArgs[]; del: IpArgs[] } {
+  const cut = peers.flatMap((p) =>
+    (['to', 'from'] as const).map((dir) => [dir, `${p}/32`, 'prohibit', 'pref', PARTITION_RULE_PREF] as const),
+  );
   return {
-    add: dirs.map(([d, a]) => ['rule', 'add', d, a, 'prohibit', 'pref', PARTITION_RULE_PREF]),
-    del: dirs.map(([d, a]) => ['rule', 'del', d, a, 'prohibit', 'pref', PARTITION_RULE_PREF]),
+    add: [['rule', 'add', 'pref', MOVED_LOCAL_PREF, 'lookup', 'local'], ['rule', 'del', 'pref', '0', 'lookup', 'local'], ...cut.map((r) => ['rule', 'add', ...r])],
+    del: [['rule', 'add', 'pref', '0', 'lookup', 'local'], ['rule', 'del', 'pref', MOVED_LOCAL_PREF, 'lookup', 'local'], ...cut.map((r) => ['rule', 'del', ...r])],
   };
 }
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DrillLeftovers, drillLeftoversFile } from '../../../../agent/drill/drill-leftovers.js';
-import { linkCommands, partitionRules, PARTITION_RULE_PREF } from '../../../../agent/drill/net-faults.js';
+import { linkCommands, MOVED_LOCAL_PREF, partitionRules, PARTITION_RULE_PREF } from '../../../../agent/drill/net-faults.js';
 
 let dir = '';
 afterEach(() => {
@@ -12,13 +12,23 @@ afterEach(() => {
 });
 
 describe('the network faults of a drill and their undo', () => {
-  it('cuts a peer off both ways with prohibit rules, and removes exactly those', () => {
-    const r = partitionRules('198.18.9.11');
+  it('cuts the peers off both ways: the local lookup moves behind the prohibit rules, and comes back first', () => {
+    const r = partitionRules(['198.18.9.11', '198.18.9.12']);
     expect(r.add).toEqual([
+      ['rule', 'add', 'pref', MOVED_LOCAL_PREF, 'lookup', 'local'],
+      ['rule', 'del', 'pref', '0', 'lookup', 'local'],
       ['rule', 'add', 'to', '198.18.9.11/32', 'prohibit', 'pref', PARTITION_RULE_PREF],
       ['rule', 'add', 'from', '198.18.9.11/32', 'prohibit', 'pref', PARTITION_RULE_PREF],
+      ['rule', 'add', 'to', '198.18.9.12/32', 'prohibit', 'pref', PARTITION_RULE_PREF],
+      ['rule', 'add', 'from', '198.18.9.12/32', 'prohibit', 'pref', PARTITION_RULE_PREF],
     ]);
-    expect(r.del).toEqual(r.add.map((a) => a.map((w) => (w === 'add' ? 'del' : w))));
+    expect(Number(PARTITION_RULE_PREF)).toBeLessThan(Number(MOVED_LOCAL_PREF));
+    // Undone, the local lookup is at 0 again before its moved copy goes: there is always one.
+    expect(r.del.slice(0, 2)).toEqual([
+      ['rule', 'add', 'pref', '0', 'lookup', 'local'],
+      ['rule', 'del', 'pref', MOVED_LOCAL_PREF, 'lookup', 'local'],
+    ]);
+    expect(r.del.slice(2)).toEqual(r.add.slice(2).map((a) => a.map((w) => (w === 'add' ? 'del' : w))));
     expect(linkCommands('eth0')).toEqual({ down: ['link', 'set', 'eth0', 'down'], up: ['link', 'set', 'eth0', 'up'] });
   });
 
@@ -26,7 +36,7 @@ describe('the network faults of a drill and their undo', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-drill-undo-'));
     const file = drillLeftoversFile(dir);
     // Deleting a rule that is not there: `ip` fails, which counts as nothing left to undo.
-    const undo = partitionRules('198.18.254.254').del;
+    const undo = partitionRules(['198.18.254.254']).del.slice(2);
     const first = new DrillLeftovers(file);
     await first.record('d1', undo);
     await first.record('d2', undo.slice(0, 1));
