@@ -16,6 +16,7 @@ import type { ConfigSource, LoadedConfig } from './config-source/config-source.j
 import { FileConfigSource } from './config-source/file-source.js';
 import { SignedConfigSource } from './config-source/signed-source.js';
 import { AgentJobs } from './jobs/agent-jobs.js';
+import { DrillInjector } from './drill/drill-injector.js';
 import { NotifyHub, type NotifyDatagram } from './liveness/notify-hub.js';
 import { isEmptyNotify, parseNotifyMessage } from './liveness/notify-message.js';
 import { pollThread } from './os/poll-thread.js';
@@ -60,6 +61,7 @@ export class Agent {
   private readonly notifyHub: NotifyHub;
   private readonly jobs: AgentJobs;
   private readonly shims: ShimHost;
+  private readonly drill: DrillInjector;
   /** Checkpoints and file mirroring. */
   readonly state: StateElements;
   private readonly lastRefusal = new Map<string, number>();
@@ -103,6 +105,7 @@ export class Agent {
       journal: (e) => this.event({ kind: 'shim', ...(e.service ? { service: e.service } : {}), reason: e.text, detail: { end: e.end, session: e.session, code: e.code } }),
     });
     const node = options.tls?.material.node ?? (options.source instanceof SignedConfigSource ? options.source.node : LOCAL_NODE);
+    this.drill = new DrillInjector({ node, stateDir: this.layout.root, config: () => this.config, processGroup: (s) => this.runners.get(s)?.processGroup ?? null, journal: (e) => this.event(e) });
     this.state = new StateElements({ root: this.layout.root, node, tls: options.tls?.material ?? null, config: () => this.config, event: (e) => this.event(e), runsHere: (s) => s in this.desiredServices(), roles: options.roles ?? this.stateRoles(node) });
   }
 
@@ -248,6 +251,7 @@ export class Agent {
       } else if (snap.pid !== null) runner.vanished(snap);
       else runner.restore(snap);
     }
+    await this.drill.undoLeftovers();
     if (this.failover && this.config) await this.failover.configure(this.config, this.peerKey());
     await this.state.refresh();
     for (const [name, runner] of this.runners) {
@@ -446,6 +450,7 @@ export class Agent {
       'job.results': ({ name, limit }) => this.jobs.results(name, limit),
       metrics: () => ({ text: serviceMetrics([...this.runners.values()].map((r) => r.status())) + this.state.metrics() }),
       ...this.state.handlers(),
+      ...this.drill.handlers(),
       shutdown: () => {
         setImmediate(() => void this.shutdown());
         return { message: `stopping ${this.runners.size} services and the agent` };
@@ -472,6 +477,7 @@ export class Agent {
   private async close(): Promise<void> {
     await this.watcher?.close();
     this.failover?.close();
+    this.drill.close();
     await this.shims.stop();
     await this.state.close();
     const services: Record<string, ReturnType<ServiceRunner['snapshot']>> = {};

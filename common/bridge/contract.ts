@@ -1,5 +1,6 @@
 import type { BridgeDomain, DomainApi } from './domain.js';
 import { configDomain } from './config.js';
+import { drillDomain } from './drill.js';
 import { eventsDomain } from './events.js';
 import { groupsDomain } from './groups.js';
 import { jobsDomain } from './jobs.js';
@@ -21,6 +22,7 @@ export const bridgeDomains = Object.freeze({
   groups: groupsDomain,
   settings: settingsDomain,
   jobs: jobsDomain,
+  drill: drillDomain,
 } satisfies Record<string, BridgeDomain>);
 
 export type BridgeDomains = typeof bridgeDomains;

@@ -131,6 +131,14 @@ export const ERROR_CODES = {
   JOB_E_RUNNING: 'that job is already running from the GUI; its result arrives as an event',
   JOB_E_TOO_MANY_RUNS: 'as many jobs as the GUI allows at once are running already',
   JOB_E_OUTPUT_ELSEWHERE: 'the delivered output is kept on another node, or cannot be read here',
+  DRILL_E_UNKNOWN_SERVICE: 'the drill names no service of the applied configuration',
+  DRILL_E_UNKNOWN_FAULT: 'the drill names no fault Armory can inject',
+  DRILL_E_NO_STANDBY: 'the service has no ready standby: the drill would take it down (force it to go on)',
+  DRILL_E_NO_ADDRESS: 'the service has no address the manager can probe (a VIP with a port, a TCP or HTTP probe, or a shim)',
+  DRILL_E_NOT_RUNNING: 'no node runs the service now',
+  DRILL_E_BUSY: 'a drill is already running',
+  DRILL_E_INJECT: 'the fault could not be injected on the node',
+  DRILL_E_UNKNOWN_REPORT: 'no drill report has that id',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

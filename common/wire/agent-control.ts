@@ -6,6 +6,7 @@ import { groupStatusSchema } from './failover-status.js';
 import { checkpointMetaSchema } from './checkpoint-protocol.js';
 import { mirrorOpSchema, mirrorFileSchema, mirrorStatusSchema } from './mirror-wire.js';
 import { agentEventSchema, serviceStatusSchema } from './service-status.js';
+import { drillInjectParamsSchema, drillInjectResultSchema } from './drill.js';
 
 /** Base64 characters of one replication chunk: 512 KiB of bytes, well under the message bound. */
 export const REPLICATION_CHUNK_BYTES = 512 * 1024;
@@ -93,6 +94,8 @@ export const agentControl = {
     z.strictObject({ service: z.string().min(1).max(63), folder: z.string().min(1).max(4096), after: z.string().max(4096).optional(), limit: z.number().int().min(1).max(2000).default(1000), checksums: z.boolean().default(false) }),
     z.strictObject({ files: z.array(mirrorFileSchema), more: z.boolean() }),
   ),
+  /** A failover drill: inject a fault on this node for a service it runs (undone by the agent when the duration is over). */
+  'drill.inject': method(drillInjectParamsSchema, drillInjectResultSchema),
 } as const;
 
 export type AgentControl = typeof agentControl;

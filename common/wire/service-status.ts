@@ -21,7 +21,7 @@ export const serviceStatusSchema = z.strictObject({
 });
 export type ServiceStatus = z.output<typeof serviceStatusSchema>;
 
-export const EVENT_KINDS = ['transition', 'config', 'adoption', 'agent', 'store', 'liveness', 'error', 'failover', 'job', 'shim', 'checkpoint', 'mirror'] as const;
+export const EVENT_KINDS = ['transition', 'config', 'adoption', 'agent', 'store', 'liveness', 'error', 'failover', 'job', 'shim', 'checkpoint', 'mirror', 'drill'] as const;
 
 /** One entry of the event journal: a failure, a recovery action or a change of state. */
 export const agentEventSchema = z.strictObject({

@@ -5,6 +5,7 @@ import { NotificationCenter } from '../core/notifications/notification-center.js
 import { BridgeHost, type BridgeHandlers } from './bridge-host.js';
 import { Enrollments } from './enrollments.js';
 import { configHandlers } from './handlers/config-handlers.js';
+import { drillHandlers } from './handlers/drill-handlers.js';
 import { eventsHandlers } from './handlers/events-handlers.js';
 import { groupsHandlers } from './handlers/groups-handlers.js';
 import { jobsHandlers } from './handlers/jobs-handlers.js';
@@ -53,6 +54,7 @@ export function createManagerBridge(manager: Manager, options: ManagerBridgeOpti
     groups: groupsHandlers(ctx),
     settings: settingsHandlers(ctx, notifications, options.app ?? noAppSettingsHost),
     jobs: jobsHandlers(ctx, jobRuns),
+    drill: drillHandlers(ctx),
   };
   host = new BridgeHost(handlers);
   // Nodes that stop or start answering reach e-mail, the webhook and the tray too.

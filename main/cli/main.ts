@@ -10,6 +10,7 @@ import type { SshAuth } from '../core/enrollment/ssh-session.js';
 import type { ProgressEvent } from '../core/enrollment/step-runner.js';
 import { Manager } from '../core/manager.js';
 import { formatGroups } from './groups-view.js';
+import { drillCommand } from './drill-command.js';
 import { enrollRemoteNode, removeRemoteNode } from '../core/remote-nodes.js';
 import { runConsole } from '../console/run-console.js';
 
@@ -37,6 +38,12 @@ usage:
                                               the replicas agree on success
   armory job results NAME [--json] [--limit N]
                                               the kept runs of a job, newest first
+  armory drill SERVICE --fault kill|hang|agent-kill|link-down|partition [--duration 5s] [--force] [--json]
+                                              inject a fault where the service runs, probe its address every
+                                              10 ms, and report detection, recovery and client outage against
+                                              the failover budget; refused without a ready standby unless --force
+  armory drill --list [--service S] [--limit N] [--json] | --show ID [--json]
+                                              the kept drill reports
   armory console [--port N] [--agent-port N]  the GUI in a browser: serves it on 127.0.0.1 (default: a
                                               free port) behind a session token printed in its URL
 
@@ -61,6 +68,11 @@ const OPTIONS = {
   limit: { type: 'string' },
   follow: { type: 'boolean', short: 'f' },
   off: { type: 'boolean' },
+  fault: { type: 'string' },
+  duration: { type: 'string' },
+  force: { type: 'boolean' },
+  list: { type: 'boolean' },
+  show: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -198,6 +210,8 @@ export async function main(argv: string[]): Promise<number> {
         else out(runs.length === 0 ? `job ${name}: no runs kept yet` : runs.map(formatJobRun).join('\n\n'));
         return 0;
       }
+      case 'drill':
+        return await drillCommand(manager, rest, values, USAGE);
       default:
         usage(`unknown command "${command}"`);
     }

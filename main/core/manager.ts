@@ -20,6 +20,7 @@ import { waitForAgent } from './enrollment/agent-readiness.js';
 import { Inventory } from './inventory/inventory.js';
 import { certifiedNodeRecord } from './inventory/node-record.js';
 import { ManagerJobs } from './jobs/manager-jobs.js';
+import { ManagerDrills } from './drill/manager-drills.js';
 import type { NodeRecord } from './inventory/inventory-schema.js';
 import { managerHome, type ManagerHome } from './manager-home.js';
 import { loadOrCreateClusterPki, type ClusterPki } from './pki/cluster-pki.js';
@@ -56,6 +57,8 @@ export class Manager {
   readonly events: AppendLog<ManagerEventInput>;
   /** Redundant jobs: runs, votes and kept results. */
   readonly jobs: ManagerJobs;
+  /** Failover drills: inject a fault, measure the failover, keep the report. */
+  readonly drills: ManagerDrills;
 
   /**
    * `nodePath` runs the local node's agent: this process's own Node by default; the desktop app,
@@ -72,6 +75,7 @@ export class Manager {
     );
     this.events = new AppendLog(this.home.eventsDir, managerEventSchema as never, { segmentBytes: 8 * 1024 * 1024, segments: 8 });
     this.jobs = new ManagerJobs(this);
+    this.drills = new ManagerDrills(this);
   }
 
   private pendingNotes: string[] = [];
@@ -291,11 +295,22 @@ export class Manager {
     }
   }
 
+  private readonly collecting = new Map<string, Promise<number>>();
+
   /**
    * Gathers a node's new events: everything after the last agent sequence number collected, so a
-   * collection that was cut off resumes with no gap and no duplicate.
+   * collection that was cut off resumes with no gap and no duplicate. One collection per node runs
+   * at a time (the live feed and a drill both collect): two at once would start from the same number.
    */
-  async collectEvents(node: string): Promise<number> {
+  collectEvents(node: string): Promise<number> {
+    const next = (this.collecting.get(node) ?? Promise.resolve(0)).catch(() => 0).then(() => this.collectEventsNow(node));
+    this.collecting.set(node, next);
+    const forget = () => void (this.collecting.get(node) === next && this.collecting.delete(node));
+    next.then(forget, forget);
+    return next;
+  }
+
+  private async collectEventsNow(node: string): Promise<number> {
     const rec = this.node(node);
     const c = await this.connect(node);
     try {

@@ -53,5 +53,6 @@ export function createArmoryBridge(ipc: PreloadIpc): ArmoryBridge {
     groups: api('groups'),
     settings: api('settings'),
     jobs: api('jobs'),
+    drill: api('drill'),
   } satisfies ArmoryBridge);
 }

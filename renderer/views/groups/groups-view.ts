@@ -18,6 +18,7 @@ export function groupsView(ctx: ViewContext): View {
                   { class: 'group', testid: `group-${g.name}` },
                   h('h2', {}, g.name),
                   h('p', {}, `Services: ${g.services.join(', ')} · heartbeat ${g.heartbeatMs} ms · fails after ${g.failAfterMs} ms · failback ${g.failback}${g.witness ? ` · witness ${g.witness}` : ''}`),
+                  h('p', {}, ...g.services.map((s) => button(`Failover drill of ${s}…`, `group-${g.name}-drill-${s}`, () => ctx.navigate(`services/${s}`)))),
                   h(
                     'p',
                     { testid: `group-${g.name}-active` },

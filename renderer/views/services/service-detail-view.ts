@@ -2,6 +2,7 @@ import { button, clear, fmtTime, h } from '../../components/dom.js';
 import { paintBadge, stateLabel } from '../../components/state-label.js';
 import { errorText, type View, type ViewContext } from '../../view.js';
 import { recoveryPlot } from './recovery-plot.js';
+import { drillPanel } from './drill-panel.js';
 import { actionButtons, serviceInstances } from './services-view.js';
 
 /** One service: its state on each node, actions, the tail of its log and its recovery times. */
@@ -11,6 +12,7 @@ export function serviceDetailView(ctx: ViewContext, name: string): View {
   const logs = h('pre', { class: 'log', testid: 'service-log', tabindex: 0, 'aria-label': `Log of ${name}` }, 'Loading the log…');
   const plotBox = h('div', {});
   let plot: { destroy(): void } | null = null;
+  const drill = drillPanel(ctx, name);
   const el = h(
     'section',
     { class: 'view', testid: 'view-service-detail', 'aria-labelledby': 'service-detail-title' },
@@ -34,6 +36,7 @@ export function serviceDetailView(ctx: ViewContext, name: string): View {
     states,
     h('h2', {}, 'Restarts and recovery time'),
     plotBox,
+    drill.el,
     h('h2', {}, 'Log (last 200 lines)'),
     logs,
   );
@@ -93,6 +96,7 @@ export function serviceDetailView(ctx: ViewContext, name: string): View {
       off();
       clearInterval(timer);
       plot?.destroy();
+      drill.dispose();
     },
   };
 }

@@ -37,6 +37,7 @@ const handlers = {
   'checkpoint.put': () => ({ have: 0, stored: false }),
   'mirror.apply': () => ({}),
   'mirror.list': () => ({ files: [], more: false }),
+  'drill.inject': () => ({ message: 'injected', at: new Date(0).toISOString(), pgrp: null, undo: [] }),
 } satisfies ControlHandlers;
 const server = new ControlServer(sock, handlers);
 

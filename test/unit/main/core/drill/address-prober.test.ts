@@ -1,0 +1,44 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AddressProber, statusInRange } from '../../../../../main/core/drill/address-prober.js';
+import { waitFor } from '../../../../helpers/wait.js';
+
+let server: http.Server;
+let port = 0;
+let status = 200;
+
+beforeAll(async () => {
+  server = http.createServer((_req, res) => {
+    res.statusCode = status;
+    res.end('x');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  port = (server.address() as AddressInfo).port;
+});
+
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+describe('the probe of a service\'s address', () => {
+  it('reads status ranges as the configuration writes them', () => {
+    expect(statusInRange(200, '200-399')).toBe(true);
+    expect(statusInRange(399, '200-399')).toBe(true);
+    expect(statusInRange(500, '200-399')).toBe(false);
+    expect(statusInRange(204, '204')).toBe(true);
+    expect(statusInRange(200, '204')).toBe(false);
+  });
+
+  it('counts a GET answered out of range, and a refused connection, as failures', async () => {
+    const get = new AddressProber({ host: '127.0.0.1', port, http: { path: '/', status: '200-399' } }, 10, 250).start();
+    await waitFor('answered GETs', () => get.counts().ok >= 5);
+    status = 503;
+    await waitFor('failed GETs', () => get.counts().failed >= 5);
+    status = 200;
+    const samples = await get.stop();
+    expect(samples.some((s) => s.ok) && samples.some((s) => !s.ok)).toBe(true);
+
+    const closed = new AddressProber({ host: '127.0.0.1', port: 1 }, 10, 250).start();
+    await waitFor('refused connects', () => closed.counts().failed >= 3);
+    expect((await closed.stop()).every((s) => !s.ok)).toBe(true);
+  });
+});
