@@ -1,12 +1,15 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import { changeAddress, NetlinkError } from '../os/rtnetlink.js';
 
 /**
- * Gratuitous ARP repeated as Pacemaker's IPaddr2 does (5 announcements). iputils arping takes whole
- * seconds for -i, so they go out 1 s apart; the first leaves at once.
+ * Gratuitous ARP repeated as Pacemaker's IPaddr2 does (5 announcements), 1 s apart; the first
+ * leaves at once. Each is one `arping -c 1` started by the agent: the announcements stop when the
+ * address is removed, and end with the agent, so a node that lost the address never pulls the
+ * clients back to itself.
  */
 export const ARP_REPEATS = 5;
+export const ARP_EVERY_MS = 1000;
 
 const run = (cmd: string, args: string[]): Promise<{ code: number; stderr: string }> =>
   new Promise((resolve) => {
@@ -23,6 +26,8 @@ const run = (cmd: string, args: string[]): Promise<{ code: number; stderr: strin
  */
 export class VirtualIp {
   readonly ip: string;
+  private arpTimer: NodeJS.Timeout | null = null;
+  private arping: ChildProcess | null = null;
 
   constructor(
     readonly address: string,
@@ -40,8 +45,9 @@ export class VirtualIp {
     }
   }
 
-  /** Removes the address; already absent counts as done. */
+  /** Removes the address (and stops announcing it); already absent counts as done. */
   async remove(): Promise<void> {
+    this.stopAnnouncing();
     if (this.byNetlink('del')) return;
     const r = await run('ip', ['addr', 'del', this.address, 'dev', this.iface]);
     if (r.code !== 0 && !/Cannot assign requested address|not found/i.test(r.stderr)) {
@@ -66,15 +72,37 @@ export class VirtualIp {
   }
 
   /**
-   * Sends the gratuitous ARP announcements in the background (the first goes out at once); the
-   * promise settles once arping has been started, not when it is done.
+   * Sends the gratuitous ARP announcements in the background (the first goes out at once, the
+   * others follow every ARP_EVERY_MS until removal); the promise settles once the first arping has
+   * been started.
    */
   announce(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const child = spawn('arping', ['-q', '-U', '-c', String(ARP_REPEATS), '-I', this.iface, this.ip], { stdio: 'ignore' });
-      child.once('spawn', () => resolve());
-      child.once('error', (e) => reject(new ArmoryError('VIP_E_COMMAND', `arping cannot be started: ${e.message}`, { address: this.address, interface: this.iface })));
-      child.unref();
-    });
+    this.stopAnnouncing();
+    let left = ARP_REPEATS;
+    const once = (): Promise<void> =>
+      new Promise((resolve, reject) => {
+        left -= 1;
+        const child = spawn('arping', ['-q', '-U', '-c', '1', '-I', this.iface, this.ip], { stdio: 'ignore' });
+        this.arping = child;
+        child.once('spawn', () => resolve());
+        child.once('error', (e) => reject(new ArmoryError('VIP_E_COMMAND', `arping cannot be started: ${e.message}`, { address: this.address, interface: this.iface })));
+        child.once('exit', () => {
+          if (this.arping === child) this.arping = null;
+        });
+        child.unref();
+        if (left > 0) {
+          this.arpTimer = setTimeout(() => void once().catch(() => undefined), ARP_EVERY_MS);
+          this.arpTimer.unref();
+        }
+      });
+    return once();
+  }
+
+  /** Stops the announcements still to come, and the one under way. */
+  private stopAnnouncing(): void {
+    if (this.arpTimer) clearTimeout(this.arpTimer);
+    this.arpTimer = null;
+    this.arping?.kill('SIGTERM');
+    this.arping = null;
   }
 }

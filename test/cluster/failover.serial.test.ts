@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -143,6 +143,25 @@ describe('node failover with a virtual IP (3 nodes in network namespaces, a clie
     expect(next).not.toBe('h3');
     await manager.drain('h3', false);
     expect((await groupsSeenBy('h3'))[0]).toMatchObject({ drained: false, ready: true, activeNode: next });
+  });
+
+  it('a node that let go of the VIP stops announcing it: the client stays on the new holder', async () => {
+    const mac = (host: string) => /link\/ether ([0-9a-f:]+)/.exec(execFileSync('ip', ['-n', net.host(host).netns, '-o', 'link', 'show', 'eth0'], { encoding: 'utf8' }))?.[1];
+    const clientSees = () => /lladdr ([0-9a-f:]+)/.exec(execFileSync('ip', ['-n', net.host('client').netns, 'neigh', 'show', VIP.split('/')[0] as string], { encoding: 'utf8' }))?.[1];
+    const first = (await settledHolder()) === 'h2' ? 'h1' : 'h2';
+    const second = 'h3';
+    // A move and, within the 5 s its announcements take, a move away: the first node's remaining announcements must not go out.
+    expect((await manager.move('web', first)).every((p) => p.ok)).toBe(true);
+    await waitFor(`${first} to hold the VIP`, () => sampler.holders().join() === first);
+    expect((await manager.move('web', second)).every((p) => p.ok)).toBe(true);
+    expect(await settledHolder()).toBe(second);
+    const want = mac(second);
+    const seen = new Set<string | undefined>();
+    for (let i = 0; i < 40; i += 1) {
+      seen.add(clientSees());
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect([...seen]).toEqual([want]);
   });
 
   it('SIGKILL of the active agent and its program: the client reaches the VIP on a standby', async () => {
