@@ -21,7 +21,8 @@ const EAGAIN = 11;
 const EEXIST = 17;
 const EADDRNOTAVAIL = 99;
 const REQUEST_LEN = 16 + 8 + 8 + 8;
-const ACK_WAIT_MS = 2000;
+// The kernel answers within the send; waiting longer would hold the event loop (and the heartbeats).
+const ACK_WAIT_MS = 300;
 
 export type AddressChange = 'done' | 'already';
 
@@ -108,7 +109,7 @@ export function changeAddress(op: 'add' | 'del', address: string, iface: string)
       }
       if (r.errno !== EAGAIN) throw new NetlinkError(r.errno, `no netlink answer to ${op} ${address}`);
       if (Date.now() >= deadline) throw new NetlinkError(os.constants.errno.ETIMEDOUT, `no netlink answer to ${op} ${address}`);
-      c.poll([sock.fd], 100);
+      c.poll([sock.fd], 50);
     }
   } finally {
     c.close(sock.fd);

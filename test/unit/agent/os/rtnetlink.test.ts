@@ -37,10 +37,26 @@ describe('route netlink address requests', () => {
     expect(ackOf(ack(5, -17), 5)).toBe(-17);
     expect(ackOf(ack(4, 0), 5)).toBeNull();
     expect(ackOf(Buffer.concat([ack(4, -1), ack(5, -99)]), 5)).toBe(-99);
+    // Any run of other well-formed messages before the answer is skipped; the answer is found.
+    const other = (type: number, seq: number) => {
+      const b = Buffer.alloc(20);
+      b.writeUInt32LE(20, 0);
+      b.writeUInt16LE(type, 4);
+      b.writeUInt32LE(seq, 8);
+      return b;
+    };
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 3, max: 100 }), fc.nat()), { maxLength: 8 }), fc.nat(), fc.integer({ min: -133, max: 0 }), (before, seq, error) => {
+        const buf = Buffer.concat([...before.map(([t, q]) => other(t, q)), ack(seq, error)]);
+        expect(ackOf(buf, seq)).toBe(error);
+        expect(ackOf(buf, seq + 1)).toBeNull();
+      }),
+    );
+    // Garbage never throws, and answers only where an error message with that number is.
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 256 }), fc.nat(), (bytes, seq) => {
         const r = ackOf(Buffer.from(bytes), seq);
-        expect(r === null || Number.isInteger(r)).toBe(true);
+        if (r !== null) expect(Buffer.from(bytes).includes(Buffer.from([2, 0]))).toBe(true);
       }),
     );
   });
