@@ -23,7 +23,10 @@ export class ShimDecoder {
     return this.state;
   }
 
-  /** Feeds a chunk; returns the complete frames in it. Data of DATA frames may share the chunk's memory. */
+  /**
+   * Feeds a chunk; returns the complete frames in it. The decoder owns the chunk from now on (the
+   * caller must not change it): data of DATA frames and pieces of unfinished frames share its memory.
+   */
   push(chunk: Uint8Array): ShimFrame[] {
     this.refuseWhenDone();
     const frames: ShimFrame[] = [];
@@ -34,7 +37,9 @@ export class ShimDecoder {
         // The whole unit is inside this chunk: no copy.
         this.feed(chunk.subarray(at, at + take), frames);
       } else {
-        this.parts.push(chunk.slice(at, at + take));
+        // Pieces are kept as views of their chunks (the decoder owns what it is given) and copied
+        // once, into the whole unit, when its last piece arrives.
+        this.parts.push(chunk.subarray(at, at + take));
         this.have += take;
         if (this.have === this.need) {
           const whole = new Uint8Array(this.have);

@@ -105,15 +105,23 @@ function header(type: FrameType, length: number): Uint8Array {
   return h;
 }
 
-function u64(n: number): Uint8Array {
-  const b = new Uint8Array(OFFSET_BYTES);
-  new DataView(b.buffer).setBigUint64(0, BigInt(n));
-  return b;
+/** A header followed by one u64 (DATA's offset, ACK's count, FIN's offset): one allocation. */
+function headerU64(type: FrameType, length: number, n: number): Uint8Array {
+  const h = new Uint8Array(HEADER_BYTES + OFFSET_BYTES);
+  const view = new DataView(h.buffer);
+  h[0] = type;
+  view.setUint32(1, length);
+  // Two 32-bit halves: offsets stay below 2^53, and no BigInt is made per frame.
+  view.setUint32(HEADER_BYTES, Math.floor(n / 2 ** 32));
+  view.setUint32(HEADER_BYTES + 4, n >>> 0);
+  return h;
 }
 
 export function readU64(bytes: Uint8Array, at = 0): number | null {
-  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(at);
-  return n > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(n);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const high = view.getUint32(at);
+  // 2^53 - 1 is the largest safe integer: its high half is 2^21 - 1.
+  return high >= 2 ** 21 ? null : high * 2 ** 32 + view.getUint32(at + 4);
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -146,11 +154,11 @@ export function encodeFrame(frame: ShimFrame): Uint8Array[] {
     case 'CLOSE':
       return [json(FRAME.CLOSE, frame.info)];
     case 'DATA':
-      return [concat([header(FRAME.DATA, OFFSET_BYTES + frame.data.length), u64(frame.offset)]), frame.data];
+      return [headerU64(FRAME.DATA, OFFSET_BYTES + frame.data.length, frame.offset), frame.data];
     case 'ACK':
-      return [concat([header(FRAME.ACK, OFFSET_BYTES), u64(frame.received)])];
+      return [headerU64(FRAME.ACK, OFFSET_BYTES, frame.received)];
     case 'FIN':
-      return [concat([header(FRAME.FIN, OFFSET_BYTES), u64(frame.offset)])];
+      return [headerU64(FRAME.FIN, OFFSET_BYTES, frame.offset)];
     case 'PING':
       return [header(FRAME.PING, 0)];
   }
