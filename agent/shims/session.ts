@@ -178,6 +178,14 @@ export class Session {
     }
   }
 
+  /**
+   * A server-end session opened over mutual TLS for a plain TCP transport: its data path comes in
+   * separately, and is waited for at most brokenFor.
+   */
+  awaitPath(): void {
+    this.startBrokenTimer();
+  }
+
   private startBrokenTimer(): void {
     if (this.brokenTimer) clearTimeout(this.brokenTimer);
     this.brokenTimer = setTimeout(() => {

@@ -1,4 +1,4 @@
-import type tls from 'node:tls';
+import type net from 'node:net';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import type { ErrorCode } from '../../common/errors/codes.js';
 import { ShimDecoder } from '../../common/wire/shim-decoder.js';
@@ -14,7 +14,7 @@ export interface PathHandlers {
 }
 
 /**
- * One mutual-TLS connection between the two ends, carrying frames. A bad frame ends the path
+ * One connection between the two ends (mutual TLS, or plain TCP for transport tcp), carrying frames. A bad frame ends the path
  * (with its SHIM_E_* code), never the process. `lastHeard` tells the heartbeat whether the path is
  * alive: any frame counts.
  */
@@ -29,7 +29,7 @@ export class ShimPath {
   lastHeard = Date.now();
 
   constructor(
-    readonly socket: tls.TLSSocket,
+    readonly socket: net.Socket,
     maxData: number,
   ) {
     this.decoder = new ShimDecoder(maxData);

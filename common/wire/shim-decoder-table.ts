@@ -6,6 +6,7 @@ import {
   FRAME_NAMES,
   HEADER_BYTES,
   OFFSET_BYTES,
+  challengeSchema,
   closeSchema,
   helloSchema,
   isFrameType,
@@ -80,6 +81,10 @@ export function parsePayload(type: FrameType, bytes: Uint8Array): ShimFrame | st
     case FRAME.WELCOME: {
       const r = welcomeSchema.safeParse(parseJson(bytes));
       return r.success ? { type: 'WELCOME', welcome: r.data } : 'WELCOME is not valid';
+    }
+    case FRAME.CHALLENGE: {
+      const r = challengeSchema.safeParse(parseJson(bytes));
+      return r.success ? { type: 'CHALLENGE', challenge: r.data } : 'CHALLENGE is not valid';
     }
     case FRAME.REFUSE:
     case FRAME.CLOSE: {
