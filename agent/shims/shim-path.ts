@@ -6,6 +6,8 @@ import { encodeFrame, type ShimFrame } from '../../common/wire/shim-frame.js';
 
 /** Writes of at most this many bytes are copied into one buffer: cheaper than a corked writev. */
 const SMALL_WRITE = 16 * 1024;
+/** A batch goes out in writes of about this size at most (a replay after a resume can be the whole buffer). */
+const BATCH_MAX = 256 * 1024;
 
 export interface PathHandlers {
   frame(frame: ShimFrame): void;
@@ -14,9 +16,9 @@ export interface PathHandlers {
 }
 
 /**
- * One connection between the two ends (mutual TLS, or plain TCP for transport tcp), carrying frames. A bad frame ends the path
- * (with its SHIM_E_* code), never the process. `lastHeard` tells the heartbeat whether the path is
- * alive: any frame counts.
+ * One connection between the two ends (mutual TLS, or plain TCP for transport tcp), carrying
+ * frames. A bad frame ends the path (with its SHIM_E_* code), never the process. `lastHeard`
+ * tells the heartbeat whether the path is alive: any frame counts.
  */
 export class ShimPath {
   private readonly decoder: ShimDecoder;
@@ -65,10 +67,18 @@ export class ShimPath {
         this.pending.push(p);
         this.pendingBytes += p.length;
       }
+      if (this.pendingBytes >= BATCH_MAX) {
+        this.write(this.pending, this.pendingBytes);
+        this.pending = [];
+        this.pendingBytes = 0;
+      }
     } else this.write(parts, parts.length === 1 ? (parts[0] as Uint8Array).length : (parts[0] as Uint8Array).length + (parts[1] as Uint8Array).length);
   }
 
-  /** Sends the frames `fill` sends as one write to the socket (one syscall, and one TLS record run). */
+  /**
+   * Sends the frames `fill` sends as one write to the socket (one syscall, one run of TLS records),
+   * or a few of about BATCH_MAX bytes each when they are many.
+   */
   batch(fill: () => void): void {
     if (this.done || this.pending) {
       fill();

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { NODE, ROOT, assertPortsFree, envInt, now, procMemKb, round, runBenchmark, sleep, summarize, waitFor, writeResult } from './lib.js';
+import { CLK_TCK, NODE, ROOT, assertPortsFree, cpuTicks, envInt, now, procMemKb, round, runBenchmark, sleep, summarize, waitFor, writeResult } from './lib.js';
 
 const NAME = 'shims';
 const MB = 1024 * 1024;
@@ -21,6 +21,7 @@ const TOTAL = envInt('BENCH_MB', 512, { min: 1, max: 65_536 }) * MB;
 const REPS = envInt('BENCH_REPS', 3, { min: 1, max: 50 });
 const PINGS = envInt('BENCH_PINGS', 5000, { min: 100, max: 1_000_000 });
 const IDLE = envInt('BENCH_IDLE', 500, { min: 10, max: 20_000 });
+const WARM_PINGS = Math.min(500, Math.floor(PINGS / 10));
 const PORT_BASE = envInt('BENCH_PORT_BASE', 19500, { min: 19000, max: 19990 });
 
 // The service: the first byte chooses a sink ('S': count, answer the count at the end) or an echo ('E').
@@ -89,15 +90,14 @@ async function pingPong(port) {
     pending -= d.length;
     if (pending <= 0 && resolveOne) resolveOne();
   });
-  const warm = Math.min(500, Math.floor(PINGS / 10));
-  for (let i = 0; i < PINGS + warm; i += 1) {
+  for (let i = 0; i < PINGS + WARM_PINGS; i += 1) {
     const t0 = now();
     pending += msg.length;
     await new Promise((resolve) => {
       resolveOne = resolve;
       s.write(msg);
     });
-    if (i >= warm) rtts.push((now() - t0) * 1000);
+    if (i >= WARM_PINGS) rtts.push((now() - t0) * 1000);
   }
   s.destroy();
   return rtts;
@@ -170,14 +170,29 @@ async function main(tracker) {
   const subjects = { direct: ports.service, socat: ports.socat, tlsRelay: ports.tlsClient, shims: ports.client, shimsTcp: ports.tcpClient };
   // Throughput, interleaved run by run so that a busy moment hits all alike.
   const mbps = { direct: [], socat: [], tlsRelay: [], shims: [], shimsTcp: [] };
+  // CPU time of the two relaying processes of each Node subject: what a byte and a round trip cost
+  // them, a figure that other work on the machine disturbs far less than elapsed time.
+  const relays = { tlsRelay: [tlsClient.pid, tlsServer.pid], shims: [client.pid, server.pid], shimsTcp: [tcpClient.pid, tcpServer.pid] };
+  const cpuMs = (name) => ((relays[name] ?? []).reduce((n, pid) => n + (cpuTicks(pid) ?? 0), 0) * 1000) / CLK_TCK;
+  const cpuPerGB = {};
+  const cpuPerRoundTrip = {};
   await throughput(ports.client); // warm-up (TLS, JIT)
   await throughput(ports.tcpClient);
   for (let r = 0; r < REPS; r += 1) {
-    for (const [name, port] of Object.entries(subjects)) mbps[name].push(await throughput(port));
+    for (const [name, port] of Object.entries(subjects)) {
+      const c0 = cpuMs(name);
+      mbps[name].push(await throughput(port));
+      cpuPerGB[name] = (cpuPerGB[name] ?? 0) + (cpuMs(name) - c0) / ((REPS * TOTAL) / 1024 ** 3);
+    }
   }
   // Ping-pong latency.
   const rtt = {};
-  for (const [name, port] of Object.entries(subjects)) rtt[name] = summarize(await pingPong(port), 1);
+  for (const [name, port] of Object.entries(subjects)) {
+    const c0 = cpuMs(name);
+    const rtts = await pingPong(port);
+    cpuPerRoundTrip[name] = ((cpuMs(name) - c0) * 1000) / (PINGS + WARM_PINGS);
+    rtt[name] = summarize(rtts, 1);
+  }
   // Memory per idle session: both shim end processes.
   const rssOf = () => (procMemKb(client.pid)?.rss ?? 0) + (procMemKb(server.pid)?.rss ?? 0);
   await sleep(500);
@@ -223,6 +238,8 @@ async function main(tracker) {
       roundTripUs: Object.fromEntries(Object.keys(subjects).map((k) => [k, { ...rtt[k], unit: 'µs' }])),
       addedLatencyUs: { p50: mtls.addedP50Us, p99: mtls.addedP99Us, tcpP50: tcp.addedP50Us, tcpP99: tcp.addedP99Us, socatP50: round(rtt.socat.median - rtt.direct.median, 1), tlsRelayP50: round(rtt.tlsRelay.median - rtt.direct.median, 1) },
       transports: { mtls, tcp },
+      relayCpuMsPerGB: Object.fromEntries(Object.keys(relays).map((k) => [k, round(cpuPerGB[k], 0)])),
+      relayCpuUsPerRoundTrip: Object.fromEntries(Object.keys(relays).map((k) => [k, round(cpuPerRoundTrip[k], 0)])),
       memoryPerIdleSessionKb: perSessionKb,
       idleSessions: IDLE,
       streamMB: TOTAL / MB,
@@ -244,6 +261,7 @@ async function main(tracker) {
       'Everything on one machine over loopback: the client program, the client end, the server end, the service, each a process of its own; the two ends talk mutual TLS 1.3 (AES-GCM) as they do between nodes.',
       'The shim path makes three socket hops instead of one and encrypts and decrypts every byte; direct loopback is the hardest anchor there is (no network in the way).',
       'shimsTcp is transport tcp: the session opened over mutual TLS, the data over a plain TCP path proved with the session secret (HMAC challenge); socat is its floor (a plain relay, in C, one process instead of two).',
+      'relayCpuMsPerGB / relayCpuUsPerRoundTrip: user + system CPU time of the two relaying processes (both shim ends, or both bare TLS relays) per GiB streamed and per round trip. On a loaded machine elapsed-time figures follow the CPU share the relays get; these follow what the code costs.',
       'tlsRelay is the floor of the mtls transport: two bare Node processes relaying TCP → mutual TLS → TCP with pipe(), no sessions, frames, acknowledgements or replay; the gap between it and shims is what the session protocol costs, the gap between it and direct is what an encrypted relay through two extra processes costs.',
       'Memory per idle session is the growth of both ends\' resident memory (user space only, not kernel socket buffers) divided by the number of sessions, each established end to end.',
     ],
