@@ -404,10 +404,8 @@ export class Session {
   }
 
   private sendAck(): void {
-    if (this.ackTimer !== null) {
-      clearTimeout(this.ackTimer);
-      this.ackTimer = null;
-    }
+    // A pending timer is left to run out (it sends nothing new then): clearing it and setting a
+    // new one for each message of a ping-pong would cost more than the acknowledgement itself.
     const v = this.ackValue();
     if (v === this.ackSent || !this.path) return;
     this.ackSent = v;

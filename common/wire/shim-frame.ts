@@ -122,30 +122,42 @@ export const FRAME_NAMES: Readonly<Record<FrameType, FrameTypeName>> = Object.fr
   Object.entries(FRAME).map(([k, v]) => [v, k]),
 ) as Record<FrameType, FrameTypeName>;
 
+// Big-endian numbers are written and read byte by byte: a DataView per frame costs more than the
+// rest of the frame's encoding.
+function putU32(b: Uint8Array, at: number, n: number): void {
+  b[at] = n >>> 24;
+  b[at + 1] = (n >>> 16) & 0xff;
+  b[at + 2] = (n >>> 8) & 0xff;
+  b[at + 3] = n & 0xff;
+}
+
+export function readU32(b: Uint8Array, at: number): number {
+  return ((b[at] as number) * 2 ** 24 + (((b[at + 1] as number) << 16) | ((b[at + 2] as number) << 8) | (b[at + 3] as number)));
+}
+
 function header(type: FrameType, length: number): Uint8Array {
   const h = new Uint8Array(HEADER_BYTES);
   h[0] = type;
-  new DataView(h.buffer).setUint32(1, length);
+  putU32(h, 1, length);
   return h;
 }
 
 /** A header followed by one u64 (DATA's offset, ACK's count, FIN's offset): one allocation. */
 function headerU64(type: FrameType, length: number, n: number): Uint8Array {
   const h = new Uint8Array(HEADER_BYTES + OFFSET_BYTES);
-  const view = new DataView(h.buffer);
   h[0] = type;
-  view.setUint32(1, length);
+  putU32(h, 1, length);
   // Two 32-bit halves: offsets stay below 2^53, and no BigInt is made per frame.
-  view.setUint32(HEADER_BYTES, Math.floor(n / 2 ** 32));
-  view.setUint32(HEADER_BYTES + 4, n >>> 0);
+  putU32(h, HEADER_BYTES, Math.floor(n / 2 ** 32));
+  putU32(h, HEADER_BYTES + 4, n >>> 0);
   return h;
 }
 
 export function readU64(bytes: Uint8Array, at = 0): number | null {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const high = view.getUint32(at);
+  if (bytes.length < at + OFFSET_BYTES) throw new RangeError('u64 beyond the end of the bytes');
+  const high = readU32(bytes, at);
   // 2^53 - 1 is the largest safe integer: its high half is 2^21 - 1.
-  return high >= 2 ** 21 ? null : high * 2 ** 32 + view.getUint32(at + 4);
+  return high >= 2 ** 21 ? null : high * 2 ** 32 + readU32(bytes, at + 4);
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
