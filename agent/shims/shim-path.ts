@@ -34,7 +34,7 @@ export class ShimPath {
     readonly socket: net.Socket,
     maxData: number,
   ) {
-    this.decoder = new ShimDecoder(maxData);
+    this.decoder = new ShimDecoder(maxData, (n) => Buffer.allocUnsafe(n));
     this.encrypted = 'encrypted' in socket && socket.encrypted === true;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));

@@ -15,7 +15,14 @@ export class ShimDecoder {
   private parts: Uint8Array[] = [];
   private have = 0;
 
-  constructor(maxData: number = FRAME_DATA_DEFAULT) {
+  /**
+   * `alloc` makes the buffer a unit split across chunks is gathered into (every byte of it is
+   * written before it is read, so it need not be zeroed: the agent passes Buffer.allocUnsafe).
+   */
+  constructor(
+    maxData: number = FRAME_DATA_DEFAULT,
+    private readonly alloc: (bytes: number) => Uint8Array = (n) => new Uint8Array(n),
+  ) {
     this.ctx = { maxData, pending: null };
   }
 
@@ -42,7 +49,7 @@ export class ShimDecoder {
         this.parts.push(chunk.subarray(at, at + take));
         this.have += take;
         if (this.have === this.need) {
-          const whole = new Uint8Array(this.have);
+          const whole = this.alloc(this.have);
           let o = 0;
           for (const p of this.parts) {
             whole.set(p, o);
