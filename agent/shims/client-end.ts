@@ -1,10 +1,12 @@
 import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
+import { dataPortOf } from '../../common/config/service.js';
 import type { ErrorCode } from '../../common/errors/codes.js';
 import { SHIM_PROTOCOL, type ShimFrame } from '../../common/wire/shim-frame.js';
 import { identityOf } from '../api/peer-identity.js';
 import type { TlsMaterial } from '../api/tls-server.js';
+import { newNonce, proofMatches, proofOf } from './resume-proof.js';
 import type { ServerLocator } from './server-locator.js';
 import { Session, type SessionOwner } from './session.js';
 import { parseHostPort, sessionBounds, type SessionBounds, type ShimConfig } from './shim-options.js';
@@ -27,7 +29,7 @@ const RETRYABLE: ReadonlySet<string> = new Set(['SHIM_E_TARGET', 'SHIM_E_UNKNOWN
 export class ClientEnd implements SessionOwner {
   private server: net.Server | null = null;
   readonly sessions = new Set<Session>();
-  private readonly attempts = new Map<Session, { tries: number; timer: NodeJS.Timeout | null; socket: tls.TLSSocket | null }>();
+  private readonly attempts = new Map<Session, { tries: number; timer: NodeJS.Timeout | null; socket: net.Socket | null }>();
   private ticker: NodeJS.Timeout | null = null;
   private readonly bounds: SessionBounds;
 
@@ -108,7 +110,11 @@ export class ClientEnd implements SessionOwner {
     this.journalTo({ service: this.service, end: 'client', session: session?.id || null, code, text });
   }
 
-  /** One try at a path: connect over mutual TLS, HELLO (open or resume), wait for WELCOME or REFUSE. */
+  /**
+   * One try at a path: connect over mutual TLS, HELLO (open or resume), wait for WELCOME or REFUSE.
+   * With transport tcp a session that has its id and secret resumes over a plain path instead
+   * (challenge, proof, WELCOME with the server end's proof).
+   */
   private attempt(session: Session): void {
     const a = this.attempts.get(session);
     if (!a || session.state === 'closed') return;
@@ -116,6 +122,10 @@ export class ClientEnd implements SessionOwner {
     const where = this.locator.locate(this.service, this.shim);
     if (!where) {
       session.attemptFailed('SHIM_E_HALF_OPEN', `no node is known to run ${this.service}`);
+      return;
+    }
+    if (this.shim.transport === 'tcp' && session.id) {
+      this.attemptPlain(session, a, { host: where.host, port: where.tcpPort ?? dataPortOf(this.shim) });
       return;
     }
     const socket = tls.connect({
@@ -132,29 +142,12 @@ export class ClientEnd implements SessionOwner {
         return id?.role === 'agent' ? undefined : new Error('the server end does not hold an agent certificate of this cluster');
       },
     });
-    a.socket = socket;
-    const timeoutMs = Math.max(1000, 2 * this.bounds.heartbeat);
-    const timer = setTimeout(() => fail('SHIM_E_HALF_OPEN', `no answer from ${where.host}:${where.port} within ${timeoutMs} ms`), timeoutMs);
-    timer.unref();
-    let settled = false;
-    const fail = (code: ErrorCode, message: string) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      a.socket = null;
-      socket.destroy();
-      session.attemptFailed(code, message);
-    };
-    socket.once('error', (e) => fail('SHIM_E_HALF_OPEN', `cannot reach the server end at ${where.host}:${where.port}: ${e.message}`));
+    const { fail, settle } = this.guard(session, a, socket, where);
     socket.once('secureConnect', () => {
       const path = new ShimPath(socket, this.shim.frameSize);
       path.bind({
         frame: (f: ShimFrame) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          a.socket = null;
-          this.onAnswer(session, path, f);
+          if (settle()) this.onAnswer(session, path, f);
         },
         gone: (why) => fail(why.code === 'SHIM_E_HALF_OPEN' ? 'SHIM_E_HALF_OPEN' : why.code, why.message),
       });
@@ -163,6 +156,66 @@ export class ClientEnd implements SessionOwner {
         hello: session.id
           ? { v: SHIM_PROTOCOL, op: 'resume', service: this.service, shim: this.index, session: session.id, secret: session.secret, received: session.receivedOffset }
           : { v: SHIM_PROTOCOL, op: 'open', service: this.service, shim: this.index },
+      });
+    });
+  }
+
+  /**
+   * Bounds one attempt: an answer within the timeout, errors reported once. `fail` gives the
+   * attempt up; `settle` (true only the first time) marks it answered.
+   */
+  private guard(session: Session, a: { socket: net.Socket | null }, socket: net.Socket, where: { host: string; port: number }) {
+    a.socket = socket;
+    const timeoutMs = Math.max(1000, 2 * this.bounds.heartbeat);
+    const timer = setTimeout(() => fail('SHIM_E_HALF_OPEN', `no answer from ${where.host}:${where.port} within ${timeoutMs} ms`), timeoutMs);
+    timer.unref();
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(timer);
+      a.socket = null;
+      return true;
+    };
+    const fail = (code: ErrorCode, message: string) => {
+      if (!settle()) return;
+      socket.destroy();
+      session.attemptFailed(code, message);
+    };
+    socket.once('error', (e) => fail('SHIM_E_HALF_OPEN', `cannot reach the server end at ${where.host}:${where.port}: ${e.message}`));
+    return { fail, settle };
+  }
+
+  /** A plain TCP path (transport tcp): wait for the CHALLENGE, prove, check the server end's proof. */
+  private attemptPlain(session: Session, a: { socket: net.Socket | null }, where: { host: string; port: number }): void {
+    const socket = net.connect({ host: where.host, port: where.port });
+    const { fail, settle } = this.guard(session, a, socket, where);
+    socket.once('connect', () => {
+      const path = new ShimPath(socket, this.shim.frameSize);
+      const clientNonce = newNonce();
+      let serverNonce: string | null = null;
+      path.bind({
+        frame: (f: ShimFrame) => {
+          if (serverNonce === null) {
+            if (f.type !== 'CHALLENGE') return fail(f.type === 'REFUSE' ? (f.info.code as ErrorCode) : 'SHIM_E_PROTOCOL', `the server end did not challenge the plain path (${f.type})`);
+            serverNonce = f.challenge.nonce;
+            const received = session.receivedOffset;
+            const proof = proofOf(session.secret, { by: 'client', service: this.service, shim: this.index, session: session.id, serverNonce, clientNonce, received });
+            path.send({ type: 'HELLO', hello: { v: SHIM_PROTOCOL, op: 'prove', service: this.service, shim: this.index, session: session.id, received, nonce: clientNonce, proof } });
+            return;
+          }
+          if (!settle()) return;
+          if (f.type === 'WELCOME') {
+            const fields = { by: 'server' as const, service: this.service, shim: this.index, session: session.id, serverNonce, clientNonce, received: f.welcome.received };
+            if (!f.welcome.proof || !proofMatches(session.secret, fields, f.welcome.proof)) {
+              path.destroy();
+              session.attemptFailed('SHIM_E_BAD_SECRET', 'the server end on the plain path could not prove it knows the session secret');
+              return;
+            }
+          }
+          this.onAnswer(session, path, f);
+        },
+        gone: (why) => fail(why.code, why.message),
       });
     });
   }
@@ -179,6 +232,13 @@ export class ClientEnd implements SessionOwner {
         }
         session.id = w.session;
         session.secret = w.secret;
+        if (this.shim.transport === 'tcp') {
+          // Opened over mutual TLS; the data goes over a plain path, proved with the secret.
+          path.destroy();
+          if (a) a.tries = 0;
+          this.attempt(session);
+          return;
+        }
       } else if (w.session !== session.id || !session.acceptsPeerReceived(w.received)) {
         path.destroy();
         session.close('SHIM_E_PROTOCOL', 'the server end answered the resume with another session or an impossible count');

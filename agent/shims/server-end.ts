@@ -2,10 +2,12 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import type tls from 'node:tls';
 import type { ErrorCode } from '../../common/errors/codes.js';
+import { dataPortOf } from '../../common/config/service.js';
 import type { Hello, ShimFrame } from '../../common/wire/shim-frame.js';
 import { SESSION_ID_BYTES, SESSION_SECRET_BYTES } from '../../common/wire/shim-frame.js';
 import type { PeerIdentity } from '../api/peer-identity.js';
 import { startTlsServer, type TlsMaterial } from '../api/tls-server.js';
+import { newNonce, proofMatches, proofOf } from './resume-proof.js';
 import { Session, type SessionOwner } from './session.js';
 import { parseHostPort, sessionBounds, type SessionBounds, type ShimConfig } from './shim-options.js';
 import { ShimPath } from './shim-path.js';
@@ -19,9 +21,14 @@ const TOMBSTONES = 1024;
  * the client ends of the cluster. An `open` gets a fresh connection to the real service and a new
  * session (id + secret, told only over this mutual-TLS path); a `resume` must name a live session
  * and present its secret, else it is refused with a code and nothing else is touched.
+ *
+ * With transport `tcp` the end also listens on a plain TCP port (dataPortOf): a session is still
+ * opened over mutual TLS (which gives the client end its id and secret), but its data then comes
+ * over plain paths, each of which must answer a fresh challenge with a proof made with the secret.
  */
 export class ServerEnd implements SessionOwner {
   private server: tls.Server | null = null;
+  private plain: net.Server | null = null;
   readonly sessions = new Map<string, Session>();
   /** Why recently ended sessions ended, so a late resume hears the real reason. */
   private readonly ended = new Map<string, ErrorCode>();
@@ -44,6 +51,18 @@ export class ServerEnd implements SessionOwner {
 
   async start(): Promise<void> {
     this.server = await startTlsServer(this.material, { host: this.host, port: this.shim.port }, (socket, caller) => this.onPath(socket, caller));
+    if (this.shim.transport === 'tcp') {
+      const plain = net.createServer((socket) => this.onPlainPath(socket));
+      await new Promise<void>((resolve, reject) => {
+        plain.once('error', reject);
+        plain.listen(dataPortOf(this.shim), this.host, () => {
+          plain.off('error', reject);
+          resolve();
+        });
+      });
+      plain.on('error', () => undefined);
+      this.plain = plain;
+    }
     this.ticker = setInterval(() => {
       const now = Date.now();
       for (const s of this.sessions.values()) s.heartbeat(now);
@@ -56,10 +75,17 @@ export class ServerEnd implements SessionOwner {
     return a && typeof a === 'object' ? a.port : this.shim.port;
   }
 
+  /** Where plain paths come in (transport tcp). */
+  get dataPort(): number {
+    const a = this.plain?.address();
+    return a && typeof a === 'object' ? a.port : dataPortOf(this.shim);
+  }
+
   async stop(): Promise<void> {
     if (this.ticker) clearInterval(this.ticker);
     for (const s of [...this.sessions.values()]) s.close('SHIM_E_UNKNOWN_SHIM', 'the shim was removed or the agent is stopping');
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => (this.plain ? this.plain.close(() => resolve()) : resolve()));
   }
 
   reconnect(): void {
@@ -102,10 +128,76 @@ export class ServerEnd implements SessionOwner {
           return;
         }
         path.bind({ frame: () => refuse('SHIM_E_PROTOCOL', 'frames before WELCOME'), gone: () => undefined });
-        this.onHello(path, f.hello, refuse);
+        if (f.hello.op === 'prove') refuse('SHIM_E_PROTOCOL', 'a proof answers a challenge on a plain path; over mutual TLS, resume with the secret');
+        else this.onHello(path, f.hello, refuse);
       },
       gone: () => clearTimeout(timer),
     });
+  }
+
+  /**
+   * A plain TCP path (transport tcp): challenge first; the only HELLO taken is a `prove` of a live
+   * session whose proof matches; the answer carries this end's proof, so the client end knows it
+   * speaks to the end that holds the secret. Nothing is opened here.
+   */
+  private onPlainPath(socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    const path = new ShimPath(socket, this.shim.frameSize);
+    const refuse = (code: ErrorCode, message: string) => {
+      path.bind({ frame: () => undefined, gone: () => undefined });
+      path.end({ type: 'REFUSE', info: { code, message } });
+    };
+    const timer = setTimeout(() => refuse('SHIM_E_HALF_OPEN', `no HELLO within ${this.helloTimeoutMs} ms`), this.helloTimeoutMs);
+    timer.unref();
+    const serverNonce = newNonce();
+    path.bind({
+      frame: (f: ShimFrame) => {
+        clearTimeout(timer);
+        path.bind({ frame: () => refuse('SHIM_E_PROTOCOL', 'frames before WELCOME'), gone: () => undefined });
+        if (f.type !== 'HELLO') refuse('SHIM_E_PROTOCOL', `the first frame must be HELLO, not ${f.type}`);
+        else if (f.hello.op !== 'prove') refuse('SHIM_E_FORBIDDEN', 'sessions are opened and resumed with their secret over mutual TLS only; a plain path must prove');
+        else this.onProof(path, f.hello, serverNonce, refuse);
+      },
+      gone: () => clearTimeout(timer),
+    });
+    path.send({ type: 'CHALLENGE', challenge: { nonce: serverNonce } });
+  }
+
+  private onProof(path: ShimPath, hello: Extract<Hello, { op: 'prove' }>, serverNonce: string, refuse: (code: ErrorCode, message: string) => void): void {
+    if (hello.service !== this.service || hello.shim !== this.index) {
+      refuse('SHIM_E_UNKNOWN_SHIM', `this end serves ${this.service} shim ${this.index}, not ${hello.service} shim ${hello.shim}`);
+      return;
+    }
+    const fields = { service: this.service, shim: this.index, session: hello.session, serverNonce, clientNonce: hello.nonce };
+    const session = this.resumable(hello, (s) => proofMatches(s.secret, { ...fields, by: 'client', received: hello.received }, hello.proof), 'proof', refuse);
+    if (!session) return;
+    const received = session.receivedOffset;
+    path.send({ type: 'WELCOME', welcome: { session: session.id, received, proof: proofOf(session.secret, { ...fields, by: 'server', received }) } });
+    session.attach(path, hello.received);
+  }
+
+  /**
+   * The live session a resume names, once its credential (the secret, or a proof made with it)
+   * checks out and the count it claims is possible; else the resume is refused and null returned.
+   * A wrong credential leaves the session as it was.
+   */
+  private resumable(hello: { session: string; received: number }, credentialOk: (s: Session) => boolean, what: 'secret' | 'proof', refuse: (code: ErrorCode, message: string) => void): Session | null {
+    const session = this.sessions.get(hello.session);
+    if (!session) {
+      const code = this.ended.get(hello.session) ?? 'SHIM_E_UNKNOWN_SESSION';
+      refuse(code, code === 'SHIM_E_UNKNOWN_SESSION' ? 'no session of that id here' : 'that session has ended');
+      return null;
+    }
+    if (!credentialOk(session)) {
+      this.journal(session, 'SHIM_E_BAD_SECRET', `a resume with a wrong ${what} was refused; the session is unaffected`);
+      refuse('SHIM_E_BAD_SECRET', `the ${what} does not match the session`);
+      return null;
+    }
+    if (!session.acceptsPeerReceived(hello.received)) {
+      refuse('SHIM_E_PROTOCOL', `the resume claims ${hello.received} bytes received, more than were sent`);
+      return null;
+    }
+    return session;
   }
 
   private onHello(path: ShimPath, hello: Hello, refuse: (code: ErrorCode, message: string) => void): void {
@@ -114,21 +206,8 @@ export class ServerEnd implements SessionOwner {
       return;
     }
     if (hello.op === 'resume') {
-      const session = this.sessions.get(hello.session);
-      if (!session) {
-        const code = this.ended.get(hello.session) ?? 'SHIM_E_UNKNOWN_SESSION';
-        refuse(code, code === 'SHIM_E_UNKNOWN_SESSION' ? 'no session of that id here' : 'that session has ended');
-        return;
-      }
-      if (!sameSecret(session.secret, hello.secret)) {
-        this.journal(session, 'SHIM_E_BAD_SECRET', 'a resume with a wrong secret was refused; the session is unaffected');
-        refuse('SHIM_E_BAD_SECRET', 'the secret does not match the session');
-        return;
-      }
-      if (!session.acceptsPeerReceived(hello.received)) {
-        refuse('SHIM_E_PROTOCOL', `the resume claims ${hello.received} bytes received, more than were sent`);
-        return;
-      }
+      const session = this.resumable(hello, (s) => sameSecret(s.secret, hello.secret), 'secret', refuse);
+      if (!session) return;
       path.send({ type: 'WELCOME', welcome: { session: session.id, received: session.receivedOffset } });
       session.attach(path, hello.received);
       return;
@@ -151,7 +230,11 @@ export class ServerEnd implements SessionOwner {
       session.secret = randomBytes(SESSION_SECRET_BYTES).toString('hex');
       this.sessions.set(session.id, session);
       path.send({ type: 'WELCOME', welcome: { session: session.id, secret: session.secret, received: 0 } });
-      session.attach(path, 0);
+      if (this.shim.transport === 'tcp') {
+        // The data comes over a plain path the client end opens next; this one has done its job.
+        path.end();
+        session.awaitPath();
+      } else session.attach(path, 0);
     });
   }
 }

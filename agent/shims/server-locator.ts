@@ -7,8 +7,11 @@ import type { ShimConfig } from './shim-options.js';
  * touching them.
  */
 export interface ServerLocator {
-  /** host:port of the server end now, or null when nothing is known to run the service. */
-  locate(service: string, shim: ShimConfig): { host: string; port: number } | null;
+  /**
+   * host:port of the server end now, or null when nothing is known to run the service. `tcpPort`
+   * (default: the shim's, dataPortOf) is where plain paths go at the same host, for transport tcp.
+   */
+  locate(service: string, shim: ShimConfig): { host: string; port: number; tcpPort?: number } | null;
 }
 
 /** Which node runs a service now (failover's answer), or null to fall back to the placement. */

@@ -178,6 +178,14 @@ export class Session {
     }
   }
 
+  /**
+   * A server-end session opened over mutual TLS for a plain TCP transport: its data path comes in
+   * separately, and is waited for at most brokenFor.
+   */
+  awaitPath(): void {
+    this.startBrokenTimer();
+  }
+
   private startBrokenTimer(): void {
     if (this.brokenTimer) clearTimeout(this.brokenTimer);
     this.brokenTimer = setTimeout(() => {
@@ -352,15 +360,24 @@ export class Session {
     this.dispatch({ type: 'abort', code: 'SHIM_E_ABORTED', message: `the ${this.role === 'client' ? 'client program' : 'service'} connection failed: ${e.message}`, tellPeer: true });
   }
 
-  /** Sends what the path has not been given yet, then our FIN when due. */
+  /**
+   * Sends what the path has not been given yet, then our FIN when due, in one write. An
+   * acknowledgement that is due rides along, so a ping-pong needs no record of its own for it.
+   */
   private pump(): void {
     const p = this.path;
     if (!p || this.stateNow !== 'open') return;
-    if (this.transmitted < this.out.end) {
-      for (const piece of this.out.from(this.transmitted, this.bounds.frameSize)) p.send({ type: 'DATA', offset: piece.offset, data: piece.data });
-      this.transmitted = this.out.end;
-    }
-    if (this.finOut !== null && !this.finOutAcked && this.transmitted === this.finOut) p.send({ type: 'FIN', offset: this.finOut });
+    const data = this.transmitted < this.out.end;
+    const fin = this.finOut !== null && !this.finOutAcked && this.out.end === this.finOut;
+    if (!data && !fin) return;
+    p.batch(() => {
+      if (data) {
+        for (const piece of this.out.from(this.transmitted, this.bounds.frameSize)) p.send({ type: 'DATA', offset: piece.offset, data: piece.data });
+        this.transmitted = this.out.end;
+      }
+      if (fin) p.send({ type: 'FIN', offset: this.finOut as number });
+      if (this.ackValue() !== this.ackSent) this.sendAck();
+    });
   }
 
   /**
@@ -387,10 +404,8 @@ export class Session {
   }
 
   private sendAck(): void {
-    if (this.ackTimer !== null) {
-      clearTimeout(this.ackTimer);
-      this.ackTimer = null;
-    }
+    // A pending timer is left to run out (it sends nothing new then): clearing it and setting a
+    // new one for each message of a ping-pong would cost more than the acknowledgement itself.
     const v = this.ackValue();
     if (v === this.ackSent || !this.path) return;
     this.ackSent = v;

@@ -1,11 +1,13 @@
-import type tls from 'node:tls';
+import type net from 'node:net';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import type { ErrorCode } from '../../common/errors/codes.js';
 import { ShimDecoder } from '../../common/wire/shim-decoder.js';
 import { encodeFrame, type ShimFrame } from '../../common/wire/shim-frame.js';
 
-/** Frames with at most this much data are copied into one buffer: cheaper than a corked writev. */
-const SMALL_FRAME = 4096;
+/** Writes of at most this many bytes are copied into one buffer: cheaper than a corked writev. */
+const SMALL_WRITE = 16 * 1024;
+/** A batch goes out in writes of about this size at most (a replay after a resume can be the whole buffer). */
+const BATCH_MAX = 256 * 1024;
 
 export interface PathHandlers {
   frame(frame: ShimFrame): void;
@@ -14,21 +16,26 @@ export interface PathHandlers {
 }
 
 /**
- * One mutual-TLS connection between the two ends, carrying frames. A bad frame ends the path
- * (with its SHIM_E_* code), never the process. `lastHeard` tells the heartbeat whether the path is
- * alive: any frame counts.
+ * One connection between the two ends (mutual TLS, or plain TCP for transport tcp), carrying
+ * frames. A bad frame ends the path (with its SHIM_E_* code), never the process. `lastHeard`
+ * tells the heartbeat whether the path is alive: any frame counts.
  */
 export class ShimPath {
   private readonly decoder: ShimDecoder;
   private handlers: PathHandlers | null = null;
   private done = false;
+  /** Frames gathered by batch() for one write. */
+  private pending: Uint8Array[] | null = null;
+  private pendingBytes = 0;
+  private readonly encrypted: boolean;
   lastHeard = Date.now();
 
   constructor(
-    readonly socket: tls.TLSSocket,
+    readonly socket: net.Socket,
     maxData: number,
   ) {
-    this.decoder = new ShimDecoder(maxData);
+    this.decoder = new ShimDecoder(maxData, (n) => Buffer.allocUnsafe(n));
+    this.encrypted = 'encrypted' in socket && socket.encrypted === true;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => {
@@ -55,10 +62,48 @@ export class ShimPath {
   send(frame: ShimFrame): void {
     if (this.done) return;
     const parts = encodeFrame(frame);
+    if (this.pending) {
+      for (const p of parts) {
+        this.pending.push(p);
+        this.pendingBytes += p.length;
+      }
+      if (this.pendingBytes >= BATCH_MAX) {
+        this.write(this.pending, this.pendingBytes);
+        this.pending = [];
+        this.pendingBytes = 0;
+      }
+    } else this.write(parts, parts.length === 1 ? (parts[0] as Uint8Array).length : (parts[0] as Uint8Array).length + (parts[1] as Uint8Array).length);
+  }
+
+  /**
+   * Sends the frames `fill` sends as one write to the socket (one syscall, one run of TLS records),
+   * or a few of about BATCH_MAX bytes each when they are many.
+   */
+  batch(fill: () => void): void {
+    if (this.done || this.pending) {
+      fill();
+      return;
+    }
+    this.pending = [];
+    this.pendingBytes = 0;
+    try {
+      fill();
+    } finally {
+      const parts = this.pending;
+      this.pending = null;
+      if (parts.length > 0 && !this.done) this.write(parts, this.pendingBytes);
+    }
+  }
+
+  /**
+   * One write for the parts of one or more frames. A TLS socket copies the pieces of a vectored
+   * write into one buffer before encrypting, and one buffer from us costs less than that; over
+   * plain TCP a vectored write of large pieces saves the copy.
+   */
+  private write(parts: Uint8Array[], bytes: number): void {
     if (parts.length === 1) this.socket.write(parts[0] as Uint8Array);
-    else if ((parts[1] as Uint8Array).length <= SMALL_FRAME) this.socket.write(Buffer.concat(parts));
+    else if (this.encrypted || bytes <= SMALL_WRITE) this.socket.write(Buffer.concat(parts, bytes));
     else {
-      // Header and data leave in one write (one TLS record run) without copying the data.
       this.socket.cork();
       for (const p of parts) this.socket.write(p);
       this.socket.uncork();

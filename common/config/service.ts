@@ -127,7 +127,16 @@ export const serviceSchema = z
           frameSize: size({ min: 1024, max: 1024 ** 2 }).prefault('64KB').describe('The most data one frame carries; larger frames from the other end are refused.'),
           heartbeat: duration({ min: 10, max: 60_000 }).prefault('1s').describe('Each end sends a heartbeat this often; a path silent for three heartbeats is dropped and resumed.'),
           maxSessions: z.number().int().min(1).max(100_000).default(1024).describe('Sessions one end carries at once; more connections are refused.'),
-        }),
+          transport: z
+            .enum(['mtls', 'tcp'])
+            .default('mtls')
+            .describe(
+              'How the data of a session travels between the ends: mtls (encrypted and authenticated, the default) or tcp (plain TCP, about twice as fast: the session is still opened over mutual TLS, and each path after proves it knows the session secret by HMAC challenge; the data itself is as readable and alterable on the network as the clients\' own plain TCP connection was — only for services whose clients speak plain TCP anyway).',
+            ),
+          tcpPort: z.number().int().min(1).max(65535).optional().describe('TCP port of the server-side end for plain paths (transport tcp), on the node where the service runs (default: port + 1).'),
+        })
+        .refine((s) => s.transport !== 'tcp' || dataPortOf(s) !== s.port, { message: 'tcpPort must differ from port', path: ['tcpPort'] })
+        .refine((s) => s.transport !== 'tcp' || dataPortOf(s) <= 65535, { message: 'port is 65535: set tcpPort', path: ['tcpPort'] }),
       )
       .max(32)
       .default([])
@@ -136,4 +145,9 @@ export const serviceSchema = z
   .describe('A program Armory keeps running.');
 
 export type ServiceConfig = z.output<typeof serviceSchema>;
+
+/** The port of a shim's plain TCP paths (transport tcp) on the server side. */
+export function dataPortOf(shim: { port: number; tcpPort?: number | undefined }): number {
+  return shim.tcpPort ?? shim.port + 1;
+}
 export type RestartConfig = ServiceConfig['restart'];

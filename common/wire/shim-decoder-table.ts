@@ -6,10 +6,12 @@ import {
   FRAME_NAMES,
   HEADER_BYTES,
   OFFSET_BYTES,
+  challengeSchema,
   closeSchema,
   helloSchema,
   isFrameType,
   payloadBounds,
+  readU32,
   readU64,
   welcomeSchema,
   type FrameType,
@@ -45,6 +47,10 @@ export type DecoderEffect =
 export const DECODER_STATES: readonly DecoderState[] = ['header', 'payload', 'failed', 'ended'];
 
 const NEED_HEADER: DecoderEffect = { kind: 'need', bytes: HEADER_BYTES };
+// The reasons of the transitions every frame takes, made once (not per frame).
+const byType = (text: (name: string) => string) => Object.fromEntries(Object.entries(FRAME_NAMES).map(([t, name]) => [t, text(name)])) as Record<FrameType, string>;
+const FRAME_REASONS = byType((name) => `${name} frame`);
+const HEADER_REASONS = byType((name) => `${name} header, payload to read`);
 
 const fail = (code: ErrorCode, message: string) => ({ to: 'failed' as const, effects: [{ kind: 'error' as const, code, message }], reason: message });
 
@@ -81,6 +87,10 @@ export function parsePayload(type: FrameType, bytes: Uint8Array): ShimFrame | st
       const r = welcomeSchema.safeParse(parseJson(bytes));
       return r.success ? { type: 'WELCOME', welcome: r.data } : 'WELCOME is not valid';
     }
+    case FRAME.CHALLENGE: {
+      const r = challengeSchema.safeParse(parseJson(bytes));
+      return r.success ? { type: 'CHALLENGE', challenge: r.data } : 'CHALLENGE is not valid';
+    }
     case FRAME.REFUSE:
     case FRAME.CLOSE: {
       const r = closeSchema.safeParse(parseJson(bytes));
@@ -96,7 +106,7 @@ export const DECODER_TABLE: TransitionTable<DecoderState, DecoderEvent, DecoderC
       const type = e.bytes[0] as number;
       if (e.bytes.length !== HEADER_BYTES) return fail('SHIM_E_MALFORMED', `a frame header is ${HEADER_BYTES} bytes, not ${e.bytes.length}`);
       if (!isFrameType(type)) return fail('SHIM_E_MALFORMED', `unknown frame type ${type}`);
-      const length = new DataView(e.bytes.buffer, e.bytes.byteOffset, HEADER_BYTES).getUint32(1);
+      const length = readU32(e.bytes, 1);
       const { min, max } = payloadBounds(type, ctx.maxData);
       if (length > max) {
         const code = type === FRAME.DATA || max === CONTROL_MAX ? 'SHIM_E_FRAME_TOO_LARGE' : 'SHIM_E_MALFORMED';
@@ -105,9 +115,9 @@ export const DECODER_TABLE: TransitionTable<DecoderState, DecoderEvent, DecoderC
       if (length < min) return fail('SHIM_E_MALFORMED', `a ${FRAME_NAMES[type]} frame of ${length} bytes (at least ${min})`);
       if (length === 0) {
         const frame = parsePayload(type, new Uint8Array(0)) as ShimFrame;
-        return { to: 'header', effects: [{ kind: 'frame', frame }, NEED_HEADER], reason: `${FRAME_NAMES[type]} frame` };
+        return { to: 'header', effects: [{ kind: 'frame', frame }, NEED_HEADER], reason: FRAME_REASONS[type] };
       }
-      return { to: 'payload', ctx: { ...ctx, pending: type }, effects: [{ kind: 'need', bytes: length }], reason: `${FRAME_NAMES[type]} header, ${length} bytes to read` };
+      return { to: 'payload', ctx: { maxData: ctx.maxData, pending: type }, effects: [{ kind: 'need', bytes: length }], reason: HEADER_REASONS[type] };
     },
     end: (_ctx, e) => (e.partial === 0 ? { to: 'ended', reason: 'the stream ended between frames' } : fail('SHIM_E_TRUNCATED', `the stream ended inside a frame header (${e.partial} of ${HEADER_BYTES} bytes)`)),
   },
@@ -116,7 +126,7 @@ export const DECODER_TABLE: TransitionTable<DecoderState, DecoderEvent, DecoderC
       const type = ctx.pending as FrameType;
       const frame = parsePayload(type, e.bytes);
       if (typeof frame === 'string') return fail('SHIM_E_MALFORMED', frame);
-      return { to: 'header', ctx: { ...ctx, pending: null }, effects: [{ kind: 'frame', frame }, NEED_HEADER], reason: `${FRAME_NAMES[type]} frame` };
+      return { to: 'header', ctx: { maxData: ctx.maxData, pending: null }, effects: [{ kind: 'frame', frame }, NEED_HEADER], reason: FRAME_REASONS[type] };
     },
     end: (ctx, e) => fail('SHIM_E_TRUNCATED', `the stream ended inside a ${ctx.pending === null ? '?' : FRAME_NAMES[ctx.pending]} frame (${e.partial} bytes of its payload)`),
   },

@@ -15,7 +15,14 @@ export class ShimDecoder {
   private parts: Uint8Array[] = [];
   private have = 0;
 
-  constructor(maxData: number = FRAME_DATA_DEFAULT) {
+  /**
+   * `alloc` makes the buffer a unit split across chunks is gathered into (every byte of it is
+   * written before it is read, so it need not be zeroed: the agent passes Buffer.allocUnsafe).
+   */
+  constructor(
+    maxData: number = FRAME_DATA_DEFAULT,
+    private readonly alloc: (bytes: number) => Uint8Array = (n) => new Uint8Array(n),
+  ) {
     this.ctx = { maxData, pending: null };
   }
 
@@ -23,7 +30,10 @@ export class ShimDecoder {
     return this.state;
   }
 
-  /** Feeds a chunk; returns the complete frames in it. Data of DATA frames may share the chunk's memory. */
+  /**
+   * Feeds a chunk; returns the complete frames in it. The decoder owns the chunk from now on (the
+   * caller must not change it): data of DATA frames and pieces of unfinished frames share its memory.
+   */
   push(chunk: Uint8Array): ShimFrame[] {
     this.refuseWhenDone();
     const frames: ShimFrame[] = [];
@@ -34,10 +44,12 @@ export class ShimDecoder {
         // The whole unit is inside this chunk: no copy.
         this.feed(chunk.subarray(at, at + take), frames);
       } else {
-        this.parts.push(chunk.slice(at, at + take));
+        // Pieces are kept as views of their chunks (the decoder owns what it is given) and copied
+        // once, into the whole unit, when its last piece arrives.
+        this.parts.push(chunk.subarray(at, at + take));
         this.have += take;
         if (this.have === this.need) {
-          const whole = new Uint8Array(this.have);
+          const whole = this.alloc(this.have);
           let o = 0;
           for (const p of this.parts) {
             whole.set(p, o);

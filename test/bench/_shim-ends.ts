@@ -1,8 +1,10 @@
 // The two shim ends as separate processes, for test/bench/shims.js (which bundles this file with
 // esbuild, so that the benchmark runs the same code as the agent):
 //   node shim-ends.js pki FILE                                  writes two agents' TLS material (one fresh CA)
-//   node shim-ends.js server FILE PORT TARGET_PORT              server end on 127.0.0.1:PORT → 127.0.0.1:TARGET_PORT
-//   node shim-ends.js client FILE LISTEN_PORT SERVER_PORT       client end on 127.0.0.1:LISTEN_PORT → server end
+//   node shim-ends.js server FILE PORT TARGET_PORT [TRANSPORT]  server end on 127.0.0.1:PORT → 127.0.0.1:TARGET_PORT
+//   node shim-ends.js client FILE LISTEN_PORT SERVER_PORT [TRANSPORT]
+//                                                               client end on 127.0.0.1:LISTEN_PORT → server end
+//   (TRANSPORT: mtls, the default, or tcp: then the server end also listens on PORT + 1 for plain paths)
 //   node shim-ends.js tls-server FILE PORT TARGET_PORT          a bare mutual-TLS relay (no sessions), the anchor
 //   node shim-ends.js tls-client FILE LISTEN_PORT SERVER_PORT   for what the TLS hop alone costs
 // Each end prints "ready" once it listens.
@@ -16,10 +18,10 @@ import { serviceSchema } from '../../common/config/service.js';
 import { createClusterCa } from '../../main/core/pki/cluster-ca.js';
 import { issueCertificate } from '../../main/core/pki/issue-certificate.js';
 
-const [mode, file, a, b] = process.argv.slice(2);
+const [mode, file, a, b, transport = 'mtls'] = process.argv.slice(2);
 const journal = () => undefined;
 const shim = (listen: number, target: number, port: number) =>
-  serviceSchema.parse({ command: '/bin/true', shims: [{ listen: `127.0.0.1:${listen}`, target: `127.0.0.1:${target}`, port, maxSessions: 100_000 }] }).shims[0] as never;
+  serviceSchema.parse({ command: '/bin/true', shims: [{ listen: `127.0.0.1:${listen}`, target: `127.0.0.1:${target}`, port, maxSessions: 100_000, transport }] }).shims[0] as never;
 
 if (mode === 'pki') {
   const ca = await createClusterCa({ clusterName: 'bench' });

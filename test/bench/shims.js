@@ -3,7 +3,9 @@
 //  - added latency: ping-pong of 64-byte messages (BENCH_PINGS round trips), p50/p99 minus direct
 //  - memory per idle session: RSS of both shim end processes before and after BENCH_IDLE idle sessions
 // The two shim ends run as processes of their own (test/bench/_shim-ends.ts, bundled here with
-// esbuild: the same code as in the agent), on loopback with mutual TLS between them.
+// esbuild: the same code as in the agent), on loopback, once for each transport between them:
+// shims (mtls, the default: mutual TLS) and shimsTcp (transport tcp: plain TCP paths proved with
+// the session secret).
 //
 //   node test/bench/shims.js      (BENCH_MB=512, BENCH_REPS=3, BENCH_PINGS=5000, BENCH_IDLE=500, BENCH_PORT_BASE=19500)
 import { spawn, execFileSync } from 'node:child_process';
@@ -11,7 +13,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { NODE, ROOT, assertPortsFree, envInt, now, procMemKb, round, runBenchmark, sleep, summarize, waitFor, writeResult } from './lib.js';
+import { CLK_TCK, NODE, ROOT, assertPortsFree, cpuTicks, envInt, now, procMemKb, round, runBenchmark, sleep, summarize, waitFor, writeResult } from './lib.js';
 
 const NAME = 'shims';
 const MB = 1024 * 1024;
@@ -19,6 +21,7 @@ const TOTAL = envInt('BENCH_MB', 512, { min: 1, max: 65_536 }) * MB;
 const REPS = envInt('BENCH_REPS', 3, { min: 1, max: 50 });
 const PINGS = envInt('BENCH_PINGS', 5000, { min: 100, max: 1_000_000 });
 const IDLE = envInt('BENCH_IDLE', 500, { min: 10, max: 20_000 });
+const WARM_PINGS = Math.min(500, Math.floor(PINGS / 10));
 const PORT_BASE = envInt('BENCH_PORT_BASE', 19500, { min: 19000, max: 19990 });
 
 // The service: the first byte chooses a sink ('S': count, answer the count at the end) or an echo ('E').
@@ -87,15 +90,14 @@ async function pingPong(port) {
     pending -= d.length;
     if (pending <= 0 && resolveOne) resolveOne();
   });
-  const warm = Math.min(500, Math.floor(PINGS / 10));
-  for (let i = 0; i < PINGS + warm; i += 1) {
+  for (let i = 0; i < PINGS + WARM_PINGS; i += 1) {
     const t0 = now();
     pending += msg.length;
     await new Promise((resolve) => {
       resolveOne = resolve;
       s.write(msg);
     });
-    if (i >= warm) rtts.push((now() - t0) * 1000);
+    if (i >= WARM_PINGS) rtts.push((now() - t0) * 1000);
   }
   s.destroy();
   return rtts;
@@ -103,7 +105,8 @@ async function pingPong(port) {
 
 async function main(tracker) {
   const dir = tracker.tmpDir('shims');
-  const ports = { service: PORT_BASE, socat: PORT_BASE + 1, client: PORT_BASE + 2, server: PORT_BASE + 3, tlsClient: PORT_BASE + 4, tlsServer: PORT_BASE + 5 };
+  // tcpServer + 1 is the plain port of the tcp-transport server end.
+  const ports = { service: PORT_BASE, socat: PORT_BASE + 1, client: PORT_BASE + 2, server: PORT_BASE + 3, tlsClient: PORT_BASE + 4, tlsServer: PORT_BASE + 5, tcpClient: PORT_BASE + 6, tcpServer: PORT_BASE + 7, tcpServerPlain: PORT_BASE + 8 };
   await assertPortsFree(Object.values(ports));
   const serviceJs = path.join(dir, 'service.cjs');
   fs.writeFileSync(serviceJs, SERVICE_JS);
@@ -146,6 +149,10 @@ async function main(tracker) {
   await ready(server, 'the server end');
   const client = await start(NODE, [endsJs, 'client', pkiFile, String(ports.client), String(ports.server)]);
   await ready(client, 'the client end');
+  const tcpServer = await start(NODE, [endsJs, 'server', pkiFile, String(ports.tcpServer), String(ports.service), 'tcp']);
+  await ready(tcpServer, 'the server end (transport tcp)');
+  const tcpClient = await start(NODE, [endsJs, 'client', pkiFile, String(ports.tcpClient), String(ports.tcpServer), 'tcp']);
+  await ready(tcpClient, 'the client end (transport tcp)');
   const tlsServer = await start(NODE, [endsJs, 'tls-server', pkiFile, String(ports.tlsServer), String(ports.service)]);
   await ready(tlsServer, 'the bare TLS relay (server side)');
   const tlsClient = await start(NODE, [endsJs, 'tls-client', pkiFile, String(ports.tlsClient), String(ports.tlsServer)]);
@@ -160,16 +167,32 @@ async function main(tracker) {
     }
   });
 
-  const subjects = { direct: ports.service, socat: ports.socat, tlsRelay: ports.tlsClient, shims: ports.client };
-  // Throughput, interleaved run by run so that a busy moment hits all three alike.
-  const mbps = { direct: [], socat: [], tlsRelay: [], shims: [] };
+  const subjects = { direct: ports.service, socat: ports.socat, tlsRelay: ports.tlsClient, shims: ports.client, shimsTcp: ports.tcpClient };
+  // Throughput, interleaved run by run so that a busy moment hits all alike.
+  const mbps = { direct: [], socat: [], tlsRelay: [], shims: [], shimsTcp: [] };
+  // CPU time of the two relaying processes of each Node subject: what a byte and a round trip cost
+  // them, a figure that other work on the machine disturbs far less than elapsed time.
+  const relays = { tlsRelay: [tlsClient.pid, tlsServer.pid], shims: [client.pid, server.pid], shimsTcp: [tcpClient.pid, tcpServer.pid] };
+  const cpuMs = (name) => ((relays[name] ?? []).reduce((n, pid) => n + (cpuTicks(pid) ?? 0), 0) * 1000) / CLK_TCK;
+  const cpuPerGB = {};
+  const cpuPerRoundTrip = {};
   await throughput(ports.client); // warm-up (TLS, JIT)
+  await throughput(ports.tcpClient);
   for (let r = 0; r < REPS; r += 1) {
-    for (const [name, port] of Object.entries(subjects)) mbps[name].push(await throughput(port));
+    for (const [name, port] of Object.entries(subjects)) {
+      const c0 = cpuMs(name);
+      mbps[name].push(await throughput(port));
+      cpuPerGB[name] = (cpuPerGB[name] ?? 0) + (cpuMs(name) - c0) / ((REPS * TOTAL) / 1024 ** 3);
+    }
   }
   // Ping-pong latency.
   const rtt = {};
-  for (const [name, port] of Object.entries(subjects)) rtt[name] = summarize(await pingPong(port), 1);
+  for (const [name, port] of Object.entries(subjects)) {
+    const c0 = cpuMs(name);
+    const rtts = await pingPong(port);
+    cpuPerRoundTrip[name] = ((cpuMs(name) - c0) * 1000) / (PINGS + WARM_PINGS);
+    rtt[name] = summarize(rtts, 1);
+  }
   // Memory per idle session: both shim end processes.
   const rssOf = () => (procMemKb(client.pid)?.rss ?? 0) + (procMemKb(server.pid)?.rss ?? 0);
   await sleep(500);
@@ -190,31 +213,56 @@ async function main(tracker) {
 
   const med = (xs) => summarize(xs, 1).median;
   const direct = med(mbps.direct);
-  const shimT = med(mbps.shims);
-  const ratio = round(shimT / direct, 3);
-  const addedP50 = round(rtt.shims.median - rtt.direct.median, 1);
-  const addedP99 = round(rtt.shims.p99 - rtt.direct.p99, 1);
+  const socat = med(mbps.socat);
   const perSessionKb = round((after - before) / IDLE, 1);
-  const met = ratio >= 0.8 && addedP50 <= 100;
+  /** One transport's figures against the anchors, and whether it meets the targets. */
+  const judge = (name) => {
+    const t = med(mbps[name]);
+    const addedP50 = round(rtt[name].median - rtt.direct.median, 1);
+    return {
+      throughputMBps: t,
+      ratioToDirect: round(t / direct, 3),
+      ratioToSocat: round(t / socat, 3),
+      addedP50Us: addedP50,
+      addedP99Us: round(rtt[name].p99 - rtt.direct.p99, 1),
+      met: t / direct >= 0.8 && addedP50 <= 100,
+    };
+  };
+  const mtls = judge('shims');
+  const tcp = judge('shimsTcp');
+  const line = (label, j) => `${label} ${j.throughputMBps} MB/s (${Math.round(j.ratioToDirect * 100)} % of direct, ${Math.round(j.ratioToSocat * 100)} % of socat), +${j.addedP50Us} µs p50 / +${j.addedP99Us} µs p99`;
   writeResult({
     name: NAME,
     figures: {
-      throughputMBps: { direct, socat: med(mbps.socat), tlsRelay: med(mbps.tlsRelay), shims: shimT, samples: mbps },
-      roundTripUs: { direct: { ...rtt.direct, unit: 'µs' }, socat: { ...rtt.socat, unit: 'µs' }, tlsRelay: { ...rtt.tlsRelay, unit: 'µs' }, shims: { ...rtt.shims, unit: 'µs' } },
-      addedLatencyUs: { p50: addedP50, p99: addedP99, socatP50: round(rtt.socat.median - rtt.direct.median, 1), tlsRelayP50: round(rtt.tlsRelay.median - rtt.direct.median, 1) },
+      throughputMBps: { direct, socat, tlsRelay: med(mbps.tlsRelay), shims: mtls.throughputMBps, shimsTcp: tcp.throughputMBps, samples: mbps },
+      roundTripUs: Object.fromEntries(Object.keys(subjects).map((k) => [k, { ...rtt[k], unit: 'µs' }])),
+      addedLatencyUs: { p50: mtls.addedP50Us, p99: mtls.addedP99Us, tcpP50: tcp.addedP50Us, tcpP99: tcp.addedP99Us, socatP50: round(rtt.socat.median - rtt.direct.median, 1), tlsRelayP50: round(rtt.tlsRelay.median - rtt.direct.median, 1) },
+      transports: { mtls, tcp },
+      relayCpuMsPerGB: Object.fromEntries(Object.keys(relays).map((k) => [k, round(cpuPerGB[k], 0)])),
+      relayCpuUsPerRoundTrip: Object.fromEntries(Object.keys(relays).map((k) => [k, round(cpuPerRoundTrip[k], 0)])),
       memoryPerIdleSessionKb: perSessionKb,
       idleSessions: IDLE,
       streamMB: TOTAL / MB,
     },
-    anchors: { directThroughputMBps: direct, directRoundTripP50Us: rtt.direct.median, tlsRelayThroughputMBps: med(mbps.tlsRelay), tlsRelayRoundTripP50Us: rtt.tlsRelay.median },
-    headline: `shims: ${shimT} MB/s (${Math.round(ratio * 100)} % of direct ${direct} MB/s; socat ${med(mbps.socat)} MB/s), +${addedP50} µs p50 / +${addedP99} µs p99 per round trip, ${perSessionKb} KB per idle session (both ends)`,
-    ratio,
-    target: '>= 0.8 of direct throughput and <= 100 µs added p50 round-trip latency',
-    met,
+    anchors: {
+      directThroughputMBps: direct,
+      directRoundTripP50Us: rtt.direct.median,
+      socatThroughputMBps: socat,
+      socatRoundTripP50Us: rtt.socat.median,
+      tlsRelayThroughputMBps: med(mbps.tlsRelay),
+      tlsRelayRoundTripP50Us: rtt.tlsRelay.median,
+    },
+    headline: `${line('shims (mtls)', mtls)}; ${line('transport tcp', tcp)}; direct ${direct} MB/s, socat ${socat} MB/s; ${perSessionKb} KB per idle session (mtls, both ends)`,
+    ratio: mtls.ratioToDirect,
+    target: '>= 0.8 of direct throughput and <= 100 µs added p50 round-trip latency (each transport judged alone; ratio is the default transport, mtls)',
+    met: mtls.met,
     notes: [
+      `transport tcp: ${tcp.met ? 'meets' : 'does not meet'} the targets (ratio ${tcp.ratioToDirect}, +${tcp.addedP50Us} µs p50).`,
       'Everything on one machine over loopback: the client program, the client end, the server end, the service, each a process of its own; the two ends talk mutual TLS 1.3 (AES-GCM) as they do between nodes.',
       'The shim path makes three socket hops instead of one and encrypts and decrypts every byte; direct loopback is the hardest anchor there is (no network in the way).',
-      'tlsRelay is the floor of this design: two bare Node processes relaying TCP → mutual TLS → TCP with pipe(), no sessions, frames, acknowledgements or replay; the gap between it and shims is what the session protocol costs, the gap between it and direct is what an encrypted relay through two extra processes costs.',
+      'shimsTcp is transport tcp: the session opened over mutual TLS, the data over a plain TCP path proved with the session secret (HMAC challenge); socat is its floor (a plain relay, in C, one process instead of two).',
+      'relayCpuMsPerGB / relayCpuUsPerRoundTrip: user + system CPU time of the two relaying processes (both shim ends, or both bare TLS relays) per GiB streamed and per round trip. On a loaded machine elapsed-time figures follow the CPU share the relays get; these follow what the code costs.',
+      'tlsRelay is the floor of the mtls transport: two bare Node processes relaying TCP → mutual TLS → TCP with pipe(), no sessions, frames, acknowledgements or replay; the gap between it and shims is what the session protocol costs, the gap between it and direct is what an encrypted relay through two extra processes costs.',
       'Memory per idle session is the growth of both ends\' resident memory (user space only, not kernel socket buffers) divided by the number of sessions, each established end to end.',
     ],
   });

@@ -22,9 +22,9 @@ export async function shimPki(): Promise<{ client: TlsMaterial; server: TlsMater
 /** A shim configuration as the schema fills it in. */
 export function shimConfig(fields: Record<string, unknown>): ShimConfig {
   // Port 0 (any free port) is fine in a test, not in a configuration.
-  const { port, ...rest } = fields;
-  const svc = serviceSchema.parse({ command: '/bin/true', shims: [{ listen: '127.0.0.1:0', target: '127.0.0.1:1', port: 1, ...rest }] });
-  return { ...(svc.shims[0] as ShimConfig), port: typeof port === 'number' ? port : 1 };
+  const { port, tcpPort, ...rest } = fields;
+  const svc = serviceSchema.parse({ command: '/bin/true', shims: [{ listen: '127.0.0.1:0', target: '127.0.0.1:1', port: 1, tcpPort: 2, ...rest }] });
+  return { ...(svc.shims[0] as ShimConfig), port: typeof port === 'number' ? port : 1, tcpPort: typeof tcpPort === 'number' ? tcpPort : 2 };
 }
 
 /**
@@ -113,19 +113,25 @@ export interface ShimPair {
   stop(): Promise<void>;
 }
 
-/** A client end and a server end for one shim on loopback, joined through a PathRelay. */
+/**
+ * A client end and a server end for one shim on loopback, joined through a PathRelay: the path
+ * that carries the sessions (the mutual-TLS one, or with transport tcp the plain one, the opens
+ * then going straight to the server end).
+ */
 export async function shimPair(pki: Awaited<ReturnType<typeof shimPki>>, targetPort: number, fields: Record<string, unknown> = {}): Promise<ShimPair> {
   const events: Array<Parameters<ShimJournal>[0]> = [];
   const journal: ShimJournal = (e) => {
     events.push(e);
     if (process.env.SHIM_DEBUG) console.log(Date.now() % 100000, e.end, e.code, e.text);
   };
-  const cfg = shimConfig({ target: `127.0.0.1:${targetPort}`, port: 0, ...fields });
+  const cfg = shimConfig({ target: `127.0.0.1:${targetPort}`, port: 0, tcpPort: 0, ...fields });
   const server = new ServerEnd('svc', 0, cfg, pki.server, '127.0.0.1', journal);
   await server.start();
-  const relay = new PathRelay(() => pair.server.port);
+  const plain = cfg.transport === 'tcp';
+  const relay = new PathRelay(() => (plain ? pair.server.dataPort : pair.server.port));
   const relayPort = await relay.start();
-  const client = new ClientEnd('svc', 0, cfg, pki.client, { locate: () => ({ host: '127.0.0.1', port: relayPort }) }, journal);
+  const where = plain ? { host: '127.0.0.1', port: server.port, tcpPort: relayPort } : { host: '127.0.0.1', port: relayPort };
+  const client = new ClientEnd('svc', 0, cfg, pki.client, { locate: () => where }, journal);
   await client.start();
   const pair: ShimPair = {
     client,

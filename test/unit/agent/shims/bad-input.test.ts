@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TlsMaterial } from '../../../../agent/api/tls-server.js';
 import { ClientEnd } from '../../../../agent/shims/client-end.js';
+import { proofOf } from '../../../../agent/shims/resume-proof.js';
 import { ServerEnd } from '../../../../agent/shims/server-end.js';
 import { ShimDecoder } from '../../../../common/wire/shim-decoder.js';
 import { encodeFrame, type ShimFrame } from '../../../../common/wire/shim-frame.js';
@@ -12,9 +13,29 @@ import { waitFor } from '../../../helpers/wait.js';
 let pki: Awaited<ReturnType<typeof shimPki>>;
 let echo: Awaited<ReturnType<typeof tcpServer>>;
 let pair: ShimPair;
-/** A client program with a live session through the shims, to show it is unaffected. */
-let bystander: net.Socket;
-let heard = '';
+let bystanderStillWorks: () => Promise<void>;
+const stops: Array<() => unknown> = [];
+
+/**
+ * A pair in front of the echo service with one live session through it (a client program, the
+ * bystander), and the check that it is unaffected: it still answers, and it is the only session.
+ */
+async function pairWithBystander(fields: Record<string, unknown> = {}): Promise<{ pair: ShimPair; stillWorks: () => Promise<void> }> {
+  const p = await shimPair(pki, echo.port, fields);
+  const bystander = net.connect({ host: '127.0.0.1', port: p.client.port });
+  stops.push(() => p.stop(), () => bystander.destroy());
+  let heard = '';
+  bystander.on('data', (d: Buffer) => (heard += d.toString()));
+  bystander.write('a');
+  await waitFor('the bystander session', () => heard === 'a');
+  const stillWorks = async () => {
+    const before = heard;
+    bystander.write('b');
+    await waitFor('the bystander to be answered', () => heard === `${before}b`);
+    expect(p.server.sessions.size).toBe(1);
+  };
+  return { pair: p, stillWorks };
+}
 
 beforeAll(async () => {
   pki = await shimPki();
@@ -22,25 +43,13 @@ beforeAll(async () => {
     s.on('error', () => undefined);
     s.on('data', (d: Buffer) => s.write(d));
   });
-  pair = await shimPair(pki, echo.port);
-  bystander = net.connect({ host: '127.0.0.1', port: pair.client.port });
-  bystander.on('data', (d: Buffer) => (heard += d.toString()));
-  bystander.write('a');
-  await waitFor('the bystander session', () => heard === 'a');
+  ({ pair, stillWorks: bystanderStillWorks } = await pairWithBystander());
 });
 
 afterAll(async () => {
-  bystander.destroy();
-  await pair.stop();
+  for (const stop of stops.splice(0).reverse()) await stop();
   await echo.close();
 });
-
-async function bystanderStillWorks(): Promise<void> {
-  const before = heard;
-  bystander.write('b');
-  await waitFor('the bystander to be answered', () => heard === `${before}b`);
-  expect(pair.server.sessions.size).toBe(1);
-}
 
 /** Talks straight to the server end: sends `bytes`, returns the frames it answered and whether it closed. */
 async function raw(bytes: Uint8Array[], as: TlsMaterial = pki.client): Promise<{ frames: ShimFrame[]; closed: boolean; error: string | null }> {
@@ -131,6 +140,13 @@ describe('bad input at the server end', () => {
     await bystanderStillWorks();
   });
 
+  it('a proof (the plain-path resume) over mutual TLS: SHIM_E_PROTOCOL, the session unaffected', async () => {
+    const id = [...pair.server.sessions.keys()][0] as string;
+    const r = await raw([hello({ op: 'prove', session: id, received: 0, nonce: 'a'.repeat(64), proof: 'b'.repeat(64) })]);
+    expect(firstCode(r)).toBe('SHIM_E_PROTOCOL');
+    await bystanderStillWorks();
+  });
+
   it('an open for another shim: SHIM_E_UNKNOWN_SHIM', async () => {
     const r = await raw([hello({ op: 'open', shim: 5 })]);
     expect(firstCode(r)).toBe('SHIM_E_UNKNOWN_SHIM');
@@ -187,5 +203,62 @@ describe('bad input at the client end', () => {
     program.destroy();
     await client.stop();
     await new Promise<void>((r) => fake.close(() => r()));
+  });
+});
+
+describe('bad input on a plain path (transport tcp)', () => {
+  let plain: ShimPair;
+  let plainStillWorks: () => Promise<void>;
+  beforeAll(async () => {
+    ({ pair: plain, stillWorks: plainStillWorks } = await pairWithBystander({ transport: 'tcp' }));
+  });
+
+  /** Talks plain TCP straight to the server end's data port; `answer` gets its CHALLENGE. Returns all it said. */
+  async function rawPlain(answer: (challenge: ShimFrame) => Uint8Array[]): Promise<ShimFrame[]> {
+    const socket = net.connect({ host: '127.0.0.1', port: plain.server.dataPort });
+    const d = new ShimDecoder();
+    const frames: ShimFrame[] = [];
+    let closed = false;
+    socket.on('data', (c: Buffer) => {
+      frames.push(...d.push(c));
+      if (frames.length === 1) for (const b of answer(frames[0] as ShimFrame)) socket.write(b);
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => (closed = true));
+    await waitFor('the server end to answer and close', () => closed);
+    expect(frames[0]?.type).toBe('CHALLENGE');
+    return frames.slice(1);
+  }
+  const session = () => [...plain.server.sessions.values()][0] as { id: string; secret: string };
+  const proofFor = (secret: string, serverNonce: string, clientNonce: string) =>
+    proofOf(secret, { by: 'client', service: 'svc', shim: 0, session: session().id, serverNonce, clientNonce, received: 0 });
+  const nonceOf = (f: ShimFrame) => (f.type === 'CHALLENGE' ? f.challenge.nonce : '');
+
+  it('a proof made with a wrong secret: SHIM_E_BAD_SECRET, and the session goes on', async () => {
+    const nonce = 'c'.repeat(64);
+    const r = await rawPlain((ch) => encodeFrame({ type: 'HELLO', hello: { v: 1, op: 'prove', service: 'svc', shim: 0, session: session().id, received: 0, nonce, proof: proofFor('ab'.repeat(32), nonceOf(ch), nonce) } }));
+    expect(firstCode({ frames: r })).toBe('SHIM_E_BAD_SECRET');
+    expect(plain.events.some((e) => e.code === 'SHIM_E_BAD_SECRET' && e.session === session().id)).toBe(true);
+    await plainStillWorks();
+  });
+
+  it('a proof seen on another path (another challenge) is worth nothing: SHIM_E_BAD_SECRET', async () => {
+    const nonce = 'd'.repeat(64);
+    const stale = proofFor(session().secret, 'e'.repeat(64), nonce);
+    const r = await rawPlain(() => [hello({ op: 'prove', session: session().id, received: 0, nonce, proof: stale })]);
+    expect(firstCode({ frames: r })).toBe('SHIM_E_BAD_SECRET');
+    await plainStillWorks();
+  });
+
+  it('a plain path may not open a session, nor resume with the secret itself: SHIM_E_FORBIDDEN', async () => {
+    expect(firstCode({ frames: await rawPlain(() => [hello({ op: 'open' })]) })).toBe('SHIM_E_FORBIDDEN');
+    expect(firstCode({ frames: await rawPlain(() => [hello({ op: 'resume', session: session().id, secret: session().secret, received: 0 })]) })).toBe('SHIM_E_FORBIDDEN');
+    await plainStillWorks();
+  });
+
+  it('garbage: SHIM_E_MALFORMED; a proof for an unknown session: SHIM_E_UNKNOWN_SESSION', async () => {
+    expect(firstCode({ frames: await rawPlain(() => [Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')]) })).toBe('SHIM_E_MALFORMED');
+    expect(firstCode({ frames: await rawPlain(() => [hello({ op: 'prove', session: 'f'.repeat(32), received: 0, nonce: 'f'.repeat(64), proof: 'f'.repeat(64) })]) })).toBe('SHIM_E_UNKNOWN_SESSION');
+    await plainStillWorks();
   });
 });

@@ -66,6 +66,24 @@ describe('a session across a broken path', () => {
     expect(pair.events.filter((e) => e.end === 'client' && /resumed/.test(e.text)).length).toBeGreaterThanOrEqual(3);
   }, 90_000);
 
+  it('with transport tcp (plain paths proved with the secret) too: resets mid-stream lose, duplicate or reorder nothing', async () => {
+    const bytes = 64 * MB;
+    const { c, s, pair } = await streamThrough(bytes, { transport: 'tcp' }, async (p, progress) => {
+      for (let i = 1; i <= 3; i += 1) {
+        await waitFor(`the stream to pass ${i * 15} MB`, () => progress() > i * 15 * MB, { timeoutMs: 30_000, everyMs: 5 });
+        p.relay.cut();
+      }
+    });
+    expect(c.errors).toEqual([]);
+    expect(s.errors).toEqual([]);
+    expect(s.receivedSha).toBe(c.sentSha);
+    expect(c.receivedSha).toBe(s.sentSha);
+    expect(s.received).toBe(bytes);
+    expect(c.received).toBe(bytes);
+    // The relay carries the plain paths only: the first one and one after each reset.
+    expect(pair.relay.connections).toBeGreaterThanOrEqual(4);
+  }, 90_000);
+
   it('notices a half-open path by its silence and resumes over a new one', async () => {
     const bytes = 16 * MB;
     const { c, s, pair } = await streamThrough(bytes, { heartbeat: '100ms' }, async (p, progress) => {

@@ -88,6 +88,7 @@ describe('the shim decoder table', () => {
       [FRAME.WELCOME, new TextEncoder().encode('{"session":"xyz","received":0}')],
       [FRAME.REFUSE, new TextEncoder().encode('{"code":"NOT_A_SHIM_CODE","message":""}')],
       [FRAME.CLOSE, new TextEncoder().encode('[]')],
+      [FRAME.CHALLENGE, new TextEncoder().encode('{"nonce":"xyz"}')],
       [FRAME.ACK, new Uint8Array(OFFSET_BYTES).fill(0xff)],
       [FRAME.FIN, new Uint8Array(OFFSET_BYTES).fill(0xff)],
       [FRAME.DATA, new Uint8Array(OFFSET_BYTES + 1).fill(0xff)],

@@ -22,6 +22,12 @@ const frameArb: fc.Arbitrary<ShimFrame> = fc.oneof(
   fc.record({ type: fc.constant('ACK' as const), received: offset }),
   fc.record({ type: fc.constant('FIN' as const), offset }),
   fc.constant({ type: 'PING' as const }),
+  fc.record({ type: fc.constant('CHALLENGE' as const), challenge: fc.record({ nonce: hexOf(32) }) }),
+  fc.record({
+    type: fc.constant('HELLO' as const),
+    hello: fc.record({ v: fc.constant(1 as const), op: fc.constant('prove' as const), service: fc.string({ minLength: 1, maxLength: 20 }), shim: fc.integer({ min: 0, max: 31 }), session: hexOf(16), received: offset, nonce: hexOf(32), proof: hexOf(32) }),
+  }),
+  fc.record({ type: fc.constant('WELCOME' as const), welcome: fc.record({ session: hexOf(16), received: offset, proof: hexOf(32) }) }),
 );
 
 const plain = (f: ShimFrame) => (f.type === 'DATA' ? { ...f, data: [...f.data] } : f);
