@@ -118,13 +118,15 @@ export function restorerLine(step: UndoStep): string {
   return step.guard === 'local-at-0' ? `{ ip rule show pref 0 | grep -q 'lookup local' && ${cmd}; }` : cmd;
 }
 
+/** The restorer's script: wait, then every undo step (failures quiet, `ip rule show` guarding the moved local lookup). */
+export const restorerScript = (afterMs: number, undo: readonly UndoStep[]): string => [`sleep ${(afterMs / 1000).toFixed(3)}`, ...undo.map(restorerLine), 'exit 0'].join('; ');
+
 /**
  * Arms a restorer that outlives the agent: a detached `sh -c 'sleep N; ip …; ip …'` in this
  * node's network namespace, so a link or a partition is undone even if the agent dies meanwhile.
  */
 export function armRestorer(afterMs: number, undo: readonly UndoStep[]): void {
-  const script = [`sleep ${(afterMs / 1000).toFixed(3)}`, ...undo.map(restorerLine)].join('; ');
-  const child = spawn('/bin/sh', ['-c', `${script}; exit 0`], { detached: true, stdio: 'ignore' });
+  const child = spawn('/bin/sh', ['-c', restorerScript(afterMs, undo)], { detached: true, stdio: 'ignore' });
   child.on('error', () => undefined);
   child.unref();
 }
