@@ -70,8 +70,15 @@ function movedToStandby(r: DrillReport, before: string): void {
 
 const ipOut = (host: string, ...args: string[]) => execFileSync('ip', ['-n', net.host(host).netns, ...args], { encoding: 'utf8' });
 
+/** A route elsewhere (none of the test hosts), added on each host next to a default route: link-down must not lose them. */
+const STATIC_ROUTE = '198.19.254.0/24';
+
 beforeAll(async () => {
   await hosts.up();
+  for (const h of MEMBERS) {
+    ipOut(h, 'route', 'add', 'default', 'via', net.gateway);
+    ipOut(h, 'route', 'add', STATIC_ROUTE, 'via', net.gateway, 'metric', '7');
+  }
   manager = hosts.manager;
   const r = await manager.apply(config());
   expect(r.pushed.every((p) => p.ok)).toBe(true);
@@ -93,9 +100,15 @@ describe('failover drills on test hosts (3 members, a VIP probed from the manage
 
   it('link-down: the active node\'s interface goes down for 3 s; a standby takes over; the link comes back', async () => {
     const before = await readyForDrill();
+    const routes = ipOut(before, '-4', 'route', 'show');
+    expect(routes).toMatch(new RegExp(`^default via ${net.gateway.replace(/\./g, '\\.')} dev eth0`, 'm'));
+    expect(routes).toContain(STATIC_ROUTE);
     const r = await manager.drills.run({ service: 'web', fault: 'link-down', durationMs: 3000 });
     movedToStandby(r, before);
     await waitFor('the link to be up again', () => /state UP/.test(ipOut(before, 'link', 'show', 'eth0')));
+    // Down flushed every route through eth0; up brought back only the kernel's: the agent put the others back.
+    await waitFor('the routes through eth0 to be back', () => ipOut(before, '-4', 'route', 'show') === routes, { timeoutMs: 10_000 });
+    expect(ipOut(before, '-4', 'route', 'show')).toBe(routes);
   }, 90_000);
 
   it('partition: the active node is cut off from its peers, not from clients; a standby takes over; the rules are gone afterwards', async () => {
@@ -121,7 +134,8 @@ describe('failover drills on test hosts (3 members, a VIP probed from the manage
     } finally {
       c.close();
     }
-    expect(ipOut(active, 'rule', 'show')).toMatch(/prohibit/);
+    // The fault is made just after the answer.
+    await waitFor('the partition to be made', () => /prohibit/.test(ipOut(active, 'rule', 'show')));
     expect(ipOut(active, 'rule', 'show')).not.toMatch(/^0:\s+from all lookup local/m);
     const pid = agentPid(hosts.home, active) as number;
     process.kill(pid, 'SIGKILL');
