@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import os from 'node:os';
 import type { ArmoryConfig } from '../../common/config/document.js';
@@ -6,6 +5,7 @@ import { ArmoryError } from '../../common/errors/armory-error.js';
 import type { DrillInjectParams, DrillInjectResult } from '../../common/wire/drill.js';
 import type { AgentEventInput } from '../../common/wire/service-status.js';
 import type { ControlHandlers } from '../api/control-server.js';
+import { runCommand } from '../os/run-command.js';
 import { readProcStat, signalGroup } from '../supervisor/proc.js';
 import { DrillLeftovers, drillLeftoversFile } from './drill-leftovers.js';
 import { armRestorer, checkInterfaceName, ipOrThrow, linkCommands, partitionRules, readRoutesToRestore, type IpArgs, type UndoStep } from './net-faults.js';
@@ -45,6 +45,8 @@ export class DrillInjector {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   /** The drill whose network fault is in effect or being made (one at a time). */
   private netFault: string | null = null;
+  /** Until when the detached restorer of the last network fault may still act (it would undo a new fault's rules). */
+  private restorerArmed = { drill: '', until: 0 };
 
   constructor(private readonly deps: DrillInjectorDeps) {
     this.leftovers = new DrillLeftovers(drillLeftoversFile(deps.stateDir), {
@@ -145,10 +147,14 @@ export class DrillInjector {
 
   /** link-down or partition, refused while another network fault of a drill is in effect here. */
   private async netFaultOnce(p: DrillInjectParams, config: ArmoryConfig, note: (r: string, d?: Record<string, unknown>) => void): Promise<DrillInjectResult> {
-    const held = this.netFault ?? (await this.leftovers.entries()).find((e) => e.kind === 'net')?.drill ?? null;
-    if (held !== null || this.netFault !== null) throw new ArmoryError('DRILL_E_BUSY', `the network fault of drill ${held ?? this.netFault} is still in effect on ${this.deps.node}`, { service: p.service });
+    const busy = (what: string) => new ArmoryError('DRILL_E_BUSY', `${what} on ${this.deps.node}`, { service: p.service });
+    // Checked and taken in one step (no await between): two injects never both pass.
+    if (this.netFault !== null) throw busy(`the network fault of drill ${this.netFault} is still in effect`);
+    if (Date.now() < this.restorerArmed.until) throw busy(`the restorer of drill ${this.restorerArmed.drill} acts until ${new Date(this.restorerArmed.until).toISOString()}`);
     this.netFault = p.drill;
     try {
+      const pending = (await this.leftovers.entries()).find((e) => e.kind === 'net' && e.drill !== p.drill);
+      if (pending) throw busy(`the network fault of drill ${pending.drill} is not undone yet`);
       if (p.fault === 'link-down') {
         const iface = checkInterfaceName(await this.interfaceOf(config, p.service));
         const { down, up } = linkCommands(iface);
@@ -173,6 +179,7 @@ export class DrillInjector {
   private async timedNetFault(p: { drill: string; durationMs: number }, make: IpArgs[], undo: UndoStep[], what: string, note: (r: string, d?: Record<string, unknown>) => void): Promise<DrillInjectResult> {
     await this.leftovers.recordNet(p.drill, undo);
     armRestorer(APPLY_DELAY_MS + p.durationMs + RESTORER_LAG_MS, undo);
+    this.restorerArmed = { drill: p.drill, until: Date.now() + APPLY_DELAY_MS + p.durationMs + RESTORER_LAG_MS + 500 };
     const t = new Date(Date.now() + APPLY_DELAY_MS).toISOString();
     this.later(APPLY_DELAY_MS, async () => {
       note(what, { commands: make.map((a) => `ip ${a.join(' ')}`) });
@@ -240,14 +247,9 @@ function ownAddresses(): Set<string> {
 }
 
 /** The interface that carries an IPv4 address (from `ip -o -4 addr show`), or null. */
-function interfaceWithAddress(address: string): Promise<string | null> {
-  return new Promise((resolve) => {
-    execFile('ip', ['-o', '-4', 'addr', 'show'], { timeout: 5000 }, (err, stdout) => {
-      if (err) return resolve(null);
-      const line = String(stdout)
-        .split('\n')
-        .find((l) => l.includes(` ${address}/`));
-      resolve(line?.split(/\s+/)[1]?.replace(/@.*$/, '') ?? null);
-    });
-  });
+async function interfaceWithAddress(address: string): Promise<string | null> {
+  const r = await runCommand('ip', ['-o', '-4', 'addr', 'show']);
+  if (r.code !== 0) return null;
+  const line = r.stdout.split('\n').find((l) => l.includes(` ${address}/`));
+  return line?.split(/\s+/)[1]?.replace(/@.*$/, '') ?? null;
 }
