@@ -111,6 +111,31 @@ describe('failover drills on test hosts (3 members, a VIP probed from the manage
     expect(ipOut(before, '-4', 'route', 'show')).toBe(routes);
   }, 90_000);
 
+  it('link-down on the interface the manager reaches the agent by: the agent answers first, then takes the link down', async () => {
+    const active = await readyForDrill();
+    const routes = ipOut(active, '-4', 'route', 'show');
+    const c = await manager.connect(active);
+    let answeredAt = 0;
+    const sent = Date.now();
+    try {
+      // Made before answering, the fault would hold the answer back until the link is up again (5 s).
+      const answer = c.call('drill.inject', { drill: 'answer-first', service: 'web', fault: 'link-down', durationMs: 5000 }).then(
+        () => (answeredAt = Date.now()),
+        () => undefined,
+      );
+      await Promise.race([answer, new Promise((r) => setTimeout(r, 4000))]);
+    } finally {
+      c.close();
+    }
+    expect(answeredAt, 'the answer came within 4 s').toBeGreaterThan(0);
+    expect(answeredAt - sent).toBeLessThan(4000);
+    await waitFor('the link to go down', () => !/state UP/.test(ipOut(active, 'link', 'show', 'eth0')), { timeoutMs: 3000 });
+    await waitFor('the link and its routes to be back', () => /state UP/.test(ipOut(active, 'link', 'show', 'eth0')) && ipOut(active, '-4', 'route', 'show') === routes, { timeoutMs: 15_000 });
+    await manager.waitForAgent(active, 20_000);
+    // The agent refuses a new network fault until this one's detached restorer has acted (duration + 1 s).
+    await waitFor('the detached restorer to have acted', () => Date.now() - sent > 5000 + 1000 + 600, { timeoutMs: 10_000 });
+  }, 90_000);
+
   it('partition: the active node is cut off from its peers, not from clients; a standby takes over; the rules are gone afterwards', async () => {
     const before = await readyForDrill();
     const r = await manager.drills.run({ service: 'web', fault: 'partition', durationMs: 3000 });
