@@ -31,6 +31,8 @@ const APPLY_DELAY_MS = 50;
 /** An undo that could not finish is tried again this often, this many times (then at the next agent start). */
 const RETRY_EVERY_MS = 5000;
 const RETRIES = 12;
+/** The most routes through an interface a link-down records to restore (the record holds 1024 steps). */
+const MAX_ROUTES = 1000;
 
 /**
  * The agent's side of a failover drill: injects a fault on this node for a service it runs, and
@@ -160,6 +162,7 @@ export class DrillInjector {
         const { down, up } = linkCommands(iface);
         // Setting a link down flushes every route through it; up brings back only the kernel's own.
         const routes = await readRoutesToRestore(iface);
+        if (routes.length > MAX_ROUTES) throw new ArmoryError('DRILL_E_INJECT', `${iface} carries ${routes.length} routes of its own; a link-down drill restores at most ${MAX_ROUTES}`, { service: p.service });
         return await this.timedNetFault(p, [down], [{ ip: up }, ...routes.map((r) => ({ ip: r }))], `interface ${iface} down for ${p.durationMs} ms`, note);
       }
       const peers = await this.peerAddresses(config, p.service);
