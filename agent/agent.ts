@@ -477,7 +477,7 @@ export class Agent {
   private async close(): Promise<void> {
     await this.watcher?.close();
     this.failover?.close();
-    this.drill.close();
+    await this.drill.close();
     await this.shims.stop();
     await this.state.close();
     const services: Record<string, ReturnType<ServiceRunner['snapshot']>> = {};

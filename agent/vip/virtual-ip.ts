@@ -1,5 +1,6 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { ArmoryError } from '../../common/errors/armory-error.js';
+import { runCommand } from '../os/run-command.js';
 import { changeAddress, NetlinkError } from '../os/rtnetlink.js';
 
 /**
@@ -10,14 +11,6 @@ import { changeAddress, NetlinkError } from '../os/rtnetlink.js';
  */
 export const ARP_REPEATS = 5;
 export const ARP_EVERY_MS = 1000;
-
-const run = (cmd: string, args: string[]): Promise<{ code: number; stderr: string }> =>
-  new Promise((resolve) => {
-    execFile(cmd, args, { timeout: 5000 }, (err, _stdout, stderr) => {
-      const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? ((err as unknown as { code: number }).code) : 1) : 0;
-      resolve({ code, stderr: String(stderr) });
-    });
-  });
 
 /**
  * One virtual IP on one interface of this node: added and removed as `ip addr add` / `ip addr del`
@@ -39,7 +32,7 @@ export class VirtualIp {
   /** Adds the address; already present counts as done. */
   async add(): Promise<void> {
     if (this.byNetlink('add')) return;
-    const r = await run('ip', ['addr', 'add', this.address, 'dev', this.iface]);
+    const r = await runCommand('ip', ['addr', 'add', this.address, 'dev', this.iface]);
     if (r.code !== 0 && !/File exists/.test(r.stderr)) {
       throw new ArmoryError('VIP_E_COMMAND', `ip addr add ${this.address} dev ${this.iface} failed: ${r.stderr.trim()}`, { address: this.address, interface: this.iface });
     }
@@ -49,7 +42,7 @@ export class VirtualIp {
   async remove(): Promise<void> {
     this.stopAnnouncing();
     if (this.byNetlink('del')) return;
-    const r = await run('ip', ['addr', 'del', this.address, 'dev', this.iface]);
+    const r = await runCommand('ip', ['addr', 'del', this.address, 'dev', this.iface]);
     if (r.code !== 0 && !/Cannot assign requested address|not found/i.test(r.stderr)) {
       throw new ArmoryError('VIP_E_COMMAND', `ip addr del ${this.address} dev ${this.iface} failed: ${r.stderr.trim()}`, { address: this.address, interface: this.iface });
     }

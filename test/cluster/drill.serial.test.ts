@@ -70,8 +70,15 @@ function movedToStandby(r: DrillReport, before: string): void {
 
 const ipOut = (host: string, ...args: string[]) => execFileSync('ip', ['-n', net.host(host).netns, ...args], { encoding: 'utf8' });
 
+/** A route elsewhere (none of the test hosts), added on each host next to a default route: link-down must not lose them. */
+const STATIC_ROUTE = '198.19.254.0/24';
+
 beforeAll(async () => {
   await hosts.up();
+  for (const h of MEMBERS) {
+    ipOut(h, 'route', 'add', 'default', 'via', net.gateway);
+    ipOut(h, 'route', 'add', STATIC_ROUTE, 'via', net.gateway, 'metric', '7');
+  }
   manager = hosts.manager;
   const r = await manager.apply(config());
   expect(r.pushed.every((p) => p.ok)).toBe(true);
@@ -93,9 +100,40 @@ describe('failover drills on test hosts (3 members, a VIP probed from the manage
 
   it('link-down: the active node\'s interface goes down for 3 s; a standby takes over; the link comes back', async () => {
     const before = await readyForDrill();
+    const routes = ipOut(before, '-4', 'route', 'show');
+    expect(routes).toMatch(new RegExp(`^default via ${net.gateway.replace(/\./g, '\\.')} dev eth0`, 'm'));
+    expect(routes).toContain(STATIC_ROUTE);
     const r = await manager.drills.run({ service: 'web', fault: 'link-down', durationMs: 3000 });
     movedToStandby(r, before);
     await waitFor('the link to be up again', () => /state UP/.test(ipOut(before, 'link', 'show', 'eth0')));
+    // Down flushed every route through eth0; up brought back only the kernel's: the agent put the others back.
+    await waitFor('the routes through eth0 to be back', () => ipOut(before, '-4', 'route', 'show') === routes, { timeoutMs: 10_000 });
+    expect(ipOut(before, '-4', 'route', 'show')).toBe(routes);
+  }, 90_000);
+
+  it('link-down on the interface the manager reaches the agent by: the agent answers first, then takes the link down', async () => {
+    const active = await readyForDrill();
+    const routes = ipOut(active, '-4', 'route', 'show');
+    const c = await manager.connect(active);
+    let answeredAt = 0;
+    const sent = Date.now();
+    try {
+      // Made before answering, the fault would hold the answer back until the link is up again (5 s).
+      const answer = c.call('drill.inject', { drill: 'answer-first', service: 'web', fault: 'link-down', durationMs: 5000 }).then(
+        () => (answeredAt = Date.now()),
+        () => undefined,
+      );
+      await Promise.race([answer, new Promise((r) => setTimeout(r, 4000))]);
+    } finally {
+      c.close();
+    }
+    expect(answeredAt, 'the answer came within 4 s').toBeGreaterThan(0);
+    expect(answeredAt - sent).toBeLessThan(4000);
+    await waitFor('the link to go down', () => !/state UP/.test(ipOut(active, 'link', 'show', 'eth0')), { timeoutMs: 3000 });
+    await waitFor('the link and its routes to be back', () => /state UP/.test(ipOut(active, 'link', 'show', 'eth0')) && ipOut(active, '-4', 'route', 'show') === routes, { timeoutMs: 15_000 });
+    await manager.waitForAgent(active, 20_000);
+    // The agent refuses a new network fault until this one's detached restorer has acted (duration + 1 s).
+    await waitFor('the detached restorer to have acted', () => Date.now() - sent > 5000 + 1000 + 600, { timeoutMs: 10_000 });
   }, 90_000);
 
   it('partition: the active node is cut off from its peers, not from clients; a standby takes over; the rules are gone afterwards', async () => {
@@ -121,7 +159,8 @@ describe('failover drills on test hosts (3 members, a VIP probed from the manage
     } finally {
       c.close();
     }
-    expect(ipOut(active, 'rule', 'show')).toMatch(/prohibit/);
+    // The fault is made just after the answer.
+    await waitFor('the partition to be made', () => /prohibit/.test(ipOut(active, 'rule', 'show')));
     expect(ipOut(active, 'rule', 'show')).not.toMatch(/^0:\s+from all lookup local/m);
     const pid = agentPid(hosts.home, active) as number;
     process.kill(pid, 'SIGKILL');

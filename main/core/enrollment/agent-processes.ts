@@ -1,4 +1,4 @@
-import { shellQuote } from './shell-quote.js';
+import { shellQuote } from '../../../common/node/shell-quote.js';
 
 /** One process of an installation: the keeper or the agent it runs. */
 export interface AgentProcess {

@@ -5,7 +5,7 @@ import { ArmoryError } from '../../../common/errors/armory-error.js';
 import type { AgentBundle, BundleFile } from './agent-bundle.js';
 import { makeDirScript, parseMadeDirs, removeEmptyDirsScript } from './remote-dirs.js';
 import type { RemoteShell } from './remote-shell.js';
-import { shellQuote } from './shell-quote.js';
+import { shellQuote } from '../../../common/node/shell-quote.js';
 
 /**
  * What an upload did so far, filled in as it goes, so that its undo takes away exactly that even

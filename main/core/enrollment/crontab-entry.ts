@@ -1,4 +1,4 @@
-import { shellQuote } from './shell-quote.js';
+import { shellQuote } from '../../../common/node/shell-quote.js';
 
 /** The comment that marks Armory's line in root's crontab; it names the state directory, so that installations never touch each other's line. */
 export function crontabMarker(stateDir: string): string {

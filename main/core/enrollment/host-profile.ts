@@ -1,5 +1,5 @@
 import { ArmoryError } from '../../../common/errors/armory-error.js';
-import { shellQuote } from './shell-quote.js';
+import { shellQuote } from '../../../common/node/shell-quote.js';
 
 export type HostArch = 'x64' | 'arm64';
 export type HostLibc = 'glibc' | 'musl' | 'unknown';

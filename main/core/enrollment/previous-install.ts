@@ -2,7 +2,7 @@ import { parseProcesses, findProcessesFunction, type AgentProcess } from './agen
 import { parseInstallManifest, type InstallManifest } from './install-manifest.js';
 import type { RemoteLayout } from './remote-layout.js';
 import { UNIT_NAME } from './remote-layout.js';
-import { shellQuote } from './shell-quote.js';
+import { shellQuote } from '../../../common/node/shell-quote.js';
 import { unitControl, type UnitScope } from './systemd-unit.js';
 
 /** What an earlier enrollment left on a host: its manifest, its running processes, its unit. */

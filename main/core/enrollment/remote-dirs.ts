@@ -1,4 +1,4 @@
-import { shellQuote } from './shell-quote.js';
+import { shellQuote } from '../../../common/node/shell-quote.js';
 
 /**
  * A script that creates `dir` and its missing parents and prints every folder it created, one a

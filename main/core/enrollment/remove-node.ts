@@ -6,7 +6,7 @@ import { HostConnection } from './host-connection.js';
 import { inspectScript, parseInspection, type PreviousInstall } from './previous-install.js';
 import { removeEmptyDirsScript } from './remote-dirs.js';
 import { UNIT_NAME, userLayout } from './remote-layout.js';
-import { shellQuote } from './shell-quote.js';
+import { shellQuote } from '../../../common/node/shell-quote.js';
 import { AGENT_STOP_GRACE_MS } from './step-previous.js';
 import { runSteps, type ProgressEvent, type Step, type StepRecord } from './step-runner.js';
 import { unitControl, type UnitScope } from './systemd-unit.js';

@@ -5,7 +5,7 @@ import { describeCertificate } from '../pki/certificate-info.js';
 import { issueCertificate } from '../pki/issue-certificate.js';
 import type { EnrollContext } from './enroll-context.js';
 import { makeDirScript, parseMadeDirs, removeEmptyDirsScript } from './remote-dirs.js';
-import { shellQuote } from './shell-quote.js';
+import { shellQuote } from '../../../common/node/shell-quote.js';
 import type { Step } from './step-runner.js';
 
 /** A text file as it goes over stdin: LF line ends, ending in a newline, and the number of lines the reader takes. */

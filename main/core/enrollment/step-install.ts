@@ -4,7 +4,7 @@ import { addCrontabLineScript, crontabLine, removeCrontabLineScript, restoreCron
 import type { EnrollContext } from './enroll-context.js';
 import type { InstallManifest } from './install-manifest.js';
 import { UNIT_NAME } from './remote-layout.js';
-import { shellQuote } from './shell-quote.js';
+import { shellQuote } from '../../../common/node/shell-quote.js';
 import type { Step } from './step-runner.js';
 import { readUnitTemplate, renderUnit, unitControl } from './systemd-unit.js';
 

@@ -3,7 +3,7 @@ import { keeperCommand, listProcessesScript, parseProcesses, startKeeperScript, 
 import { waitForAgent } from './agent-readiness.js';
 import type { EnrollContext } from './enroll-context.js';
 import { UNIT_NAME } from './remote-layout.js';
-import { shellQuote } from './shell-quote.js';
+import { shellQuote } from '../../../common/node/shell-quote.js';
 import { AGENT_STOP_GRACE_MS } from './step-previous.js';
 import type { Step } from './step-runner.js';
 import { unitControl } from './systemd-unit.js';

@@ -9,7 +9,7 @@ import { checkHostSupport, DEFAULT_HOST_REQUIREMENTS } from '../../../../main/co
 import { parseInspection } from '../../../../main/core/enrollment/previous-install.js';
 import { makeDirScript, parseMadeDirs, removeEmptyDirsScript } from '../../../../main/core/enrollment/remote-dirs.js';
 import { remoteLayout, userLayout } from '../../../../main/core/enrollment/remote-layout.js';
-import { shellCommand, shellQuote } from '../../../../main/core/enrollment/shell-quote.js';
+import { shellCommand, shellQuote } from '../../../../common/node/shell-quote.js';
 import { runSteps, type ProgressEvent, type Step } from '../../../../main/core/enrollment/step-runner.js';
 import { planFor } from '../../../../main/core/enrollment/step-profile.js';
 import { normaliseEnrollOptions } from '../../../../main/core/enrollment/enrollment-options.js';
