@@ -45,6 +45,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class ManagerDrills {
   readonly store: DrillStore;
+  /** How long the node has to confirm the fault (tests shorten it). */
+  injectAnswerMs = INJECT_ANSWER_MS;
 
   constructor(private readonly manager: Manager) {
     this.store = new DrillStore(path.join(manager.home.root, 'drills'));
@@ -132,7 +134,7 @@ export class ManagerDrills {
       const client = await this.manager.connect(target.node, 3000);
       let answer: { at: string; message: string } | null = null;
       try {
-        answer = drillInjectResultSchema.parse(await withTimeout(client.call('drill.inject', { drill: id, service: target.service, fault: target.fault, durationMs: o.durationMs }), INJECT_ANSWER_MS));
+        answer = drillInjectResultSchema.parse(await withTimeout(client.call('drill.inject', { drill: id, service: target.service, fault: target.fault, durationMs: o.durationMs }), this.injectAnswerMs));
       } catch (e) {
         const refusal = injectRefusal(target, e as ArmoryError);
         if (refusal) throw refusal;
