@@ -1,6 +1,8 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ArmoryError } from '../../../../../common/errors/armory-error.js';
 import { processStart, takeDrillLock } from '../../../../../main/core/drill/drill-lock.js';
@@ -125,4 +127,44 @@ describe('takeDrillLock', () => {
     expect(fs.readFileSync(path.join(dir, 'running-3.lock'), 'utf8')).toMatch(/ A\n$/);
     lock.release();
   });
+
+  it('across processes: of six contenders racing on a stale lock, exactly one takes it', async () => {
+    const dir = tempDir();
+    const bundle = path.join(dir, 'lock.mjs');
+    await build({ entryPoints: [path.resolve(import.meta.dirname, '../../../../../main/core/drill/drill-lock.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: bundle, logLevel: 'warning' });
+    const locks = path.join(dir, 'drills');
+    fs.mkdirSync(locks);
+    fs.writeFileSync(path.join(locks, 'running-1.lock'), `1 ${Number(processStart(1)) + 1} n web hang\n`);
+    // Each waits for the same moment, tries once, says how it went and holds what it got until killed.
+    const script = `import { takeDrillLock } from ${JSON.stringify(bundle)};
+const at = Number(process.argv[1]);
+while (Date.now() < at) {}
+let r;
+try { takeDrillLock(${JSON.stringify(locks)}, 'c' + process.pid); r = 'taken'; } catch (e) { r = e.code ?? String(e); }
+process.stdout.write(r + '\\n');
+setTimeout(() => undefined, 30000);`;
+    const at = Date.now() + 1500;
+    const children: ChildProcess[] = [];
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 6 }, () => {
+          const c = spawn(process.execPath, ['--input-type=module', '-e', script, String(at)], { stdio: ['ignore', 'pipe', 'inherit'] });
+          children.push(c);
+          return new Promise<string>((resolve) => {
+            let out = '';
+            c.stdout?.on('data', (d: Buffer) => {
+              out += d.toString();
+              if (out.includes('\n')) resolve(out.trim());
+            });
+            c.once('exit', () => resolve(out.trim() || 'exited'));
+          });
+        }),
+      );
+      expect(results.filter((r) => r === 'taken')).toHaveLength(1);
+      expect(results.filter((r) => r !== 'taken').every((r) => r === 'DRILL_E_BUSY')).toBe(true);
+      expect(lockFiles(locks)).toHaveLength(1);
+    } finally {
+      for (const c of children) c.kill('SIGKILL');
+    }
+  }, 20_000);
 });
