@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import type { ProbeConfig } from '../../common/config/probes.js';
+import { splitHostPort, statusInRange, type ProbeConfig } from '../../common/config/probes.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -26,9 +26,7 @@ export function runProbe(p: ProbeConfig): Promise<ProbeResult> {
 }
 
 function tcpProbe(target: string, timeoutMs: number): Promise<ProbeResult> {
-  const i = target.lastIndexOf(':');
-  const host = target.slice(0, i).replace(/^\[|\]$/g, '');
-  const port = Number(target.slice(i + 1));
+  const { host, port } = splitHostPort(target);
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     const done = (r: ProbeResult) => {
@@ -40,11 +38,6 @@ function tcpProbe(target: string, timeoutMs: number): Promise<ProbeResult> {
     socket.once('connect', () => done({ ok: true, detail: `connected to ${target}` }));
     socket.once('error', (e: NodeJS.ErrnoException) => done({ ok: false, detail: `${target}: ${e.code ?? e.message}` }));
   });
-}
-
-function statusMatches(code: number, range: string): boolean {
-  const [lo, hi] = range.split('-').map(Number);
-  return code >= (lo as number) && code <= (hi ?? lo ?? 0);
 }
 
 /** One keep-alive connection per probed origin: a probe every 100 ms should not open a connection each time. */
@@ -75,7 +68,7 @@ function httpProbe(url: string, range: string, body: string | undefined, timeout
     };
     const req = lib.get(url, { agent: agentFor(url), headers: { 'user-agent': 'armory-probe' } }, (res) => {
       const code = res.statusCode ?? 0;
-      if (!statusMatches(code, range)) return done({ ok: false, detail: `${url}: status ${code}, wanted ${range}` });
+      if (!statusInRange(code, range)) return done({ ok: false, detail: `${url}: status ${code}, wanted ${range}` });
       let text = '';
       let size = 0;
       res.setEncoding('utf8');

@@ -8,11 +8,23 @@ const probeTiming = {
   grace: duration().prefault('0s').describe('Start-up grace: failures in this time after a start do not count.'),
 };
 
+/** A host:port as probes and shims write it, split (a bracketed IPv6 host loses its brackets). */
+export function splitHostPort(s: string): { host: string; port: number } {
+  const i = s.lastIndexOf(':');
+  return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
+}
+
+/** Whether an HTTP status is in a range as an HTTP probe's `status` writes it: `200` or `200-399`. */
+export function statusInRange(status: number, range: string): boolean {
+  const [lo, hi] = range.split('-').map(Number);
+  return status >= (lo as number) && status <= (hi ?? lo ?? 0);
+}
+
 const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'write host:port, like 127.0.0.1:6379')
   .refine((s) => {
-    const port = Number(s.slice(s.lastIndexOf(':') + 1));
+    const { port } = splitHostPort(s);
     return port >= 1 && port <= 65535;
   }, 'the port must be 1-65535');
 

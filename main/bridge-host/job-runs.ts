@@ -21,8 +21,6 @@ export interface JobRunsOptions {
 }
 
 const DEFAULTS: JobRunsOptions = Object.freeze({ maxRunning: 8, keepEnded: 10 });
-/** How far an agent's clock may run behind the manager's for its journal entries to still belong to a run. */
-const CLOCK_SLACK_MS = 5000;
 
 /**
  * Jobs started from the GUI. `start` checks the job and answers at once with a run id; the run goes on
@@ -95,13 +93,15 @@ export class JobRuns {
 
   /**
    * Follows the journal entries the live feed gathers: a run's "started" entry names the id its result
-   * will be kept under, and each attempt's entry says how the vote went. Entries of other runs are ignored.
+   * will be kept under, and each attempt's entry says how the vote went. Entries of other runs are ignored;
+   * so is any entry dated before the GUI run started (a run of the same job started just before, from
+   * the CLI, must not be taken for it; a node whose clock runs behind gets its id with the result).
    */
   observe(events: readonly Sequenced<ManagerEventInput>[]): void {
     for (const e of events) {
       const d = e.detail;
       if (e.kind !== 'job' || !d || typeof d.job !== 'string' || typeof d.run !== 'string') continue;
-      const run = this.running().find((r) => r.job === d.job && r.runner === e.node && Date.parse(e.time) >= Date.parse(r.startedAt) - CLOCK_SLACK_MS && (r.resultId === null || r.resultId === d.run));
+      const run = this.running().find((r) => r.job === d.job && r.runner === e.node && Date.parse(e.time) >= Date.parse(r.startedAt) && (r.resultId === null || r.resultId === d.run));
       if (!run) continue;
       if (run.resultId === null && d.attempt === undefined && d.outcome === undefined) {
         this.put({ ...run, resultId: d.run });

@@ -1,16 +1,11 @@
 import http from 'node:http';
 import net from 'node:net';
+import { statusInRange } from '../../../common/config/probes.js';
 import type { ProbeSample } from './drill-measure.js';
 import type { ProbeAddress } from './drill-target.js';
 
 /** The most probes in flight at once (each ends by its timeout at the latest). */
 const MAX_IN_FLIGHT = 64;
-
-/** Whether an HTTP status is in a range written like the configuration's probes: `200` or `200-399`. */
-export function statusInRange(status: number, range: string): boolean {
-  const [lo, hi] = range.split('-').map(Number) as [number, number | undefined];
-  return status >= lo && status <= (hi ?? lo);
-}
 
 /**
  * Probes a service's address at a fixed rate for as long as it runs: each probe is a TCP connect

@@ -1,6 +1,7 @@
 import type { ArmoryConfig } from '../../../common/config/document.js';
 import type { FailoverBudget } from '../../../common/config/failover-budget.js';
 import { LOCAL_NODE } from '../../../common/config/placement.js';
+import { splitHostPort } from '../../../common/config/probes.js';
 import type { ServiceConfig } from '../../../common/config/service.js';
 import { ArmoryError } from '../../../common/errors/armory-error.js';
 import { DRILL_FAULTS, type DrillFault } from '../../../common/wire/drill.js';
@@ -33,11 +34,6 @@ export interface ProbeAddress {
 }
 
 const LOOPBACK = /^(127\.|localhost$|\[?::1\]?$)/;
-
-function splitHostPort(s: string): { host: string; port: number } {
-  const i = s.lastIndexOf(':');
-  return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
-}
 
 function urlHostPort(u: string, status: string): ProbeAddress {
   const url = new URL(u);

@@ -4,6 +4,7 @@ import type { ArmoryConfig } from '../../../common/config/document.js';
 import { parseConfigText } from '../../../common/config/load.js';
 import { ArmoryError } from '../../../common/errors/armory-error.js';
 import { newRunId } from '../../../common/node/job-results.js';
+import { withTimeout } from '../../../common/node/with-timeout.js';
 import { drillInjectResultSchema, type DrillFault, type DrillProgress, type DrillReport } from '../../../common/wire/drill.js';
 import type { Manager } from '../manager.js';
 import { takeDrillLock } from './drill-lock.js';
@@ -31,9 +32,8 @@ const SETTLED_MS = 500;
 const RECOVERY_WAIT_MS = 30_000;
 
 const timedFaults: ReadonlySet<DrillFault> = new Set(['hang', 'link-down', 'partition']);
-
-const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
-  Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new ArmoryError('AGENT_E_UNREACHABLE', `no answer within ${ms} ms`)), ms).unref())]);
+/** How long the node has to confirm the fault; a timed fault unconfirmed by then is measured anyway. */
+const INJECT_ANSWER_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -45,6 +45,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class ManagerDrills {
   readonly store: DrillStore;
+  /** How long the node has to confirm the fault (tests shorten it). */
+  injectAnswerMs = INJECT_ANSWER_MS;
 
   constructor(private readonly manager: Manager) {
     this.store = new DrillStore(path.join(manager.home.root, 'drills'));
@@ -130,21 +132,22 @@ export class ManagerDrills {
       if (!baselineOk) throw new ArmoryError('DRILL_E_NO_ADDRESS', `${target.service} does not answer at ${probeTarget}: a drill needs a service that answers before the fault`, { service: target.service });
       const sent = Date.now();
       const client = await this.manager.connect(target.node, 3000);
-      let answer;
+      let answer: { at: string; message: string } | null = null;
       try {
-        answer = drillInjectResultSchema.parse(await withTimeout(client.call('drill.inject', { drill: id, service: target.service, fault: target.fault, durationMs: o.durationMs }), 10_000));
+        answer = drillInjectResultSchema.parse(await withTimeout(client.call('drill.inject', { drill: id, service: target.service, fault: target.fault, durationMs: o.durationMs }), this.injectAnswerMs));
       } catch (e) {
-        const err = e as ArmoryError;
-        throw new ArmoryError(err.code?.startsWith('DRILL_E') ? err.code : 'DRILL_E_INJECT', `${target.node} did not inject ${target.fault}: ${err.message}`, { service: target.service, node: target.node });
+        const refusal = injectRefusal(target, e as ArmoryError);
+        if (refusal) throw refusal;
+        notes.push(`${target.node} did not confirm the ${target.fault} (${(e as Error).message}): the fault is taken as injected when it was sent, by the manager's clock`);
       } finally {
         client.close();
       }
-      const agentAt = Date.parse(answer.at);
+      const agentAt = answer ? Date.parse(answer.at) : NaN;
       // The agent's clock stamps the fault (its journal uses the same clock); a skew against ours is noted.
       faultAt = Number.isFinite(agentAt) ? agentAt : sent;
       const skew = faultAt - sent;
       if (skew < -50 || skew > Date.now() - sent + 50) notes.push(`the clock of ${target.node} differs from the manager's by about ${Math.round(skew)} ms: event times are the nodes', probe times the manager's`);
-      progress('injected', `${target.fault} on ${target.node}: ${answer.message}`);
+      progress('injected', `${target.fault} on ${target.node}: ${answer ? answer.message : 'sent, not confirmed by the node'}`);
       const faultEnds = faultAt + (timedFaults.has(target.fault) ? o.durationMs : 0);
       const deadline = faultEnds + RECOVERY_WAIT_MS;
       let recovered = false;
@@ -219,6 +222,17 @@ export class ManagerDrills {
     }
     return false;
   }
+}
+
+/**
+ * What a failed drill.inject call means: the drill's end (the coded error to throw), or null when
+ * the drill goes on unconfirmed. A timed fault (hang, link-down, partition) may cut the very
+ * connection it was asked on, or be answered late: it was sent, so the drill measures it. A refusal
+ * by the agent, or any failure of a fault that is not timed, ends the drill.
+ */
+export function injectRefusal(target: Pick<DrillTarget, 'service' | 'fault' | 'node'>, err: ArmoryError): ArmoryError | null {
+  if (timedFaults.has(target.fault) && err.code === 'AGENT_E_UNREACHABLE') return null;
+  return new ArmoryError(err.code?.startsWith('DRILL_E') ? err.code : 'DRILL_E_INJECT', `${target.node} did not inject ${target.fault}: ${err.message}`, { service: target.service, node: target.node });
 }
 
 const ms = (v: number | null) => (v === null ? '—' : `${v} ms`);

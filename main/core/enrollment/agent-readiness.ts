@@ -1,5 +1,6 @@
 import { ArmoryError } from '../../../common/errors/armory-error.js';
 import { ControlClient } from '../../../common/node/rpc-client.js';
+import { withTimeout } from '../../../common/node/with-timeout.js';
 import { PROTOCOL_VERSION } from '../../../common/wire/protocol.js';
 import type { CertificateAndKey } from '../pki/certificate-and-key.js';
 
@@ -23,19 +24,6 @@ export interface WaitForAgentOptions {
 const ATTEMPT_TIMEOUT_MS = 2000;
 const PAUSE_MS = 150;
 const CHECK_EVERY_MS = 1000;
-
-function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        onTimeout();
-        reject(new ArmoryError('AGENT_E_UNREACHABLE', `no answer within ${ms}ms`));
-      }, ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /** Asks the agent `hello` once over mutual TLS, as the manager, expecting the node's own certificate. */
 export async function helloOverTls(o: Omit<WaitForAgentOptions, 'timeoutMs' | 'stillStarting'>, timeoutMs = ATTEMPT_TIMEOUT_MS): Promise<AgentHello> {

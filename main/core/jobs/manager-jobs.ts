@@ -171,18 +171,35 @@ export class ManagerJobs {
   }
 
   /**
+   * Where a kept run's delivered files are on this machine: the manager's own results folder for a
+   * run it voted, the local node's (its agent keeps results in STATE/jobs/results, agent/jobs/agent-jobs.ts)
+   * for a local job run there; null for a run kept on another node. The folder the record names is
+   * not trusted: a record is only data.
+   */
+  private runFolder(run: JobRun): string | null {
+    if (run.runner === 'manager') return this.store.runDir(run.job, run.id);
+    if (run.runner === LOCAL_NODE) return new JobResultStore(path.join(this.manager.home.localAgentDir, 'jobs', 'results')).runDir(run.job, run.id);
+    return null;
+  }
+
+  /**
    * The start of one delivered file of a kept run (its stdout, an output), to show it: only where the
-   * file is on this machine — a run the manager voted, or one of the local node's sandboxes.
+   * file is on this machine — a run the manager voted, or one of the local node's sandboxes — and
+   * only inside that run's folder, resolved with every link on the way (a link out is refused).
    */
   async delivered(name: string, id: string, file: string, maxBytes: number): Promise<{ text: string; bytes: number; truncated: boolean }> {
+    const outside = () => new ArmoryError('JOB_E_BAD_REQUEST', `${file} is not a place in the results folder`, { job: name, run: id });
+    if (path.isAbsolute(file) || file.split(/[\\/]/).some((part) => part === '..' || part === '.' || part === '') || file.includes('\0')) throw outside();
     const run = this.result(name, id);
     if (!run.delivered || !run.delivered.files.includes(file)) throw new ArmoryError('JOB_E_BAD_REQUEST', `run ${id} of job ${name} delivered no file ${file}`, { job: name, run: id });
-    if (run.runner !== 'manager' && run.runner !== LOCAL_NODE) throw new ArmoryError('JOB_E_OUTPUT_ELSEWHERE', `run ${id} of job ${name} keeps its outputs on node ${run.runner}, in ${run.delivered.dir}`, { job: name, run: id });
-    const dir = path.resolve(run.delivered.dir);
-    const target = path.resolve(dir, file);
-    if (!target.startsWith(`${dir}${path.sep}`)) throw new ArmoryError('JOB_E_BAD_REQUEST', `${file} is not a place in the results folder`, { job: name, run: id });
+    const folder = this.runFolder(run);
+    if (folder === null) throw new ArmoryError('JOB_E_OUTPUT_ELSEWHERE', `run ${id} of job ${name} keeps its outputs on node ${run.runner}, in ${run.delivered.dir}`, { job: name, run: id });
+    const where = path.join(folder, file);
     let handle: fs.promises.FileHandle | null = null;
     try {
+      // Every component resolved: the file must still be inside the run's own folder.
+      const [base, target] = await Promise.all([fs.promises.realpath(folder), fs.promises.realpath(where)]);
+      if (!target.startsWith(`${base}${path.sep}`)) throw new Error('it leads out of the run\'s folder');
       handle = await fs.promises.open(target, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
       const stat = await handle.stat();
       if (!stat.isFile()) throw new Error('not a regular file');
@@ -190,7 +207,7 @@ export class ManagerJobs {
       const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
       return { text: buf.subarray(0, bytesRead).toString('utf8'), bytes: stat.size, truncated: stat.size > bytesRead };
     } catch (e) {
-      throw new ArmoryError('JOB_E_OUTPUT_ELSEWHERE', `${path.join(dir, file)} cannot be read here: ${(e as Error).message}`, { job: name, run: id });
+      throw new ArmoryError('JOB_E_OUTPUT_ELSEWHERE', `${where} cannot be read here: ${(e as Error).message}`, { job: name, run: id });
     } finally {
       await handle?.close();
     }

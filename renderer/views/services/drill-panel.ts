@@ -4,7 +4,7 @@ import { errorText, type ViewContext } from '../../view.js';
 import { drillPlot } from './drill-plot.js';
 
 const ms = (v: number | null) => (v === null ? '—' : `${v} ms`);
-/** The GUI's longest fault (s): with the wait for recovery, the call stays within the bridge's 2-minute answer time. */
+/** The GUI's longest fault (s): DRILL_BRIDGE_MAX_DURATION_MS of common/bridge/drill.ts (the bridge refuses longer). */
 const MAX_SECONDS = 60;
 const VERDICT_TEXT: Record<DrillReport['verdict'], string> = {
   'within-budget': 'within the failover budget',

@@ -1,6 +1,8 @@
+import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { jobProgressSchema, jobsDomain } from '../../../../common/bridge/jobs.js';
+import { NAME_PATTERN } from '../../../../common/config/names.js';
 
 const { methods } = jobsDomain;
 const issues = (schema: { safeParse(v: unknown): { success: boolean; error?: { issues: { path: PropertyKey[] }[] } } }, v: unknown) => {
@@ -30,13 +32,21 @@ describe('the jobs domain of the bridge contract', () => {
     expect(issues(methods.output.params, { job: 'j', id: 'r', file: 'x'.repeat(1025) })).toEqual(['file']);
   });
 
-  it('answers any input to any method with a parse result, never a throw', () => {
+  it('accepts only run ids that name one folder of the results store, and job names that are one folder too', () => {
+    const folder = /^[0-9A-Za-z-]{1,64}$/;
+    const idLike = fc.oneof(fc.string({ maxLength: 70 }), fc.stringMatching(/^[0-9A-Za-z._/\\-]{0,66}$/), fc.stringMatching(/^[a-z0-9._-]{1,8}$/));
     fc.assert(
-      fc.property(fc.constantFrom(...Object.keys(methods)), fc.anything(), (m, input) => {
-        const r = methods[m as keyof typeof methods].params.safeParse(input);
-        expect(typeof r.success).toBe('boolean');
+      fc.property(idLike, idLike, (job, id) => {
+        const r = methods.result.params.safeParse({ job, id });
+        if (!r.success) return;
+        expect(r.data.id).toMatch(folder);
+        expect(r.data.job).toMatch(NAME_PATTERN);
+        expect(r.data.job).not.toMatch(/^\.\.?$/);
+        // One component each: the run's folder is inside the store's root, whatever the input.
+        expect(path.posix.join('/root', r.data.job, r.data.id)).toBe(`/root/${r.data.job}/${r.data.id}`);
+        expect(methods.output.params.safeParse({ job, id, file: 'stdout' }).success).toBe(true);
       }),
-      { numRuns: 500 },
+      { numRuns: 1000 },
     );
   });
 

@@ -130,6 +130,18 @@ describe('JobRuns: jobs started from the GUI', () => {
     expect(runs.list()).toEqual([sent.at(-1)]);
   });
 
+  it('does not take a run of the same job started a moment before (from the CLI) for its own', () => {
+    const { core } = fakeCore();
+    const sent: JobProgress[] = [];
+    const runs = new JobRuns(core, (p) => sent.push(p));
+    const { runId } = runs.start('spread');
+    const startedAt = Date.parse(runs.list()[0]?.startedAt ?? '');
+    for (const ago of [1, 100, 4999]) runs.observe([event('manager', 'job spread: run cli started', { job: 'spread', run: `cli-${ago}` }, new Date(startedAt - ago).toISOString())]);
+    expect(sent.length).toBe(1);
+    runs.observe([event('manager', 'job spread: run mine started', { job: 'spread', run: 'mine' }, new Date(startedAt).toISOString())]);
+    expect(sent.at(-1)).toMatchObject({ runId, resultId: 'mine' });
+  });
+
   it('a job on nodes is followed in the manager journal', () => {
     const { core } = fakeCore();
     const sent: JobProgress[] = [];

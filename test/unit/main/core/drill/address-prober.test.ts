@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AddressProber, statusInRange } from '../../../../../main/core/drill/address-prober.js';
+import { AddressProber } from '../../../../../main/core/drill/address-prober.js';
 import { waitFor } from '../../../../helpers/wait.js';
 
 let server: http.Server;
@@ -20,14 +20,6 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 describe('the probe of a service\'s address', () => {
-  it('reads status ranges as the configuration writes them', () => {
-    expect(statusInRange(200, '200-399')).toBe(true);
-    expect(statusInRange(399, '200-399')).toBe(true);
-    expect(statusInRange(500, '200-399')).toBe(false);
-    expect(statusInRange(204, '204')).toBe(true);
-    expect(statusInRange(200, '204')).toBe(false);
-  });
-
   it('counts a GET answered out of range, and a refused connection, as failures', async () => {
     const get = new AddressProber({ host: '127.0.0.1', port, http: { path: '/', status: '200-399' } }, 10, 250).start();
     await waitFor('answered GETs', () => get.counts().ok >= 5);
