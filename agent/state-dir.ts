@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ArmoryError } from '../common/errors/armory-error.js';
-import { isSameLiveProcess, readProcStat } from './supervisor/proc.js';
+import { isSameLiveProcess, readProcStat } from '../common/node/proc-stat.js';
 
 /** Where everything of one agent lives. */
 export interface StateDirLayout {

@@ -6,7 +6,8 @@ import type { DrillInjectParams, DrillInjectResult } from '../../common/wire/dri
 import type { AgentEventInput } from '../../common/wire/service-status.js';
 import type { ControlHandlers } from '../api/control-server.js';
 import { runCommand } from '../os/run-command.js';
-import { readProcStat, signalGroup } from '../supervisor/proc.js';
+import { signalGroup } from '../supervisor/proc.js';
+import { readProcStat } from '../../common/node/proc-stat.js';
 import { DrillLeftovers, drillLeftoversFile } from './drill-leftovers.js';
 import { armRestorer, checkInterfaceName, ipOrThrow, linkCommands, partitionRules, readRoutesToRestore, type IpArgs, type UndoStep } from './net-faults.js';
 

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import { DurableFile } from '../../common/node/durable-file.js';
 import type { CommandResult } from '../os/run-command.js';
-import { isSameLiveProcess, readProcStat, signalGroup } from '../supervisor/proc.js';
+import { signalGroup } from '../supervisor/proc.js';
+import { isSameLiveProcess, readProcStat } from '../../common/node/proc-stat.js';
 import { ip, localLookupAtZero, undoDone, type IpArgs, type UndoStep } from './net-faults.js';
 
 /** Where an agent whose state directory is `agentStateDir` records the faults it has not undone yet. */

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { libc } from '../os/libc.js';
 import { pollThread } from '../os/poll-thread.js';
-import { isSameLiveProcess } from './proc.js';
+import { isSameLiveProcess } from '../../common/node/proc-stat.js';
 
 export interface ExitInfo {
   code: number | null;

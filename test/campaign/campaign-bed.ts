@@ -8,6 +8,7 @@ import { AnswerSampler } from './answer-sampler.js';
 import { CampaignClient } from './campaign-client.js';
 import type { FaultKind } from './fault-plan.js';
 import { redisCommands } from './resp-client.js';
+import { isAlive } from '../helpers/agent-harness.js';
 
 export const MEMBERS = ['h1', 'h2', 'h3'] as const;
 export const REDIS_PORT = 6390;
@@ -262,16 +263,6 @@ groups:
       }
     }
     super.down();
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
   }
 }
 

@@ -1,3 +1,5 @@
+import { seededRandom } from '../helpers/seeded-random.js';
+
 /** The faults the campaign injects into the node that runs the service. */
 export const FAULT_KINDS = ['crash', 'hang', 'agent-kill', 'link-down', 'partition', 'disk-full'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -11,18 +13,6 @@ export const FAULT_TEXT: Record<FaultKind, string> = {
   partition: 'the active node cut from the other members (blackhole routes both ways), not from the client, then mended',
   'disk-full': "the active node's data folder (a size-limited tmpfs) filled up, then freed; the node is then made available for failover again, as an operator would",
 };
-
-/** A seeded pseudo-random generator (mulberry32): the same seed gives the same campaign. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * `count` faults drawn from `kinds`: rounds in which every kind comes once, each round in a random

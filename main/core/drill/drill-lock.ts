@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ArmoryError } from '../../../common/errors/armory-error.js';
+import { readProcStat } from '../../../common/node/proc-stat.js';
 
 /** A process as a lock names it: its pid and its start time (so a pid reused after a reboot is not taken for the holder). */
 interface Holder {
@@ -12,16 +13,9 @@ interface Holder {
 
 /** The start time of a process, or null when it is gone; '-' where the system has no /proc. */
 export function processStart(pid: number): string | null {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync('/proc/self/stat')) return null;
-    return '-';
-  }
-  // The command name (field 2) is in parentheses and may hold spaces: fields are counted after its last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return fields[22 - 3] ?? '-';
+  const stat = readProcStat(pid);
+  if (stat) return String(stat.startTicks);
+  return fs.existsSync('/proc/self/stat') ? null : '-';
 }
 
 const alive = (h: Holder): boolean => {

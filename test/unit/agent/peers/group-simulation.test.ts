@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CLOCK_RATE_SKEW, groupDeadlines } from '../../../../agent/peers/deadlines.js';
 import { GroupMember, type GroupDurableState } from '../../../../agent/peers/group-member.js';
 import type { PeerHeartbeat } from '../../../../common/wire/peer-heartbeat.js';
+import { seededRandom } from '../../../helpers/seeded-random.js';
 
 /**
  * Whole groups of GroupMembers in simulated time: every node with its own clock rate (within the
@@ -26,23 +27,12 @@ interface Scenario {
   partitions: { at: number; cut: boolean[] }[];
 }
 
-function mulberry(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function simulate(sc: Scenario, durationMs: number): Sim {
   const d = groupDeadlines(100, 300);
   const names = Array.from({ length: sc.nodes }, (_v, i) => `n${i}`);
   const members = Object.fromEntries(names.map((n, i) => [n, 200 - i]));
   const rules = { voters: names, members, failback: 'manual' as const, failbackAfterMs: 60_000, failAfterMs: d.failAfterMs, leaseMs: d.leaseMs };
-  const random = mulberry(sc.seed);
+  const random = seededRandom(sc.seed);
   const queue: { t: number; run: () => void }[] = [];
   let t = 0;
   const at = (when: number, run: () => void) => {
