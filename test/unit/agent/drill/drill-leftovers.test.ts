@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DrillLeftovers, drillLeftoversFile } from '../../../../agent/drill/drill-leftovers.js';
 import { checkInterfaceName, linkCommands, MOVED_LOCAL_PREF, partitionRules, PARTITION_RULE_PREF, restorerScript, routesToRestore, type IpArgs } from '../../../../agent/drill/net-faults.js';
 import type { CommandResult } from '../../../../agent/os/run-command.js';
-import { readProcStat } from '../../../../agent/supervisor/proc.js';
+import { readProcStat } from '../../../../common/node/proc-stat.js';
 import { waitFor } from '../../../helpers/wait.js';
 
 let dir = '';
