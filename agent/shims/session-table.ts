@@ -15,7 +15,7 @@ export type SessionEvent =
   | { readonly type: 'expired' }
   | { readonly type: 'moved'; readonly policy: 'close' | 'reopen' }
   | { readonly type: 'finished' }
-  | { readonly type: 'abort'; readonly code: ErrorCode; readonly message: string; readonly tellPeer: boolean };
+  | { readonly type: 'abort'; readonly code: ErrorCode; readonly message: string; readonly tellPeer: boolean; readonly deliver?: boolean };
 
 export interface SessionCtx {
   readonly role: 'client' | 'server';
@@ -37,9 +37,9 @@ export const SESSION_STATES: readonly SessionState[] = ['connecting', 'open', 'b
 
 const reconnect = (ctx: SessionCtx): SessionEffect[] => (ctx.role === 'client' ? [{ kind: 'reconnect' }] : []);
 
-const closeFor = (code: ErrorCode, text: string): SessionEffect[] => [
+const closeFor = (code: ErrorCode, text: string, graceful = false): SessionEffect[] => [
   { kind: 'stop-broken-timer' },
-  { kind: 'drop-path', graceful: false },
+  { kind: 'drop-path', graceful },
   { kind: 'end-local' },
   { kind: 'forget', code },
   { kind: 'journal', code, text },
@@ -47,7 +47,8 @@ const closeFor = (code: ErrorCode, text: string): SessionEffect[] => [
 
 const abort: NonNullable<TransitionTable<SessionState, SessionEvent, SessionCtx, SessionEffect>['open']['abort']> = (_ctx, e) => ({
   to: 'closed',
-  effects: [...(e.tellPeer ? [{ kind: 'send-close' as const, code: e.code, message: e.message }] : []), ...closeFor(e.code, `session closed: ${e.message}`)],
+  // `deliver`: the path ends in order after the CLOSE rather than being cut, so the CLOSE is not lost.
+  effects: [...(e.tellPeer ? [{ kind: 'send-close' as const, code: e.code, message: e.message }] : []), ...closeFor(e.code, `session closed: ${e.message}`, e.tellPeer && e.deliver === true)],
   reason: e.message,
 });
 

@@ -357,7 +357,7 @@ export class Session {
     this.localGone = true;
     if (this.stateNow === 'closed') return;
     if (this.finOut !== null && this.finIn !== null) return; // done both ways; the socket's last words do not matter
-    this.dispatch({ type: 'abort', code: 'SHIM_E_ABORTED', message: `the ${this.role === 'client' ? 'client program' : 'service'} connection failed: ${e.message}`, tellPeer: true });
+    this.dispatch({ type: 'abort', code: 'SHIM_E_ABORTED', message: `the ${this.role === 'client' ? 'client program' : 'service'} connection failed: ${e.message}`, tellPeer: true, deliver: true });
   }
 
   /**

@@ -166,11 +166,36 @@ export function canConnect(port: number): Promise<boolean> {
   });
 }
 
-let nextPort = 20_000 + (process.pid % 50) * 100;
-/** A port for one test; each test file gets its own range. */
+// Below the ephemeral range (32768 and up), 127 blocks of 100: each test file (a process of its
+// own) starts in the block of its pid, and skips ports something already listens on.
+let nextPort = 20_000 + (process.pid % 127) * 100;
+
+/** TCP ports in LISTEN state on this host (any address), from /proc/net/tcp and tcp6. */
+function listeningPorts(): Set<number> {
+  const out = new Set<number>();
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = fs.readFileSync(f, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === '0A') out.add(parseInt((cols[1] ?? '').split(':')[1] ?? '', 16));
+    }
+  }
+  return out;
+}
+
+/** A port for one test that nothing listens on now. */
 export function freePort(): number {
-  nextPort += 1;
-  return nextPort;
+  const busy = listeningPorts();
+  for (let i = 0; i < 1000; i += 1) {
+    nextPort = nextPort >= 32_700 ? 20_001 : nextPort + 1;
+    if (!busy.has(nextPort)) return nextPort;
+  }
+  throw new Error('no free TCP port found between 20001 and 32700');
 }
 
 /** Live members of a process group, from /proc. */
