@@ -4,9 +4,10 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../helpers/agent-harness.js';
 import { waitFor } from '../helpers/wait.js';
-import { accessibilityFindings, launchChromium, screenshot, watchErrors } from './browser.js';
-import { ConsoleHost } from './console-host.js';
-import { AppPage } from './pages/app-page.js';
+import { accessibilityFindings, screenshot } from './browser.js';
+import type { ConsoleHost } from './console-host.js';
+import { openConsole } from './console-session.js';
+import type { AppPage } from './pages/app-page.js';
 import { EventsPage } from './pages/events-page.js';
 import { ServiceDetailPage } from './pages/service-detail-page.js';
 import { ServiceFormPage } from './pages/service-form-page.js';
@@ -18,10 +19,7 @@ let app: AppPage;
 let errors: string[];
 
 beforeAll(async () => {
-  [host, browser] = await Promise.all([new ConsoleHost().start(), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  errors = watchErrors(page);
-  app = new AppPage(page, host.url);
+  ({ host, browser, page, app, errors } = await openConsole(800));
 }, 60_000);
 
 afterAll(async () => {

@@ -3,9 +3,10 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/agent-harness.js';
 import { waitFor } from '../helpers/wait.js';
-import { accessibilityFindings, launchChromium, screenshot, watchErrors } from './browser.js';
-import { ConsoleHost } from './console-host.js';
-import { AppPage } from './pages/app-page.js';
+import { accessibilityFindings, screenshot } from './browser.js';
+import type { ConsoleHost } from './console-host.js';
+import { openConsole } from './console-session.js';
+import type { AppPage } from './pages/app-page.js';
 import { DrillPanel } from './pages/drill-page.js';
 import { ServiceDetailPage } from './pages/service-detail-page.js';
 
@@ -18,10 +19,7 @@ let app: AppPage;
 let errors: string[];
 
 beforeAll(async () => {
-  [host, browser] = await Promise.all([new ConsoleHost().start(), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  errors = watchErrors(page);
-  app = new AppPage(page, host.url);
+  ({ host, browser, page, app, errors } = await openConsole(1000));
   // The service is applied through the console's own screen (the console's manager holds the inventory).
   const port = freePort();
   await app.open();

@@ -3,9 +3,10 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.js';
-import { accessibilityFindings, launchChromium, screenshot, watchErrors } from './browser.js';
-import { ConsoleHost } from './console-host.js';
-import { AppPage } from './pages/app-page.js';
+import { accessibilityFindings, screenshot } from './browser.js';
+import type { ConsoleHost } from './console-host.js';
+import { openConsole } from './console-session.js';
+import type { AppPage } from './pages/app-page.js';
 import { JobsPage } from './pages/jobs-page.js';
 
 /**
@@ -53,12 +54,9 @@ let jobs: JobsPage;
 let errors: string[];
 
 beforeAll(async () => {
-  [host, browser] = await Promise.all([new ConsoleHost().start(), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  ({ host, browser, page, app, errors } = await openConsole(900));
   // A failed wait says what it waited for before the test's own timeout ends it.
   page.setDefaultTimeout(15_000);
-  errors = watchErrors(page);
-  app = new AppPage(page, host.url);
   jobs = new JobsPage(app);
   await app.open();
   await app.by('overview-node-local').waitFor();

@@ -4,9 +4,10 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSmtpReceiver, type SmtpReceiver } from '../helpers/smtp-receiver.js';
 import { waitFor } from '../helpers/wait.js';
-import { accessibilityFindings, launchChromium, screenshot, watchErrors } from './browser.js';
-import { ConsoleHost } from './console-host.js';
-import { AppPage } from './pages/app-page.js';
+import { accessibilityFindings, screenshot } from './browser.js';
+import type { ConsoleHost } from './console-host.js';
+import { openConsole } from './console-session.js';
+import type { AppPage } from './pages/app-page.js';
 import { NotificationSettingsPage } from './pages/notification-settings-page.js';
 
 let host: ConsoleHost;
@@ -26,10 +27,8 @@ beforeAll(async () => {
     req.on('end', () => (hooks.push(JSON.parse(body) as { text: string }), res.end('ok')));
   });
   await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', r));
-  [host, browser] = await Promise.all([new ConsoleHost().start(), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  errors = watchErrors(page);
-  const app = new AppPage(page, host.url);
+  let app: AppPage;
+  ({ host, browser, page, app, errors } = await openConsole(1000));
   await app.open();
   settings = new NotificationSettingsPage(app);
 }, 60_000);
