@@ -9,7 +9,7 @@ import { runCommand } from '../os/run-command.js';
 import { signalGroup } from '../supervisor/proc.js';
 import { readProcStat } from '../../common/node/proc-stat.js';
 import { DrillLeftovers, drillLeftoversFile } from './drill-leftovers.js';
-import { armRestorer, checkInterfaceName, ipOrThrow, linkCommands, partitionRules, readRoutesToRestore, type IpArgs, type UndoStep } from './net-faults.js';
+import { armRestorer, checkInterfaceName, ipOrThrow, linkCommands, partitionRules, readAddressesToRestore, readRoutesToRestore, type IpArgs, type UndoStep } from './net-faults.js';
 
 export interface DrillInjectorDeps {
   node: string;
@@ -32,7 +32,7 @@ const APPLY_DELAY_MS = 50;
 /** An undo that could not finish is tried again this often, this many times (then at the next agent start). */
 const RETRY_EVERY_MS = 5000;
 const RETRIES = 12;
-/** The most routes through an interface a link-down records to restore (the record holds 1024 steps). */
+/** The most routes and addresses of an interface a link-down records to restore (the record holds 1024 steps). */
 const MAX_ROUTES = 1000;
 
 /**
@@ -161,10 +161,15 @@ export class DrillInjector {
       if (p.fault === 'link-down') {
         const iface = checkInterfaceName(await this.interfaceOf(config, p.service));
         const { down, up } = linkCommands(iface);
-        // Setting a link down flushes every route through it; up brings back only the kernel's own.
+        // Setting a link down flushes every route through it and its static IPv6 addresses; up
+        // brings back only the kernel's own. Addresses go back before the routes that use them
+        // (VIPs are IPv4: they stay with failover).
+        const addresses = await readAddressesToRestore(iface);
         const routes = await readRoutesToRestore(iface);
-        if (routes.length > MAX_ROUTES) throw new ArmoryError('DRILL_E_INJECT', `${iface} carries ${routes.length} routes of its own; a link-down drill restores at most ${MAX_ROUTES}`, { service: p.service });
-        return await this.timedNetFault(p, [down], [{ ip: up }, ...routes.map((r) => ({ ip: r }))], `interface ${iface} down for ${p.durationMs} ms`, note);
+        if (addresses.length + routes.length > MAX_ROUTES) {
+          throw new ArmoryError('DRILL_E_INJECT', `${iface} carries ${routes.length} routes and ${addresses.length} IPv6 addresses of its own; a link-down drill restores at most ${MAX_ROUTES}`, { service: p.service });
+        }
+        return await this.timedNetFault(p, [down], [{ ip: up }, ...[...addresses, ...routes].map((r) => ({ ip: r }))], `interface ${iface} down for ${p.durationMs} ms`, note);
       }
       const peers = await this.peerAddresses(config, p.service);
       const rules = partitionRules(peers);
@@ -257,3 +262,4 @@ async function interfaceWithAddress(address: string): Promise<string | null> {
   const line = r.stdout.split('\n').find((l) => l.includes(` ${address}/`));
   return line?.split(/\s+/)[1]?.replace(/@.*$/, '') ?? null;
 }
+

@@ -112,6 +112,41 @@ export async function readRoutesToRestore(iface: string): Promise<IpArgs[]> {
   return routesToRestore(iface, await show('-4'), await show('-6'));
 }
 
+/** Flags of an IPv6 address that `ip -6 addr replace` takes back; the others are state (tentative, deprecated…). */
+const ADDRESS_FLAGS = new Set(['nodad', 'noprefixroute', 'home', 'mngtmpaddr', 'autojoin', 'optimistic']);
+
+/**
+ * The `ip -6 addr replace … dev IFACE` commands that put back the static IPv6 addresses setting
+ * IFACE down removes (unless keep_addr_on_down is set), from `ip -o -6 addr show dev IFACE
+ * permanent scope global`. Link-local addresses are left out (the kernel makes them again), and
+ * so are VIPs, which are IPv4 and which failover owns.
+ */
+export function addressesToRestore(iface: string, v6: string): IpArgs[] {
+  const out: IpArgs[] = [];
+  for (const line of v6.split('\n')) {
+    const words = line.replace(/\\/g, ' ').trim().split(/\s+/);
+    const at = words.indexOf('inet6');
+    const address = words[at + 1];
+    if (at < 0 || address === undefined || !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(address)) continue;
+    if (words.includes('link') || /^fe80:/i.test(address)) continue;
+    const kept: string[] = [];
+    for (let i = at + 2; i < words.length; i++) {
+      const w = words[i] as string;
+      if (w === 'peer') kept.push(w, words[++i] ?? '');
+      else if (ADDRESS_FLAGS.has(w)) kept.push(w);
+    }
+    out.push(['-6', 'addr', 'replace', address, ...kept, 'dev', iface]);
+  }
+  return out;
+}
+
+/** The commands that restore IFACE's static IPv6 addresses once it is up again (read now, before it goes down). */
+export async function readAddressesToRestore(iface: string): Promise<IpArgs[]> {
+  const r = await ip(['-o', '-6', 'addr', 'show', 'dev', iface, 'permanent', 'scope', 'global']);
+  if (r.code !== 0) throw new ArmoryError('DRILL_E_INJECT', `cannot read the addresses of ${iface}: ${r.stderr.trim() || `exit code ${r.code}`}`, { iface });
+  return addressesToRestore(iface, r.stdout);
+}
+
 /** The shell line of one undo step in the restorer (failures are quiet: it is the backstop). */
 export function restorerLine(step: UndoStep): string {
   const cmd = `ip ${step.ip.map(shellQuote).join(' ')} 2>/dev/null`;

@@ -72,12 +72,16 @@ const ipOut = (host: string, ...args: string[]) => execFileSync('ip', ['-n', net
 
 /** A route elsewhere (none of the test hosts), added on each host next to a default route: link-down must not lose them. */
 const STATIC_ROUTE = '198.19.254.0/24';
+/** A static IPv6 address per host, in 2002:c612::/31 (the 6to4 image of 198.18.0.0/15): link-down removes it, the drill puts it back. */
+const v6Address = (i: number) => `2002:c612:fe${i}::1/64`;
+const v6Addresses = (host: string) => [...ipOut(host, '-o', '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'global').matchAll(/inet6 (\S+)/g)].map((m) => m[1]).sort();
 
 beforeAll(async () => {
   await hosts.up();
   for (const h of MEMBERS) {
     ipOut(h, 'route', 'add', 'default', 'via', net.gateway);
     ipOut(h, 'route', 'add', STATIC_ROUTE, 'via', net.gateway, 'metric', '7');
+    ipOut(h, '-6', 'addr', 'add', v6Address(MEMBERS.indexOf(h)), 'dev', 'eth0', 'nodad');
   }
   manager = hosts.manager;
   const r = await manager.apply(config());
@@ -103,12 +107,16 @@ describe('failover drills on test hosts (3 members, a VIP probed from the manage
     const routes = ipOut(before, '-4', 'route', 'show');
     expect(routes).toMatch(new RegExp(`^default via ${net.gateway.replace(/\./g, '\\.')} dev eth0`, 'm'));
     expect(routes).toContain(STATIC_ROUTE);
+    const addresses = v6Addresses(before);
+    expect(addresses).toEqual([v6Address(MEMBERS.findIndex((m) => m === before))]);
     const r = await manager.drills.run({ service: 'web', fault: 'link-down', durationMs: 3000 });
     movedToStandby(r, before);
     await waitFor('the link to be up again', () => /state UP/.test(ipOut(before, 'link', 'show', 'eth0')));
     // Down flushed every route through eth0; up brought back only the kernel's: the agent put the others back.
     await waitFor('the routes through eth0 to be back', () => ipOut(before, '-4', 'route', 'show') === routes, { timeoutMs: 10_000 });
     expect(ipOut(before, '-4', 'route', 'show')).toBe(routes);
+    // The kernel (keep_addr_on_down 0) dropped the static IPv6 address with the link; the drill put it back.
+    await waitFor('the IPv6 address of eth0 to be back', () => v6Addresses(before).join() === addresses.join(), { timeoutMs: 10_000 });
   }, 90_000);
 
   it('link-down on the interface the manager reaches the agent by: the agent answers first, then takes the link down', async () => {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DrillLeftovers, drillLeftoversFile } from '../../../../agent/drill/drill-leftovers.js';
-import { checkInterfaceName, linkCommands, MOVED_LOCAL_PREF, partitionRules, PARTITION_RULE_PREF, restorerScript, routesToRestore, type IpArgs } from '../../../../agent/drill/net-faults.js';
+import { addressesToRestore, checkInterfaceName, linkCommands, MOVED_LOCAL_PREF, partitionRules, PARTITION_RULE_PREF, restorerScript, routesToRestore, type IpArgs } from '../../../../agent/drill/net-faults.js';
 import type { CommandResult } from '../../../../agent/os/run-command.js';
 import { readProcStat } from '../../../../common/node/proc-stat.js';
 import { waitFor } from '../../../helpers/wait.js';
@@ -84,6 +84,23 @@ describe('the network faults of a drill and their undo', () => {
       ['route', 'replace', 'default', 'via', '198.18.9.1', 'proto', 'static', 'metric', '100', 'dev', 'eth0'],
       ['route', 'replace', '10.20.0.0/16', 'via', '198.18.9.254', 'table', '7', 'onlink', 'dev', 'eth0'],
       ['-6', 'route', 'replace', 'default', 'via', 'fd00::1', 'proto', 'ra', 'metric', '1024', 'pref', 'medium', 'dev', 'eth0'],
+    ]);
+  });
+
+  it('restores the static IPv6 addresses a link-down removes, with their flags, and nothing the kernel makes itself', () => {
+    // `ip -o -6 addr show dev eth0 permanent scope global`, as iproute2 prints it.
+    const v6 = [
+      '3: eth0    inet6 2002:c612:2::1/64 scope global tentative noprefixroute \\       valid_lft forever preferred_lft forever',
+      '3: eth0    inet6 2002:c612:1::1/64 scope global nodad \\       valid_lft forever preferred_lft forever',
+      '3: eth0    inet6 2002:c612:3::1 peer 2002:c612:3::2/128 scope global \\       valid_lft forever preferred_lft forever',
+      '3: eth0    inet6 fe80::1/64 scope link \\       valid_lft forever preferred_lft forever',
+      'garbage',
+      '',
+    ].join('\n');
+    expect(addressesToRestore('eth0', v6)).toEqual([
+      ['-6', 'addr', 'replace', '2002:c612:2::1/64', 'noprefixroute', 'dev', 'eth0'],
+      ['-6', 'addr', 'replace', '2002:c612:1::1/64', 'nodad', 'dev', 'eth0'],
+      ['-6', 'addr', 'replace', '2002:c612:3::1', 'peer', '2002:c612:3::2/128', 'dev', 'eth0'],
     ]);
   });
 
