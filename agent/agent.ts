@@ -97,6 +97,7 @@ export class Agent {
             // A takeover puts the newest checkpointed state file back before the program starts.
             startService: (name, reason) => void this.state.refresh().finally(() => this.runners.get(name)?.start(reason)),
             stopService: (name, reason) => this.runners.get(name)?.stop(reason),
+            lagging: (services) => services.flatMap((s) => this.state.mirrors.lagging(s)),
           })
         : null;
     this.shims = new ShimHost({

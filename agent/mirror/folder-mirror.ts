@@ -5,7 +5,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import type { MirrorFile, MirrorStatus } from '../../common/wire/mirror-wire.js';
 import { fileSha256, linkStaysInside, listTree, STAGING } from './mirror-receiver.js';
-import type { MirrorTarget } from './mirror-target.js';
+import { PeerTarget, type MirrorTarget } from './mirror-target.js';
 
 export interface FolderMirrorOptions {
   service: string;
@@ -492,6 +492,11 @@ export class FolderMirror {
         this.options.event(`mirror of ${this.options.folder} to ${s.target.name} caught up`, { target: s.target.name, lagMs: lag });
       }
     }
+  }
+
+  /** The standby nodes (peer targets) that are down or catching up after a gap: not just a few writes behind. */
+  laggingNodes(): string[] {
+    return this.states.filter((s) => s.target instanceof PeerTarget && (!s.up || s.resync !== null)).map((s) => (s.target as PeerTarget).node);
   }
 
   /** True when every target holds every change made so far. */

@@ -101,6 +101,11 @@ export class Mirrors {
     return this.active.get(service)?.folders.every((f) => f.caughtUp()) ?? true;
   }
 
+  /** The standby nodes whose copy of the service's folders lags: their target is down or catching up. */
+  lagging(service: string): string[] {
+    return [...new Set((this.active.get(service)?.folders ?? []).flatMap((f) => f.laggingNodes()))];
+  }
+
   /** Runs the scrub of a service's folders now. */
   async scrub(service: string): Promise<{ target: string; repaired: number }[]> {
     const out: { target: string; repaired: number }[] = [];

@@ -35,6 +35,12 @@ export interface SelfView {
   readonly lastVote: string | null;
   /** Since when this node has heard a majority without a break (for failback). */
   readonly stableSince: number;
+  /**
+   * Members whose copy of the group's mirrored data lagged behind the active node, by the newest
+   * word of an active node this node knows (its own when active). They stand only when no member
+   * with a full copy can.
+   */
+  readonly lagging?: readonly string[];
 }
 
 export interface GroupRules {
@@ -73,8 +79,9 @@ const byPriority = (members: Readonly<Record<string, number>>) => (a: string, b:
 
 /**
  * The election rule, a pure function of what one node sees. The highest-priority ready member that
- * sees a majority of the voters is the choice (an active incumbent keeps its place unless failback
- * is automatic and a better member has been stable long enough). A voter grants its vote to its
+ * sees a majority of the voters is the choice, members whose mirrored data lags after those with a
+ * full copy; an active incumbent keeps its place unless failback is automatic and a better member
+ * has been stable long enough. A voter grants its vote to its
  * choice at the epoch the choice proposes, at most one node per epoch, and never while a vote it
  * gave earlier may still count (the node it voted for is still fresh and has not released). A node
  * is active while votes of a majority, each within its lease, back its proposal.
@@ -91,7 +98,10 @@ export function assess(self: SelfView, peers: readonly PeerView[], rules: GroupR
   const eligible: string[] = [];
   if (isMember(self.name) && self.ready && seesMajority) eligible.push(self.name);
   for (const p of freshPeers) if (isMember(p.name) && p.ready && p.heardCount >= majority) eligible.push(p.name);
-  eligible.sort(byPriority(rules.members));
+  // Members with a full copy of the mirrored data first, then by priority.
+  const lagging = new Set(self.lagging ?? []);
+  const priority = byPriority(rules.members);
+  eligible.sort((a, b) => Number(lagging.has(a)) - Number(lagging.has(b)) || priority(a, b));
 
   // The incumbent: an eligible node holding the highest epoch as active.
   let incumbent: string | null = null;
@@ -156,6 +166,7 @@ export function assess(self: SelfView, peers: readonly PeerView[], rules: GroupR
     if (!seesMajority) return `hears ${fresh.length} of ${rules.voters.length} voters, fewer than a majority (${majority})`;
     if (!isMember(self.name)) return 'a witness, never a candidate';
     if (!self.ready) return 'not ready to carry the group';
+    if (choice !== null && lagging.has(self.name) && !lagging.has(choice)) return `its copy of the mirrored data lags; ${choice} has a full one`;
     return choice === null ? 'no eligible member' : `${choice} is the better choice`;
   };
   switch (self.role) {

@@ -20,6 +20,8 @@ export interface FailoverHost {
   journal: (e: AgentEventInput) => void;
   startService: (name: string, reason: string) => void;
   stopService: (name: string, reason: string) => void;
+  /** While this node is active: the members whose copy of these services' mirrored data lags (mirror target down or catching up). */
+  lagging?: (services: readonly string[]) => string[];
 }
 
 /** A takeover, as other elements (checkpoints, mirror, shims) hear of it. */
@@ -180,6 +182,12 @@ export class Failover implements FailoverView {
       journal: (t) =>
         this.host.journal({ kind: 'failover', from: t.from, to: t.to, reason: `group ${name}: ${t.reason}`, detail: { group: name, epoch: t.epoch, services: g.services } }),
       refused: (e) => this.refused(name, e),
+      laggingChanged: (w) =>
+        this.host.journal({
+          kind: 'failover',
+          reason: `group ${name}: ${w.nodes.length ? `the copy of the mirrored data on ${w.nodes.join(', ')} lags (said by ${w.by} at epoch ${w.epoch}); a member with a full copy is preferred for takeover` : `no member's copy of the mirrored data lags (said by ${w.by} at epoch ${w.epoch})`}`,
+          detail: { group: name, lagging: w.nodes, by: w.by, epoch: w.epoch },
+        }),
     });
     const running: RunningGroup = {
       name,
@@ -198,6 +206,7 @@ export class Failover implements FailoverView {
           running.holdOff = null;
           member.setReady(this.groupReady(running));
         }
+        if (this.host.lagging && member.heldEpoch > 0) member.setLagging(this.host.lagging(g.services));
         member.tick(t);
         if (t - running.lastBroadcast >= deadlines.heartbeatMs - deadlines.tickMs / 2) {
           running.lastBroadcast = t;
@@ -352,6 +361,7 @@ export class Failover implements FailoverView {
         failAfterMs: d.failAfterMs,
         leaseMs: d.leaseMs,
         lastStartMs: g.lastStartMs,
+        lagging: [...g.member.lagging],
         reason: g.member.assessment?.reason ?? '',
       };
     });

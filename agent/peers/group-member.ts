@@ -1,6 +1,6 @@
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import { step } from '../../common/fsm/table.js';
-import type { PeerHeartbeat } from '../../common/wire/peer-heartbeat.js';
+import type { LaggingWord, PeerHeartbeat } from '../../common/wire/peer-heartbeat.js';
 import type { GroupDeadlines } from './deadlines.js';
 import { assess, type Assessment, type GroupRules, type PeerView } from './election.js';
 import { ANNOUNCED_ROLE, FAILOVER_TABLE, type FailoverCtx, type FailoverEffect, type FailoverEvent, type FailoverState } from './failover-table.js';
@@ -34,6 +34,14 @@ export interface GroupMemberOptions {
   journal: (t: { from: FailoverState; to: FailoverState; reason: string; epoch: number }) => void;
   /** A refused heartbeat (rate limiting is the caller's). */
   refused?: (error: ArmoryError) => void;
+  /** The members known to lag changed (by the newest word of an active node). */
+  laggingChanged?: (word: LaggingWord) => void;
+}
+
+/** True when word `a` was said after word `b` (a higher epoch, or the same active's later heartbeat). */
+export function newerWord(a: LaggingWord, b: LaggingWord | null): boolean {
+  if (b === null) return true;
+  return a.epoch !== b.epoch ? a.epoch > b.epoch : a.inc !== b.inc ? a.inc > b.inc : a.seq > b.seq;
 }
 
 interface PeerRecord {
@@ -80,6 +88,10 @@ export class GroupMember {
    * fast restart.
    */
   private recovering: boolean;
+  /** The newest word of an active node on whose mirrored data lags (this node's own while active). */
+  private laggingWord: LaggingWord | null = null;
+  /** What this node, while active, says lags (set by the agent from its mirrors). */
+  private ownLagging: readonly string[] = [];
 
   constructor(private readonly o: GroupMemberOptions) {
     this.durable = { ...o.stored, granted: o.stored.granted ? { ...o.stored.granted } : null };
@@ -151,6 +163,31 @@ export class GroupMember {
     this.announce();
   }
 
+  /** While active: the members whose copy of the group's mirrored data lags (said at once when it changes). */
+  setLagging(nodes: readonly string[]): void {
+    const next = [...new Set(nodes.filter((n) => n !== this.o.self && Object.hasOwn(this.o.rules.members, n)))].sort();
+    if (next.join() === this.ownLagging.join()) return;
+    this.ownLagging = next;
+    if (this.holdsGroup) this.announce();
+  }
+
+  /** The members the newest word of an active node says lag (empty: none known). */
+  get lagging(): readonly string[] {
+    return this.laggingWord?.nodes ?? [];
+  }
+
+  private get holdsGroup(): boolean {
+    return ANNOUNCED_ROLE[this.state] === 'active';
+  }
+
+  /** Takes a word if it is newer than the one known. */
+  private hearWord(word: LaggingWord): void {
+    if (!newerWord(word, this.laggingWord)) return;
+    const before = this.laggingWord?.nodes.join() ?? '';
+    this.laggingWord = { ...word, nodes: word.nodes.filter((n) => Object.hasOwn(this.o.rules.members, n)) };
+    if (this.laggingWord.nodes.join() !== before) this.o.laggingChanged?.(this.laggingWord);
+  }
+
   dispose(): void {
     this.disposed = true;
   }
@@ -192,6 +229,9 @@ export class GroupMember {
         echoSentAt,
       },
     });
+    // An active node's heartbeat without a word says that nothing lags.
+    const word = hb.lagging ?? (hb.role === 'active' ? { by: hb.from, epoch: hb.proposal, inc: hb.inc, seq: hb.seq, nodes: [] } : null);
+    if (word && this.o.rules.voters.includes(word.by)) this.hearWord(word);
     const inForce = Math.max(hb.epoch, hb.role === 'active' || hb.role === 'releasing' ? hb.proposal : 0);
     if (inForce > this.durable.epoch) this.raiseEpoch(inForce);
     this.evaluate(now);
@@ -243,6 +283,7 @@ export class GroupMember {
         granted: this.durable.granted,
         lastVote: this.lastVote,
         stableSince: this.stableSince,
+        lagging: this.lagging,
       },
       this.views(),
       this.o.rules,
@@ -400,6 +441,8 @@ export class GroupMember {
     const vote = this.persisting ? null : (this.latest?.vote ?? null);
     if (vote) this.lastVote = vote.for;
     this.sentVoteKey = `${this.state}|${this.ctx.epoch}|${vote ? `${vote.for}@${vote.epoch}` : '-'}|${this.readyNow}`;
+    if (this.holdsGroup) this.hearWord({ by: this.o.self, epoch: this.ctx.epoch, inc: this.durable.inc, seq: this.seq, nodes: [...this.ownLagging] });
+    const word = this.laggingWord && this.laggingWord.nodes.length > 0 ? this.laggingWord : null;
     return {
       group: this.o.group,
       from: this.o.self,
@@ -413,6 +456,7 @@ export class GroupMember {
       priority: this.o.rules.members[this.o.self] ?? 0,
       vote,
       heard,
+      ...(word ? { lagging: word } : {}),
     };
   }
 

@@ -22,6 +22,8 @@ export const groupViewSchema = z.strictObject({
       reachable: z.boolean(),
       /** Its failover state (active, standby, …) as it reports it; null when it does not answer. */
       role: z.string().nullable(),
+      /** Its copy of the group's mirrored data lags behind the active node (it takes over only when no member with a full copy can). */
+      copyLags: z.boolean(),
       /** Peers whose heartbeats it hears now, of those it should hear. */
       hears: z.strictObject({ fresh: z.number().int(), of: z.number().int() }),
       /** Each of the group's services on this member: its state, or null when the node does not run it. */

@@ -16,6 +16,7 @@ export const groupStatusSchema = z.strictObject({
   failAfterMs: z.number(),
   leaseMs: z.number(),
   lastStartMs: z.number().nullable().describe('how long the services took to run on this node\'s last takeover'),
+  lagging: z.array(z.string()).optional().describe('members whose copy of the mirrored data lags, by the newest word of an active node; they take over only when no member with a full copy can'),
   reason: z.string(),
 });
 export type GroupStatus = z.output<typeof groupStatusSchema>;
@@ -26,7 +27,15 @@ export const groupSummarySchema = z.strictObject({
   services: z.array(z.string()),
   activeNode: z.string().nullable(),
   epoch: z.number().int().nonnegative(),
-  members: z.array(z.strictObject({ node: z.string(), state: z.string().nullable(), ready: z.boolean().nullable(), reachable: z.boolean() })),
+  members: z.array(
+    z.strictObject({
+      node: z.string(),
+      state: z.string().nullable(),
+      ready: z.boolean().nullable(),
+      reachable: z.boolean(),
+      lagging: z.boolean().optional().describe('its copy of the mirrored data lags, by the active node\'s word'),
+    }),
+  ),
   heartbeats: z.array(z.strictObject({ from: z.string(), to: z.string(), lastHeardMs: z.number().nullable(), fresh: z.boolean() })),
   budget: z.strictObject({ detectMs: z.number(), startMs: z.number(), arpMs: z.number(), totalMs: z.number() }),
 });

@@ -15,6 +15,22 @@ export const PEER_ROLES = ['standby', 'candidate', 'active', 'releasing'] as con
 export type PeerRole = (typeof PEER_ROLES)[number];
 
 /**
+ * An active node's word on which members' copies of the group's mirrored data lag behind it (their
+ * mirror target is down or catching up), stamped with its epoch and the incarnation and sequence
+ * number of the active's heartbeat that carried it: the newest stamp wins. The active node states it in every
+ * heartbeat while the list is not empty (no word from the active: nothing lags); the other voters
+ * pass a non-empty word on, so that a member cut off from the active learns it from the others.
+ */
+export const laggingWordSchema = z.strictObject({
+  by: nodeName,
+  epoch: count,
+  inc: count,
+  seq: count,
+  nodes: z.array(nodeName).max(16),
+});
+export type LaggingWord = z.output<typeof laggingWordSchema>;
+
+/**
  * One peer heartbeat, sent by every voter of a failover group to every other at the group's
  * interval. `inc` (incarnation, raised durably at every agent start) and `seq` order a sender's
  * heartbeats, so that replays are refused. `epoch` is the highest epoch the sender knows to have
@@ -22,7 +38,7 @@ export type PeerRole = (typeof PEER_ROLES)[number];
  * active node states in `proposal` the epoch it proposes or holds. `vote` grants the sender's
  * vote to a candidate at that candidate's proposed epoch, and `heard` echoes the latest heartbeat
  * the sender received from each voter it currently hears (its view), which is what lets the
- * receiver time its lease from its own send time.
+ * receiver time its lease from its own send time. `lagging` is described above.
  */
 export const peerHeartbeatSchema = z.strictObject({
   group: z.string().min(1).max(63),
@@ -37,5 +53,6 @@ export const peerHeartbeatSchema = z.strictObject({
   priority: z.number().int().min(0).max(256),
   vote: z.strictObject({ for: nodeName, epoch: count }).nullable(),
   heard: z.record(nodeName, z.tuple([count, count])).refine((h) => Object.keys(h).length <= 16, 'at most 16 voters'),
+  lagging: laggingWordSchema.optional(),
 });
 export type PeerHeartbeat = z.output<typeof peerHeartbeatSchema>;

@@ -248,6 +248,8 @@ export class Manager {
       const seen = nodes.flatMap((n) => (n.failover ?? []).filter((x) => x.group === name));
       const active = seen.find((x) => x.state === 'active') ?? seen.find((x) => x.activeNode !== null);
       const startMs = Math.max(0, ...seen.map((x) => x.lastStartMs ?? 0));
+      // The active node's word on whose copy lags (the voters pass it on; the active's is the newest).
+      const lagging = new Set((seen.find((x) => x.state === 'active') ?? seen[0])?.lagging ?? []);
       return {
         group: name,
         services: [...g.services],
@@ -256,7 +258,7 @@ export class Manager {
         members: voters.map((v) => {
           const n = nodes.find((x) => x.node === v);
           const own = seen.find((x) => x.node === v);
-          return { node: v, state: own?.state ?? null, ready: own?.ready ?? null, reachable: n?.reachable ?? false };
+          return { node: v, state: own?.state ?? null, ready: own?.ready ?? null, reachable: n?.reachable ?? false, ...(lagging.has(v) ? { lagging: true } : {}) };
         }),
         heartbeats: seen.flatMap((x) => x.peers.map((p) => ({ from: x.node, to: p.node, lastHeardMs: p.lastHeardMs, fresh: p.fresh }))),
         budget: failoverBudget(g.heartbeat, g.failAfter, startMs),

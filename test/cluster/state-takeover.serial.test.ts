@@ -227,4 +227,38 @@ describe('state across a failover takeover (3 nodes in network namespaces, a VIP
       bed.net.link(active, 'up');
     }
   }, 180_000);
+
+  it('a standby whose mirrored copy lags is passed over: the member with the full copy takes over, although of lower priority', async () => {
+    const priority: Record<string, number> = { h1: 200, h2: 150, h3: 100 };
+    const active = await settledHolder();
+    const [lagger, full] = MEMBERS.filter((h) => h !== active).sort((a, b) => (priority[b] ?? 0) - (priority[a] ?? 0)) as [string, string];
+    // The active node loses its path to the standby it would hand over to: that copy stops following.
+    bed.net.cut(active, lagger);
+    try {
+      await waitFor(`the active node to count ${lagger} as down`, async () => (await mirrorsOf(active)).some((m) => m.service === 'redis' && m.target === `node:${lagger}:${path.join(data, 'redis')}` && !m.up), { timeoutMs: 30_000, everyMs: 200 });
+      viaVip([], `${Array.from({ length: 50 }, (_, i) => `SET late:${i} while-${lagger}-was-cut`).join('\n')}\n`);
+      // The word reaches both standbys (the lagging one through the other, as it does not hear the active).
+      await waitFor(`${full} and ${lagger} to know that ${lagger}'s copy lags`, async () => {
+        const [g] = await manager.groups();
+        if (g?.members.find((m) => m.node === lagger)?.lagging !== true) throw new Error(JSON.stringify(g?.members));
+        return true;
+      }, { timeoutMs: 30_000, everyMs: 200 });
+      await waitFor(`the writes on ${full}'s copy`, async () => (await mirrorsOf(active)).filter((m) => m.service === 'redis' && m.target.startsWith(`node:${full}:`)).every((m) => m.up && m.pending === 0), { timeoutMs: 30_000, everyMs: 200 });
+      const from = performance.now();
+      bed.net.link(active, 'down');
+      try {
+        const next = await settledHolder(60_000, active);
+        expect(next).toBe(full);
+        expect(viaVip(['GET', 'late:49'])).toBe(`while-${lagger}-was-cut`);
+        expect(bed.sampler.doubles().filter((x) => x.t >= from)).toEqual([]);
+        // The journal of the node that took over says why it, and not the one of higher priority, did.
+        await manager.collectEvents(full);
+        expect(manager.readEvents({ node: full }).some((e) => e.kind === 'failover' && e.reason.includes(`data on ${lagger} lags`))).toBe(true);
+      } finally {
+        bed.net.link(active, 'up');
+      }
+    } finally {
+      bed.net.mend(active, lagger);
+    }
+  }, 180_000);
 });

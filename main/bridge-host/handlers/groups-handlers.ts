@@ -31,6 +31,7 @@ export function groupsHandlers(ctx: HostContext): DomainHandlers<BridgeDomains['
               priority: m.priority,
               reachable: n?.reachable ?? false,
               role: summary?.members.find((x) => x.node === m.node)?.state ?? null,
+              copyLags: summary?.members.find((x) => x.node === m.node)?.lagging === true,
               hears: { fresh: heard.filter((b) => b.fresh).length, of: heard.length },
               services: Object.fromEntries(g.services.map((s) => [s, n?.services.find((x) => x.name === s)?.state ?? null])),
             };

@@ -43,7 +43,7 @@ export function groupsView(ctx: ViewContext): View {
                           h('th', { scope: 'row' }, m.node),
                           h('td', {}, String(m.priority)),
                           h('td', {}, m.reachable ? 'yes' : 'no'),
-                          h('td', { testid: `group-${g.name}-role-${m.node}` }, m.role ?? '–'),
+                          h('td', { testid: `group-${g.name}-role-${m.node}` }, `${m.role ?? '–'}${m.copyLags ? ' · copy of the data lags' : ''}`),
                           h('td', {}, m.hears.of === 0 ? '–' : `${m.hears.fresh} of ${m.hears.of} peers`),
                           ...g.services.map((s) => h('td', {}, m.services[s] ?? '–')),
                           h(

@@ -212,3 +212,58 @@ describe('a member that has heard every voter', () => {
     m.dispose();
   });
 });
+
+describe('the word on members whose mirrored data lags', () => {
+  function three(self: string) {
+    const t = 1000;
+    const m = new GroupMember({
+      group: 'g',
+      self,
+      rules: { voters: ['a', 'b', 'c'], members: { a: 200, b: 150, c: 100 }, failback: 'manual', failbackAfterMs: 60_000, failAfterMs: 300, leaseMs: 238 },
+      deadlines: groupDeadlines(100, 300),
+      stored: { inc: 1, epoch: 3, granted: null },
+      now: () => t,
+      send: (_to, h) => sent.push(h),
+      persist: () => undefined,
+      perform: () => undefined,
+      journal: () => undefined,
+    });
+    const sent: PeerHeartbeat[] = [];
+    return { m, sent };
+  }
+  const word = (nodes: string[], seq: number, epoch = 3) => ({ by: 'a', epoch, inc: 1, seq, nodes });
+
+  it('is taken from the active node, passed on by the others, and cleared by a heartbeat of the active without one', () => {
+    const { m, sent } = three('c');
+    m.receive(hb({ from: 'a', seq: 1, role: 'active', proposal: 3, lagging: word(['b'], 1) }));
+    expect(m.lagging).toEqual(['b']);
+    m.broadcast();
+    expect(sent.at(-1)?.lagging).toEqual(word(['b'], 1));
+    // An older word passed on by another voter changes nothing.
+    m.receive(hb({ from: 'b', seq: 1, lagging: word([], 0) }));
+    expect(m.lagging).toEqual(['b']);
+    m.receive(hb({ from: 'a', seq: 2, role: 'active', proposal: 3 }));
+    expect(m.lagging).toEqual([]);
+    m.broadcast();
+    expect(sent.at(-1)?.lagging).toBeUndefined();
+  });
+
+  it('a member cut off from the active learns it from another voter; a word of a newer epoch wins', () => {
+    const { m } = three('b');
+    m.receive(hb({ from: 'c', seq: 1, lagging: word(['b'], 9) }));
+    expect(m.lagging).toEqual(['b']);
+    m.receive(hb({ from: 'c', seq: 2, epoch: 4, role: 'active', proposal: 4 }));
+    expect(m.lagging).toEqual([]);
+    // Names that are no members (a witness, an unknown node) are dropped.
+    m.receive(hb({ from: 'c', seq: 3, epoch: 4, role: 'active', proposal: 4, lagging: { by: 'c', epoch: 4, inc: 1, seq: 3, nodes: ['zz', 'a'] } }));
+    expect(m.lagging).toEqual(['a']);
+  });
+
+  it('a standby never states a word of its own', () => {
+    const { m, sent } = three('b');
+    m.setLagging(['c']);
+    m.broadcast();
+    expect(sent.at(-1)?.lagging).toBeUndefined();
+    expect(m.lagging).toEqual([]);
+  });
+});

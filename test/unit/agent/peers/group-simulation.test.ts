@@ -25,6 +25,8 @@ interface Scenario {
   maxDelayMs: number;
   dropRate: number;
   partitions: { at: number; cut: boolean[] }[];
+  /** Things done to the members at a given (simulated) time. */
+  events?: { at: number; run: (nodes: ReadonlyMap<string, GroupMember>) => void }[];
 }
 
 function simulate(sc: Scenario, durationMs: number): Sim {
@@ -100,6 +102,7 @@ function simulate(sc: Scenario, durationMs: number): Sim {
       for (let i = 0; i < names.length; i += 1) for (let j = i + 1; j < names.length; j += 1) if (p.cut[k++]) cut.add(pair(names[i] as string, names[j] as string));
     });
   }
+  for (const e of sc.events ?? []) at(e.at, () => e.run(nodes));
   at(durationMs - 2000, () => (cut = new Set()));
   let steps = 0;
   while (queue.length > 0 && steps < 2_000_000) {
@@ -123,6 +126,10 @@ const scenario = (nodes: number) =>
     maxDelayMs: fc.integer({ min: 0, max: 400 }),
     dropRate: fc.double({ min: 0, max: 0.3, noNaN: true }),
     partitions: fc.array(fc.record({ at: fc.integer({ min: 0, max: 8000 }), cut: fc.array(fc.boolean(), { minLength: 10, maxLength: 10 }) }), { maxLength: 20 }),
+    // Words on lagging members, said by whoever is active at the time.
+    events: fc
+      .array(fc.record({ at: fc.integer({ min: 0, max: 8000 }), lag: fc.subarray(Array.from({ length: nodes }, (_v, i) => `n${i}`)) }), { maxLength: 6 })
+      .map((words) => words.map((w) => ({ at: w.at, run: (all: ReadonlyMap<string, GroupMember>) => all.forEach((m) => m.setLagging(w.lag)) }))),
   });
 
 describe('a failover group in simulated time', () => {
@@ -132,7 +139,7 @@ describe('a failover group in simulated time', () => {
     expect([...sim.holders]).toEqual(['n0']);
   });
 
-  it.each([3, 4, 5])('never has two holders at once, and epochs only rise (%i voters, random partitions, delays, losses, skewed clocks)', (n) => {
+  it.each([3, 4, 5])('never has two holders at once, and epochs only rise (%i voters, random partitions, delays, losses, skewed clocks, lagging members)', (n) => {
     fc.assert(
       fc.property(scenario(n), (sc) => {
         const sim = simulate(sc, 10_000);
@@ -144,6 +151,40 @@ describe('a failover group in simulated time', () => {
       }),
       { numRuns: 15 },
     );
+  });
+});
+
+describe('members whose mirrored data lags', () => {
+  // n0 (priority 200) is active and says n1 (199) lags; then n0 is cut off from both.
+  const lagThenCut = (extra: Scenario['events'] = []): Scenario => ({
+    nodes: 3,
+    rates: [1, 1, 1],
+    seed: 7,
+    maxDelayMs: 2,
+    dropRate: 0,
+    partitions: [{ at: 3000, cut: [true, true, false] }],
+    events: [{ at: 2000, run: (nodes) => nodes.forEach((m) => m.setLagging(['n1'])) }, ...extra],
+  });
+
+  it('the active node\'s word that a member lags reaches the others, and a member with a full copy takes over first', () => {
+    const sim = simulate(lagThenCut(), 6000);
+    expect(sim.takeovers.map((x) => x.node)).toEqual(['n0', 'n2']);
+    expect(sim.doubles).toBe(0);
+  });
+
+  it('without the word the member of higher priority takes over (what the word changes)', () => {
+    const sim = simulate({ ...lagThenCut(), events: [] }, 6000);
+    expect(sim.takeovers.map((x) => x.node)).toEqual(['n0', 'n1']);
+  });
+
+  it('a lagging member still takes over when no member with a full copy can', () => {
+    const sim = simulate(lagThenCut([{ at: 2500, run: (nodes) => nodes.get('n2')?.setReady(false) }]), 6000);
+    expect(sim.takeovers.map((x) => x.node)).toEqual(['n0', 'n1']);
+  });
+
+  it('once the active says the member caught up, it is the choice by priority again', () => {
+    const sim = simulate(lagThenCut([{ at: 2500, run: (nodes) => nodes.forEach((m) => m.setLagging([])) }]), 6000);
+    expect(sim.takeovers.map((x) => x.node)).toEqual(['n0', 'n1']);
   });
 });
 

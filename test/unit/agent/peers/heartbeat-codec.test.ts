@@ -20,7 +20,8 @@ const heartbeat: fc.Arbitrary<PeerHeartbeat> = fc.record({
   priority: fc.integer({ min: 0, max: 256 }),
   vote: fc.option(fc.record({ for: nodeName, epoch: count }), { nil: null }),
   heard: fc.dictionary(nodeName, fc.tuple(count, count), { maxKeys: 5 }),
-});
+  lagging: fc.option(fc.record({ by: nodeName, epoch: count, inc: count, seq: count, nodes: fc.array(nodeName, { maxLength: 4 }) }), { nil: undefined }),
+}, { requiredKeys: ['group', 'from', 'inc', 'seq', 'epoch', 'granted', 'role', 'proposal', 'ready', 'priority', 'vote', 'heard'] });
 
 describe('heartbeat datagrams', () => {
   it('round-trip any heartbeat', () => {

@@ -12,7 +12,7 @@ describe('armory groups', () => {
         epoch: 4,
         members: [
           { node: 'h1', state: 'active', ready: true, reachable: true },
-          { node: 'h2', state: 'standby', ready: false, reachable: true },
+          { node: 'h2', state: 'standby', ready: false, reachable: true, lagging: true },
           { node: 'w', state: null, ready: null, reachable: false },
         ],
         heartbeats: [
@@ -26,7 +26,7 @@ describe('armory groups', () => {
       'g: active h1, epoch 4, services web',
       '  failover budget 455 ms = detection 400 + start 35 + ARP 20',
       '  h1           active',
-      '  h2           standby        not ready',
+      '  h2           standby        not ready, copy of the mirrored data lags',
       '  w            UNREACHABLE',
       '  heartbeats: h2 hears nothing from w for 1234 ms',
     ]);
