@@ -79,6 +79,9 @@ class TargetState {
   alerted = false;
   running = false;
   stuckRetried = 0;
+  /** Appends the target refused (its copy was not what we sent), and when that was last said. */
+  mismatches = 0;
+  mismatchSaid = 0;
   timer: NodeJS.Timeout | null = null;
 
   constructor(readonly target: MirrorTarget) {}
@@ -511,16 +514,15 @@ export class FolderMirror {
       if ((await fh.read(before, 0, before.length, start)).bytesRead !== before.length) return 'whole';
       const window = new TailWindow(before, held.size);
       if (window.sha256(held.size) !== held.tail) return 'whole';
-      if (st.size === held.size) {
-        // Same size, same end: unchanged if its time is too (else rewritten in place: whole).
-        return st.mtimeMs === held.mtimeMs ? 'done' : 'whole';
-      }
-      const buf = Buffer.alloc(Math.min(t.chunkBytes, st.size - held.size));
+      // Same size and end but another time: rewritten in place, copied whole. Same time too: nothing
+      // new, but the target may have lost its copy (a disk swapped): an empty append checks that.
+      if (st.size === held.size && st.mtimeMs !== held.mtimeMs) return 'whole';
+      const buf = Buffer.alloc(Math.max(1, Math.min(t.chunkBytes, st.size - held.size)));
       let offset = held.size;
       let base = held.tail;
-      for (let rounds = 0; rounds < 10_000_000 && offset < st.size; rounds += 1) {
-        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, st.size - offset), offset);
-        if (bytesRead === 0) return 'whole'; // shrank meanwhile
+      for (let rounds = 0; rounds < 10_000_000 && (offset < st.size || rounds === 0); rounds += 1) {
+        const { bytesRead } = offset < st.size ? await fh.read(buf, 0, Math.min(buf.length, st.size - offset), offset) : { bytesRead: 0 };
+        if (bytesRead === 0 && offset < st.size) return 'whole'; // shrank meanwhile
         const data = buf.subarray(0, bytesRead);
         const last = offset + bytesRead >= st.size;
         if (last && !(await this.onlyGrew(fh, st))) {
@@ -531,7 +533,12 @@ export class FolderMirror {
         const r = await t.apply({ kind: 'append', rel: e.rel, offset, base, data, ...(final ? { final } : {}) });
         if (r.mismatch) {
           s.held.delete(e.rel);
-          this.options.event(`the copy of ${e.rel} on ${t.name} is not what was sent to it (${r.have ?? '?'} bytes, expected ${offset}); copying it whole`, { target: t.name, rel: e.rel });
+          s.mismatches += 1;
+          // Said once in a while (a target that lost its disk answers this for every file).
+          if (Date.now() - s.mismatchSaid > 10_000) {
+            s.mismatchSaid = Date.now();
+            this.options.event(`the copy of ${e.rel} on ${t.name} is not what was sent to it (${r.have ?? '?'} bytes, expected ${offset}); copying it whole (${s.mismatches} such copies so far)`, { target: t.name, rel: e.rel });
+          }
           return 'whole';
         }
         s.sentBytes += bytesRead;
@@ -668,6 +675,8 @@ export class FolderMirror {
         (f.type !== 'file' || (o.size === f.size && (options.checksums ? o.sha256 === f.sha256 : Math.abs(o.mtimeMs - f.mtimeMs) < 2))) &&
         (f.type !== 'symlink' || o.target === f.target);
       if (same) s.stuck.delete(rel);
+      // A copy whose checksum differs is copied whole (its end may well be right).
+      else if (options.checksums) s.held.delete(rel);
       if (same || s.pending.has(rel)) continue;
       s.pending.set(rel, { kind: f.type === 'dir' ? 'mkdir' : 'put', rel, since: options.checksums ? now : since, due: now, seq });
       queued += 1;
