@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { ArmoryError } from '../../common/errors/armory-error.js';
-import type { MirrorFile, MirrorStatus } from '../../common/wire/mirror-wire.js';
-import { fileSha256, linkStaysInside, listTree, STAGING } from './mirror-receiver.js';
+import { APPEND_BASE_BYTES, type MirrorFile, type MirrorStatus } from '../../common/wire/mirror-wire.js';
+import { fileSha256, linkStaysInside, listTree, STAGING, tailSha256 } from './mirror-receiver.js';
 import { PeerTarget, type MirrorTarget } from './mirror-target.js';
+import { SharedRounds } from './shared-rounds.js';
+import { TailWindow } from './tail-window.js';
 
 export interface FolderMirrorOptions {
   service: string;
@@ -17,11 +20,23 @@ export interface FolderMirrorOptions {
   maxPending?: number;
   /** A write is copied once no further event came for it for this long. */
   settleMs?: number;
+  /**
+   * A file that only grew since a target got it is shipped as its new bytes (default); false copies
+   * every changed file whole (for comparison).
+   */
+  appends?: boolean;
   event: (reason: string, detail: Record<string, unknown>) => void;
 }
 
 type Pending = { kind: 'put' | 'remove' | 'mkdir' | 'symlink' } | { kind: 'rename'; from: string };
-type Entry = Pending & { rel: string; since: number; due: number; attempts?: number };
+/** A change pending for a target; `seq` is the number of the oldest change it stands for (barriers wait on it). */
+type Entry = Pending & { rel: string; since: number; due: number; seq: number; attempts?: number };
+/** What this side last queued of a file or link (its version then), and whether a copy may have missed a write. */
+type Known = { ino: number; size: number; mtimeMs: number; fresh: boolean };
+type Waiter = { mark: number; resolve: () => void; reject: (e: Error) => void };
+/** What a target has of a file, as this side sent it: the version and the hash of its last ≤ 4 KiB. */
+type Held = { ino: number; size: number; mtimeMs: number; mode: number; tail: string };
+type TailResult = 'done' | 'whole' | 'changed';
 
 const ATTEMPTS = 5;
 
@@ -33,14 +48,28 @@ const BURST_QUIET_MS = 500;
 const BURST_MAX_MS = 10_000;
 const NEW_DIR_RESCAN_MS = [250, 1000];
 const LIST_PAGE = 1000;
+/**
+ * File and folder times come from a coarse clock (a few ms): a write less than this after the time
+ * a file or folder shows may leave that time unchanged, so a version seen that young is looked at
+ * again by the next barrier whatever its time says.
+ */
+const FRESH_MS = 20;
+const STAT_BATCH = 64;
+const STUCK_RETRY_MS = 5000;
+
+const closedError = (folder: string) => new ArmoryError('MIRROR_E_CLOSED', `the mirror of ${folder} was closed (this node is no longer active for it); the writes before the barrier are not confirmed`, { folder });
 
 /** The pending changes of one target and how it is doing. */
 class TargetState {
   readonly pending = new Map<string, Entry>();
-  /** Paths being copied now, with the time of their oldest uncopied write. */
-  readonly inFlight = new Map<string, number>();
+  /** Paths being copied now, with the time and number of their oldest uncopied change. */
+  readonly inFlight = new Map<string, { since: number; seq: number }>();
+  /** The files this target has from us (for appends); forgotten on anything unexpected. */
+  readonly held = new Map<string, Held>();
+  /** Changes given up after ATTEMPTS failures: a barrier waits for them and retries them. */
+  readonly stuck = new Map<string, Entry>();
   up = true;
-  resync: { since: number } | null = null;
+  resync: { since: number; seq: number } | null = null;
   lastError: string | null = null;
   lastScrub: string | null = null;
   repaired = 0;
@@ -49,6 +78,10 @@ class TargetState {
   resumedBytes = 0;
   alerted = false;
   running = false;
+  stuckRetried = 0;
+  /** Appends the target refused (its copy was not what we sent), and when that was last said. */
+  mismatches = 0;
+  mismatchSaid = 0;
   timer: NodeJS.Timeout | null = null;
 
   constructor(readonly target: MirrorTarget) {}
@@ -56,8 +89,42 @@ class TargetState {
   oldest(now: number): number | null {
     let min: number | null = this.resync?.since ?? null;
     for (const e of this.pending.values()) if (min === null || e.since < min) min = e.since;
-    for (const since of this.inFlight.values()) if (min === null || since < min) min = since;
+    for (const f of this.inFlight.values()) if (min === null || f.since < min) min = f.since;
     return min === null ? null : Math.min(min, now);
+  }
+
+  /** The number of the oldest change this target has not confirmed (Infinity: none). */
+  lowest(): number {
+    let min = this.resync?.seq ?? Infinity;
+    for (const e of this.pending.values()) min = Math.min(min, e.seq);
+    for (const f of this.inFlight.values()) min = Math.min(min, f.seq);
+    for (const e of this.stuck.values()) min = Math.min(min, e.seq);
+    return min;
+  }
+
+  /** Puts an entry back; one already pending for the path takes over its older change. */
+  putBack(e: Entry, due: number): void {
+    let cur = this.pending.get(e.rel);
+    if (!cur) return void this.pending.set(e.rel, { ...e, due });
+    const kept = this.carryRename(e, cur, due);
+    if (kept.kind === 'rename' && cur.kind !== 'rename') {
+      cur = { ...cur, ...kept };
+      this.pending.set(e.rel, cur);
+    }
+    cur.due = Math.min(cur.due, due);
+    cur.seq = Math.min(cur.seq, e.seq);
+    cur.since = Math.min(cur.since, e.since);
+  }
+
+  /**
+   * A rename not yet on the target, taken over by a later change `p` of its new name: a copy of the
+   * new name stays a rename (followed by the copy's check); anything else still removes the old name.
+   */
+  carryRename(prev: Entry | undefined, p: Pending, due: number): Pending {
+    if (prev?.kind !== 'rename' || p.kind === 'rename') return p;
+    if (p.kind === 'put') return { kind: 'rename', from: prev.from };
+    if (!this.pending.has(prev.from)) this.pending.set(prev.from, { kind: 'remove', rel: prev.from, since: prev.since, due, seq: prev.seq });
+    return p;
   }
 }
 
@@ -68,6 +135,9 @@ class TargetState {
  * following deletes and renames. A target that is down keeps its queue and is resynced in full
  * when it returns; a queue that overflows gives way to the same full resync, so nothing is ever
  * silently skipped. A scrub compares checksums on a schedule; this side (the active one) wins.
+ *
+ * Every queued change has a number; barrier() looks for changes the watcher has not reported yet
+ * and resolves once every change numbered up to then is on every target that is up.
  */
 export class FolderMirror {
   private watcher: FSWatcher | null = null;
@@ -82,6 +152,14 @@ export class FolderMirror {
   private readonly outsideLinks = new Set<string>();
   private burst: { count: number; since: number | null; going: boolean } = { count: 0, since: null, going: false };
   private burstTimer: NodeJS.Timeout | null = null;
+  /** The number of the last queued change. */
+  private seq = 0;
+  /** Files and links as last queued, and folders (by their time) as last listed; '' is the folder itself. */
+  private readonly known = new Map<string, Known>();
+  private readonly knownDirs = new Map<string, { mtimeMs: number; fresh: boolean }>();
+  private readonly children = new Map<string, Set<string>>();
+  private readonly scans = new SharedRounds<null, number>(() => this.scan());
+  private waiters: Waiter[] = [];
 
   constructor(readonly options: FolderMirrorOptions) {
     this.states = options.targets.map((t) => new TargetState(t));
@@ -99,17 +177,20 @@ export class FolderMirror {
       ignored: (p: string) => p === path.join(root, STAGING) || p.startsWith(`${path.join(root, STAGING)}/`),
     });
     const rel = (p: string) => path.relative(root, p);
-    this.watcher.on('add', (p, st) => this.onWrite(rel(p), st?.ino));
-    this.watcher.on('change', (p, st) => this.onWrite(rel(p), st?.ino));
+    this.watcher.on('add', (p, st) => this.onWrite(rel(p), st));
+    this.watcher.on('change', (p, st) => this.onWrite(rel(p), st));
     this.watcher.on('unlink', (p) => this.onRemove(rel(p)));
     this.watcher.on('addDir', (p) => rel(p) !== '' && this.onNewDir(rel(p)));
     this.watcher.on('unlinkDir', (p) => rel(p) !== '' && this.enqueue(rel(p), { kind: 'remove' }));
     this.watcher.on('error', (e) => this.options.event(`watching ${root} failed: ${(e as Error).message}`, { code: 'MIRROR_E_IO' }));
     await new Promise<void>((resolve) => this.watcher?.once('ready', () => resolve()));
+    // What barriers compare with; what the targets lack is found by the comparison below.
+    await this.readDir('', { isNew: false });
     // Whatever changed while nobody watched: compare in full with each target.
     const now = Date.now();
+    const seq = this.nextSeq();
     for (const s of this.states) {
-      s.resync = { since: now };
+      s.resync = { since: now, seq };
       this.kick(s);
     }
     this.tick = setInterval(() => this.checkLag(), 250);
@@ -118,19 +199,52 @@ export class FolderMirror {
     this.scrubTimer.unref();
   }
 
-  private onWrite(rel: string, ino: number | undefined): void {
+  private nextSeq(): number {
+    this.seq += 1;
+    return this.seq;
+  }
+
+  private onWrite(rel: string, st: Stats | undefined, settleMs = this.settleMs): void {
     if (rel === '') return;
+    const ino = st?.ino;
+    if (st) this.remember(rel, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, fresh: false });
     if (ino !== undefined) {
       const un = this.recentUnlinks.get(ino);
       this.recentUnlinks.delete(ino);
       const prev = this.inodes.get(rel);
       this.inodes.set(rel, ino);
       if (un && Date.now() - un.at < 1000 && prev === undefined) {
-        this.enqueue(rel, { kind: 'rename', from: un.rel });
+        this.enqueue(rel, { kind: 'rename', from: un.rel }, settleMs);
         return;
       }
     }
-    this.enqueue(rel, { kind: 'put' });
+    this.enqueue(rel, { kind: 'put' }, settleMs);
+  }
+
+  private remember(rel: string, k: Known): void {
+    this.known.set(rel, k);
+    this.childrenOf(path.posix.dirname(rel)).add(rel);
+  }
+
+  private childrenOf(dir: string): Set<string> {
+    const key = dir === '.' ? '' : dir;
+    let c = this.children.get(key);
+    if (!c) {
+      c = new Set();
+      this.children.set(key, c);
+    }
+    return c;
+  }
+
+  /** Drops a path (and all below it) from what barriers compare with. */
+  private forget(rel: string): void {
+    this.known.delete(rel);
+    this.knownDirs.delete(rel);
+    const parent = path.posix.dirname(rel);
+    this.children.get(parent === '.' ? '' : parent)?.delete(rel);
+    const below = this.children.get(rel);
+    this.children.delete(rel);
+    for (const c of below ?? []) this.forget(c);
   }
 
   /** A new folder: what was written into it before the watch on it began is queued too. */
@@ -152,14 +266,15 @@ export class FolderMirror {
     for (const ms of NEW_DIR_RESCAN_MS) setTimeout(look, ms).unref();
   }
 
-  private onRemove(rel: string): void {
+  private onRemove(rel: string, settleMs = this.settleMs): void {
     const ino = this.inodes.get(rel);
     this.inodes.delete(rel);
+    this.forget(rel);
     if (ino !== undefined) {
       this.recentUnlinks.set(ino, { rel, at: Date.now() });
       if (this.recentUnlinks.size > 10_000) this.recentUnlinks.clear();
     }
-    this.enqueue(rel, { kind: 'remove' });
+    this.enqueue(rel, { kind: 'remove' }, settleMs);
   }
 
   /**
@@ -179,8 +294,9 @@ export class FolderMirror {
       // A comparison in the middle of a burst is followed by one at its end.
       this.burst = { count: 0, since: null, going: !quiet };
       if (this.closed) return;
+      const seq = this.nextSeq();
       for (const s of this.states) {
-        s.resync = { since: Math.min(since, s.resync?.since ?? since) };
+        s.resync = { since: Math.min(since, s.resync?.since ?? since), seq: Math.min(seq, s.resync?.seq ?? seq) };
         this.kick(s);
       }
     };
@@ -190,22 +306,32 @@ export class FolderMirror {
     this.burstTimer.unref();
   }
 
-  private enqueue(rel: string, p: Pending): void {
+  private enqueue(rel: string, p: Pending, settleMs = this.settleMs): void {
     const now = Date.now();
     this.noteBurst(now);
+    const seq = this.nextSeq();
     for (const s of this.states) {
+      let first = seq;
       if (p.kind === 'rename') {
         const prev = s.pending.get(p.from);
         s.pending.delete(p.from);
         // The old name never reached the target: the new one is simply a new file.
         if (prev && prev.kind !== 'remove') p = { kind: 'put' };
+        if (prev) first = Math.min(first, prev.seq);
       }
       const old = s.pending.get(rel);
       if (old) s.pending.delete(rel);
-      s.pending.set(rel, { ...p, rel, since: old?.since ?? now, due: now + this.settleMs });
+      const change = s.carryRename(old, p, now);
+      // A change given up before is taken over by this one.
+      first = Math.min(first, s.stuck.get(rel)?.seq ?? first);
+      s.stuck.delete(rel);
+      first = Math.min(first, old?.seq ?? first);
+      // An entry already due (or one a barrier waits for) is not put off by settling again.
+      const due = old && old.due <= now ? old.due : this.awaited(first) ? now : now + settleMs;
+      s.pending.set(rel, { ...change, rel, since: old?.since ?? now, due, seq: first });
       if (s.pending.size > this.maxPending) {
         // Backpressure: past the bound, one full resync replaces the per-path queue.
-        s.resync = { since: s.oldest(now) ?? now };
+        s.resync = { since: s.oldest(now) ?? now, seq: s.lowest() };
         s.pending.clear();
         this.options.event(`more than ${this.maxPending} changes pending for ${s.target.name}; resyncing the whole folder`, { target: s.target.name });
       }
@@ -227,7 +353,8 @@ export class FolderMirror {
     try {
       if (!s.up && (await s.target.available())) {
         s.up = true;
-        s.resync ??= { since: s.oldest(Date.now()) ?? Date.now() };
+        // What it lacks is pending (numbered); the comparison is for what no event told.
+        s.resync ??= { since: s.oldest(Date.now()) ?? Date.now(), seq: this.nextSeq() };
         this.options.event(`mirror target ${s.target.name} is back; catching up`, { target: s.target.name });
       }
       if (s.up) {
@@ -238,11 +365,13 @@ export class FolderMirror {
       this.failed(s, e);
     } finally {
       s.running = false;
+      this.checkBarriers();
     }
     if (!s.up) this.kick(s, PROBE_MS);
     else if (s.resync) this.kick(s);
     else if (s.pending.size > 0) {
-      const next = Math.min(...[...s.pending.values()].slice(0, 64).map((e) => e.due));
+      const awaited = this.awaitedUpTo();
+      const next = [...s.pending.values()].some((e) => e.seq <= awaited) ? 0 : Math.min(...[...s.pending.values()].slice(0, 64).map((e) => e.due));
       this.kick(s, Math.max(0, next - Date.now()));
     }
   }
@@ -253,6 +382,7 @@ export class FolderMirror {
     if (err.code === 'MIRROR_E_TARGET_DOWN' || err.code === 'AGENT_E_UNREACHABLE') {
       if (s.up) this.options.event(`mirror target ${s.target.name} is down: ${err.message}; its changes are kept until it returns`, { target: s.target.name, code: err.code });
       s.up = false;
+      this.checkBarriers();
     }
   }
 
@@ -262,9 +392,14 @@ export class FolderMirror {
     let down: unknown = null;
     for (let guard = 0; guard < 10_000_000 && !down && !this.closed; guard += 1) {
       const now = Date.now();
+      // Changes a barrier waits for go without settling (entries are in order of due time otherwise).
+      const awaited = this.awaitedUpTo();
       let next: Entry | undefined;
       for (const e of s.pending.values()) {
-        if (e.due > now) break;
+        if (e.due > now && (e.seq > awaited || (e.attempts ?? 0) > 0)) {
+          if (awaited === 0) break;
+          continue;
+        }
         if (s.inFlight.has(e.rel) || (e.kind === 'rename' && s.inFlight.has(e.from))) continue;
         next = e;
         break;
@@ -281,24 +416,28 @@ export class FolderMirror {
         continue;
       }
       s.pending.delete(entry.rel);
-      s.inFlight.set(entry.rel, entry.since);
+      s.inFlight.set(entry.rel, { since: entry.since, seq: entry.seq });
       const job = this.copy(s, entry)
         .catch((e: unknown) => {
           const code = (e as ArmoryError).code;
           if (code === 'MIRROR_E_TARGET_DOWN' || code === 'AGENT_E_UNREACHABLE') {
             down = e;
-            if (!s.pending.has(entry.rel)) s.pending.set(entry.rel, entry);
+            s.putBack(entry, entry.due);
           } else if ((entry.attempts ?? 0) + 1 < ATTEMPTS) {
             // Tried again a little later (a file changing under the copy, a transient error).
-            if (!s.pending.has(entry.rel)) s.pending.set(entry.rel, { ...entry, attempts: (entry.attempts ?? 0) + 1, due: Date.now() + 200 * 2 ** (entry.attempts ?? 0) });
+            s.putBack({ ...entry, attempts: (entry.attempts ?? 0) + 1 }, Date.now() + 200 * 2 ** (entry.attempts ?? 0));
           } else {
             s.lastError = `${code ?? 'MIRROR_E_IO'}: ${(e as Error).message}`;
+            // Not confirmed: a barrier waits for it (and tries it again).
+            const had = s.stuck.get(entry.rel);
+            s.stuck.set(entry.rel, { ...entry, seq: Math.min(entry.seq, had?.seq ?? entry.seq) });
             this.options.event(`cannot mirror ${entry.rel} to ${s.target.name}: ${(e as Error).message}`, { target: s.target.name, code: code ?? 'MIRROR_E_IO', rel: entry.rel });
           }
         })
         .finally(() => {
           s.inFlight.delete(entry.rel);
           inflight.delete(job);
+          this.checkBarriers();
         });
       inflight.add(job);
       if (inflight.size >= s.target.parallel) await Promise.race(inflight);
@@ -310,24 +449,43 @@ export class FolderMirror {
   /** Applies one pending change to a target. A file that changes while it is copied is queued again. */
   private async copy(s: TargetState, e: Entry): Promise<void> {
     const t = s.target;
-    if (e.kind === 'remove') return void (await t.apply({ kind: 'remove', rel: e.rel }));
+    // Anything but a file copy leaves something else than what the target had of the path.
+    const heldBefore = s.held.get(e.rel);
+    if (e.kind !== 'put') s.held.delete(e.rel);
+    if (e.kind === 'remove') {
+      // A folder (nothing was held at its path): what was held below it goes with it.
+      if (!heldBefore) for (const rel of s.held.keys()) if (rel.startsWith(`${e.rel}/`)) s.held.delete(rel);
+      return void (await t.apply({ kind: 'remove', rel: e.rel }));
+    }
     if (e.kind === 'mkdir') {
       const st = await fsp.lstat(path.join(this.options.folder, e.rel)).catch(() => null);
       if (st?.isDirectory()) await t.apply({ kind: 'mkdir', rel: e.rel });
       return;
     }
     if (e.kind === 'rename') {
+      const from = s.held.get(e.from);
+      s.held.delete(e.from);
       try {
         await t.apply({ kind: 'rename', from: e.from, to: e.rel });
-        return;
+        // Then checked like a copy: a rename is guessed from an inode number seen again soon after
+        // an unlink, and inode numbers are reused (a new file may have the number of one removed).
+        if (from) s.held.set(e.rel, from);
       } catch (err) {
         if ((err as ArmoryError).code === 'MIRROR_E_TARGET_DOWN') throw err;
         await t.apply({ kind: 'remove', rel: e.from }).catch(() => undefined);
       }
     }
     const file = path.join(this.options.folder, e.rel);
+    const looked = Date.now();
     const st = await fsp.lstat(file).catch(() => null);
     if (!st) return; // gone meanwhile: its unlink is (or will be) queued
+    if (looked - st.mtimeMs < FRESH_MS) {
+      // A write right after this look may keep this time: the next barrier copies it again.
+      const k = this.known.get(e.rel);
+      if (k) k.fresh = true;
+      else this.remember(e.rel, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, fresh: true });
+    }
+    if (!st.isFile()) s.held.delete(e.rel);
     if (st.isSymbolicLink()) {
       const target = await fsp.readlink(file);
       if (!linkStaysInside(e.rel, target)) {
@@ -342,7 +500,10 @@ export class FolderMirror {
     }
     if (st.isDirectory()) return void (await t.apply({ kind: 'mkdir', rel: e.rel }));
     if (!st.isFile()) return;
-    if (await this.sendFile(s, e, file, st)) {
+    const held = s.held.get(e.rel);
+    const tail = held && (this.options.appends !== false || e.kind === 'rename') ? await this.sendTail(s, e, file, st, held) : 'whole';
+    if (tail === 'changed') return;
+    if (tail === 'done' || (await this.sendFile(s, e, file, st))) {
       // Timestamps are coarse (a few ms): a write right after this one may leave the same
       // modification time, and chokidar then reports no change. Look again shortly.
       setTimeout(() => void this.recheck(e.rel, st), RECHECK_MS).unref();
@@ -352,7 +513,81 @@ export class FolderMirror {
   private async recheck(rel: string, sent: Stats): Promise<void> {
     if (this.closed) return;
     const now = await fsp.lstat(path.join(this.options.folder, rel)).catch(() => null);
-    if (now?.isFile() && (now.size !== sent.size || now.mtimeMs !== sent.mtimeMs || now.ino !== sent.ino)) this.enqueue(rel, { kind: 'put' });
+    if (now?.isFile() && (now.size !== sent.size || now.mtimeMs !== sent.mtimeMs || now.ino !== sent.ino)) this.onWrite(rel, now);
+  }
+
+  /**
+   * A file the target has an older version of: when it only grew (same inode, larger, and its bytes
+   * before the target's size still end as the target's copy does), sends the new bytes as appends.
+   * 'whole' when it did not only grow or the target's copy is not what we sent (then the caller
+   * copies it whole), 'changed' when it was queued again. Only the last ≤ 4 KiB are compared: a
+   * file rewritten further up and grown is not seen here; the scrub (checksums) is the net for it.
+   */
+  private async sendTail(s: TargetState, e: Entry, file: string, st: Stats, held: Held): Promise<TailResult> {
+    if (st.ino !== held.ino || st.size < held.size || (st.mode & 0o7777) !== held.mode) return 'whole';
+    const t = s.target;
+    const fh = await fsp.open(file, 'r').catch(() => null);
+    if (!fh) return 'changed'; // gone meanwhile: its unlink is (or will be) queued
+    try {
+      const start = Math.max(0, held.size - APPEND_BASE_BYTES);
+      const before = Buffer.alloc(held.size - start);
+      if ((await fh.read(before, 0, before.length, start)).bytesRead !== before.length) return 'whole';
+      const window = new TailWindow(before, held.size);
+      if (window.sha256(held.size) !== held.tail) return 'whole';
+      // Same size and end but another time: rewritten in place, copied whole. Same time too: nothing
+      // new, but the target may have lost its copy (a disk swapped): an empty append checks that.
+      if (st.size === held.size && st.mtimeMs !== held.mtimeMs) return 'whole';
+      const buf = Buffer.alloc(Math.max(1, Math.min(t.chunkBytes, st.size - held.size)));
+      let offset = held.size;
+      let base = held.tail;
+      for (let rounds = 0; rounds < 10_000_000 && (offset < st.size || rounds === 0); rounds += 1) {
+        const { bytesRead } = offset < st.size ? await fh.read(buf, 0, Math.min(buf.length, st.size - offset), offset) : { bytesRead: 0 };
+        if (bytesRead === 0 && offset < st.size) return 'whole'; // shrank meanwhile
+        const data = buf.subarray(0, bytesRead);
+        const last = offset + bytesRead >= st.size;
+        if (last && !(await this.onlyGrew(fh, st))) {
+          this.requeue(s, e);
+          return 'changed';
+        }
+        const final = last ? { size: st.size, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs } : undefined;
+        const r = await t.apply({ kind: 'append', rel: e.rel, offset, base, data, ...(final ? { final } : {}) });
+        if (r.mismatch) {
+          s.held.delete(e.rel);
+          s.mismatches += 1;
+          // Said once in a while (a target that lost its disk answers this for every file).
+          if (Date.now() - s.mismatchSaid > 10_000) {
+            s.mismatchSaid = Date.now();
+            this.options.event(`the copy of ${e.rel} on ${t.name} is not what was sent to it (${r.have ?? '?'} bytes, expected ${offset}); copying it whole (${s.mismatches} such copies so far)`, { target: t.name, rel: e.rel });
+          }
+          return 'whole';
+        }
+        s.sentBytes += bytesRead;
+        window.push(data, offset);
+        offset += bytesRead;
+        base = window.sha256(offset) ?? '';
+        // What the target has now (a cut-off append goes on from here next time).
+        s.held.set(e.rel, { ino: st.ino, size: offset, mtimeMs: last ? st.mtimeMs : Number.NaN, mode: st.mode & 0o7777, tail: base });
+      }
+      return 'done';
+    } catch (err) {
+      const code = (err as ArmoryError).code;
+      if (code === 'MIRROR_E_TARGET_DOWN' || code === 'AGENT_E_UNREACHABLE') throw err;
+      // (A receiver that does not know appends, a read error:) the whole copy decides.
+      s.held.delete(e.rel);
+      return 'whole';
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * Whether the file is still the version `st` (or, with appends, that version grown by new bytes:
+   * what was read up to st.size is then still a state the file had, and the growth comes next).
+   */
+  private async onlyGrew(fh: FileHandle, st: Stats): Promise<boolean> {
+    const now = await fh.stat();
+    if (now.size === st.size && now.mtimeMs === st.mtimeMs) return true;
+    return this.options.appends !== false && now.ino === st.ino && now.size > st.size;
   }
 
   /** Copies a file in chunks; true when the target has it, false when it changed meanwhile (queued again). */
@@ -362,6 +597,7 @@ export class FolderMirror {
     const fh = await fsp.open(file, 'r').catch(() => null);
     if (!fh) return false;
     try {
+      const window = new TailWindow();
       const hash = createHash('sha256');
       let hashedTo = 0;
       const buf = Buffer.alloc(Math.min(t.chunkBytes, Math.max(1, st.size)));
@@ -384,11 +620,11 @@ export class FolderMirror {
           hash.update(data);
           hashedTo += bytesRead;
         }
+        window.push(data, offset);
         const last = offset + bytesRead >= st.size;
         let final: { sha256: string; mode: number; mtimeMs: number } | undefined;
         if (last) {
-          const now = await fh.stat();
-          if (now.size !== st.size || now.mtimeMs !== st.mtimeMs) {
+          if (!(await this.onlyGrew(fh, st))) {
             // Still being written: copy it again once it settled.
             this.requeue(s, e);
             return false;
@@ -399,7 +635,11 @@ export class FolderMirror {
         const r = await t.apply({ kind: 'put', rel: e.rel, version, offset, total: st.size, data, ...(final ? { final } : {}) });
         s.sentBytes += bytesRead;
         const have = r.have ?? offset + bytesRead;
-        if (final && have >= st.size) return true;
+        if (final && have >= st.size) {
+          const tail = window.sha256(st.size) ?? (await tailSha256(fh, st.size));
+          s.held.set(e.rel, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, tail });
+          return true;
+        }
         // A resumed copy (the target already had part of it) re-reads from where the target is.
         offset = have;
       }
@@ -410,7 +650,19 @@ export class FolderMirror {
   }
 
   private requeue(s: TargetState, e: Entry): void {
-    if (!s.pending.has(e.rel)) s.pending.set(e.rel, { ...e, due: Date.now() + this.settleMs });
+    s.putBack(e, Date.now() + (this.awaited(e.seq) ? 0 : this.settleMs));
+  }
+
+  /** Whether a barrier waits for the change numbered `seq`. */
+  private awaited(seq: number): boolean {
+    return seq <= this.awaitedUpTo();
+  }
+
+  /** The number of the last change a barrier waits for (0: none). */
+  private awaitedUpTo(): number {
+    let max = 0;
+    for (const w of this.waiters) max = Math.max(max, w.mark);
+    return max;
   }
 
   /** Compares the whole folder with a target and queues what differs (with checksums: the scrub). */
@@ -434,6 +686,7 @@ export class FolderMirror {
       a = r.files.at(-1)?.rel;
     }
     const now = Date.now();
+    const seq = mark?.seq ?? this.nextSeq();
     for (const [rel, f] of ours) {
       const o = theirs.get(rel);
       const same =
@@ -441,17 +694,22 @@ export class FolderMirror {
         o.type === f.type &&
         (f.type !== 'file' || (o.size === f.size && (options.checksums ? o.sha256 === f.sha256 : Math.abs(o.mtimeMs - f.mtimeMs) < 2))) &&
         (f.type !== 'symlink' || o.target === f.target);
+      if (same) s.stuck.delete(rel);
+      // A copy whose checksum differs is copied whole (its end may well be right).
+      else if (options.checksums) s.held.delete(rel);
       if (same || s.pending.has(rel)) continue;
-      s.pending.set(rel, { kind: f.type === 'dir' ? 'mkdir' : 'put', rel, since: options.checksums ? now : since, due: now });
+      s.pending.set(rel, { kind: f.type === 'dir' ? 'mkdir' : 'put', rel, since: options.checksums ? now : since, due: now, seq });
       queued += 1;
     }
     for (const rel of [...theirs.keys()].sort().reverse()) {
       if (ours.has(rel) || s.pending.has(rel)) continue;
-      s.pending.set(rel, { kind: 'remove', rel, since: options.checksums ? now : since, due: now });
+      s.pending.set(rel, { kind: 'remove', rel, since: options.checksums ? now : since, due: now, seq });
       queued += 1;
     }
+    for (const rel of s.stuck.keys()) if (!ours.has(rel) && !theirs.has(rel)) s.stuck.delete(rel);
     // Another comparison asked for meanwhile (a burst) still has to run.
     if (s.resync === mark) s.resync = null;
+    this.checkBarriers();
     return queued;
   }
 
@@ -477,6 +735,13 @@ export class FolderMirror {
 
   private checkLag(): void {
     const now = Date.now();
+    // Changes given up on hold the barriers waiting for them: they are tried again now and then.
+    for (const s of this.states) {
+      if (this.waiters.length === 0 || !s.up || s.stuck.size === 0 || now - s.stuckRetried < STUCK_RETRY_MS) continue;
+      this.retryStuck(s, now);
+      this.kick(s);
+    }
+    this.checkBarriers();
     for (const s of this.states) {
       const oldest = s.oldest(now);
       const lag = oldest === null ? 0 : now - oldest;
@@ -497,6 +762,129 @@ export class FolderMirror {
   /** The standby nodes (peer targets) that are down or catching up after a gap: not just a few writes behind. */
   laggingNodes(): string[] {
     return this.states.filter((s) => s.target instanceof PeerTarget && (!s.up || s.resync !== null)).map((s) => (s.target as PeerTarget).node);
+  }
+
+  /**
+   * Resolves once every change made under the folder before the call is written and fsynced on
+   * every target that is up. It does not wait for the watcher: it compares each known file's
+   * (inode, size, time) and each known folder's time with what was last queued, lists the folders
+   * whose time changed, and queues what differs at once; then it waits until those changes and
+   * everything queued before them are confirmed by each target that is up. A target that fails is
+   * marked down and no longer waited for; while no target is up, the barrier holds until one is
+   * back and has confirmed. Barriers called together share one look (see SharedRounds). Rejects
+   * with MIRROR_E_CLOSED when the mirror is closed first (the node is no longer active).
+   */
+  async barrier(): Promise<void> {
+    if (this.closed) throw closedError(this.options.folder);
+    if (this.states.length === 0) throw new ArmoryError('MIRROR_E_NOT_ACTIVE', `the mirror of ${this.options.folder} has no target`, { folder: this.options.folder });
+    const mark = await this.scans.run(null);
+    if (this.closed) throw closedError(this.options.folder);
+    await new Promise<void>((resolve, reject) => {
+      this.waiters.push({ mark, resolve, reject });
+      this.checkBarriers();
+      if (this.waiters.length > 0) for (const s of this.states) this.hurry(s);
+    });
+  }
+
+  /** Releases the barriers whose changes every target that is up confirmed (none while no target is up). */
+  private checkBarriers(): void {
+    if (this.waiters.length === 0) return;
+    const up = this.states.filter((s) => s.up);
+    if (up.length === 0) return;
+    const low = Math.min(...up.map((s) => s.lowest()));
+    const waiting: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (w.mark < low) w.resolve();
+      else waiting.push(w);
+    }
+    this.waiters = waiting;
+  }
+
+  /** One barrier's look at the folder: queues what changed unreported; returns the number of the last change. */
+  private async scan(): Promise<number> {
+    if (this.closed) return this.seq;
+    for (const rel of [...this.knownDirs.keys()]) {
+      const k = this.knownDirs.get(rel);
+      if (!k || this.closed) continue; // gone with a folder above it
+      const looked = Date.now();
+      const st = await fsp.lstat(path.join(this.options.folder, rel)).catch(() => null);
+      if (!st?.isDirectory()) {
+        if (rel !== '' && this.knownDirs.has(rel)) this.onRemove(rel, 0);
+        continue;
+      }
+      if (st.mtimeMs !== k.mtimeMs || k.fresh) await this.readDir(rel, { isNew: false, looked, st });
+    }
+    const files = [...this.known];
+    const newDirs: Promise<void>[] = [];
+    for (let i = 0; i < files.length && !this.closed; i += STAT_BATCH) {
+      const batch = files.slice(i, i + STAT_BATCH);
+      const stats = await Promise.all(batch.map(([rel]) => fsp.lstat(path.join(this.options.folder, rel)).catch(() => null)));
+      batch.forEach(([rel, k], j) => {
+        const st = stats[j];
+        if (this.known.get(rel) !== k) return; // queued again meanwhile
+        if (!st) return this.onRemove(rel, 0);
+        if (st.isDirectory()) {
+          this.forget(rel);
+          this.enqueue(rel, { kind: 'mkdir' }, 0);
+          return void newDirs.push(this.readDir(rel, { isNew: true }));
+        }
+        if (k.fresh || st.ino !== k.ino || st.size !== k.size || st.mtimeMs !== k.mtimeMs) this.onWrite(rel, st, 0);
+      });
+    }
+    await Promise.all(newDirs);
+    // What waits (settling, or given up earlier) is tried now.
+    const now = Date.now();
+    for (const s of this.states) {
+      this.retryStuck(s, now);
+      for (const e of s.pending.values()) e.due = Math.min(e.due, now);
+      this.hurry(s);
+    }
+    return this.seq;
+  }
+
+  private retryStuck(s: TargetState, now: number): void {
+    for (const e of s.stuck.values()) s.putBack({ ...e, attempts: 0 }, now);
+    s.stuck.clear();
+    s.stuckRetried = now;
+  }
+
+  /** A worker sleeping until the next settled entry starts now (a barrier waits). */
+  private hurry(s: TargetState): void {
+    if (s.timer && s.up) {
+      clearTimeout(s.timer);
+      s.timer = null;
+    }
+    this.kick(s);
+  }
+
+  /**
+   * Lists a folder and remembers it with the time it had before the listing; entries not known yet
+   * are remembered and, when `isNew` or the folder changed, queued; known entries gone are removed.
+   */
+  private async readDir(rel: string, o: { isNew: boolean; looked?: number; st?: Stats }): Promise<void> {
+    const dir = path.join(this.options.folder, rel);
+    const looked = o.looked ?? Date.now();
+    const st = o.st ?? (await fsp.lstat(dir).catch(() => null));
+    if (!st?.isDirectory()) return;
+    const names = await fsp.readdir(dir).catch(() => null);
+    if (!names) return;
+    const queue = o.isNew || this.knownDirs.has(rel);
+    this.knownDirs.set(rel, { mtimeMs: st.mtimeMs, fresh: looked - st.mtimeMs < FRESH_MS });
+    if (rel !== '') this.childrenOf(path.posix.dirname(rel)).add(rel);
+    const present = new Set(names.filter((n) => rel !== '' || n !== STAGING).map((n) => (rel === '' ? n : `${rel}/${n}`)));
+    // Removals first: a new name of a removed file is then seen as its rename.
+    for (const child of [...(this.children.get(rel) ?? [])]) if (!present.has(child)) this.onRemove(child, 0);
+    for (const child of present) {
+      if (this.known.has(child) || this.knownDirs.has(child)) continue;
+      const name = path.posix.basename(child);
+      const cst = await fsp.lstat(path.join(dir, name)).catch(() => null);
+      if (!cst || this.closed) continue;
+      if (cst.isDirectory()) {
+        if (queue) this.enqueue(child, { kind: 'mkdir' }, 0);
+        await this.readDir(child, { isNew: queue });
+      } else if (queue) this.onWrite(child, cst, 0);
+      else this.remember(child, { ino: cst.ino, size: cst.size, mtimeMs: cst.mtimeMs, fresh: false });
+    }
   }
 
   /** True when every target holds every change made so far. */
@@ -526,6 +914,7 @@ export class FolderMirror {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const w of this.waiters.splice(0)) w.reject(closedError(this.options.folder));
     if (this.tick) clearInterval(this.tick);
     if (this.scrubTimer) clearInterval(this.scrubTimer);
     for (const s of this.states) if (s.timer) clearTimeout(s.timer);
