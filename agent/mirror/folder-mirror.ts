@@ -93,12 +93,18 @@ class TargetState {
     return min === null ? null : Math.min(min, now);
   }
 
-  /** The number of the oldest change this target has not confirmed (Infinity: none). */
-  lowest(): number {
+  /**
+   * The number of the oldest change this target has not confirmed (Infinity: none); it stops
+   * looking at the first one numbered `floor` or less (the oldest are first in the queue).
+   */
+  lowest(floor = 0): number {
     let min = this.resync?.seq ?? Infinity;
-    for (const e of this.pending.values()) min = Math.min(min, e.seq);
-    for (const f of this.inFlight.values()) min = Math.min(min, f.seq);
-    for (const e of this.stuck.values()) min = Math.min(min, e.seq);
+    for (const group of [this.inFlight.values(), this.stuck.values(), this.pending.values()]) {
+      for (const e of group) {
+        min = Math.min(min, e.seq);
+        if (min <= floor) return min;
+      }
+    }
     return min;
   }
 
@@ -160,6 +166,7 @@ export class FolderMirror {
   private readonly children = new Map<string, Set<string>>();
   private readonly scans = new SharedRounds<null, number>(() => this.scan());
   private waiters: Waiter[] = [];
+  private learned: Promise<void> = Promise.resolve();
 
   constructor(readonly options: FolderMirrorOptions) {
     this.states = options.targets.map((t) => new TargetState(t));
@@ -184,8 +191,11 @@ export class FolderMirror {
     this.watcher.on('unlinkDir', (p) => rel(p) !== '' && this.enqueue(rel(p), { kind: 'remove' }));
     this.watcher.on('error', (e) => this.options.event(`watching ${root} failed: ${(e as Error).message}`, { code: 'MIRROR_E_IO' }));
     await new Promise<void>((resolve) => this.watcher?.once('ready', () => resolve()));
-    // What barriers compare with; what the targets lack is found by the comparison below.
-    await this.readDir('', { isNew: false });
+    // What barriers compare with (they wait for it); what the targets lack is found by the
+    // comparison below. Not waited for here: a large folder must not hold up a takeover.
+    this.learned = this.readDir('', { isNew: false }).catch((e: unknown) => {
+      this.options.event(`listing ${root} for barriers failed: ${(e as Error).message}`, { code: 'MIRROR_E_IO' });
+    });
     // Whatever changed while nobody watched: compare in full with each target.
     const now = Date.now();
     const seq = this.nextSeq();
@@ -667,6 +677,8 @@ export class FolderMirror {
 
   /** Compares the whole folder with a target and queues what differs (with checksums: the scrub). */
   private async resync(s: TargetState, options: { checksums: boolean }): Promise<number> {
+    // After the first listing for barriers: what it remembers must be what this comparison saw or newer.
+    await this.learned;
     const mark = s.resync;
     const since = mark?.since ?? Date.now();
     const theirs = new Map<string, MirrorFile>();
@@ -791,7 +803,8 @@ export class FolderMirror {
     if (this.waiters.length === 0) return;
     const up = this.states.filter((s) => s.up);
     if (up.length === 0) return;
-    const low = Math.min(...up.map((s) => s.lowest()));
+    const first = Math.min(...this.waiters.map((w) => w.mark));
+    const low = Math.min(...up.map((s) => s.lowest(first)));
     const waiting: Waiter[] = [];
     for (const w of this.waiters) {
       if (w.mark < low) w.resolve();
@@ -802,6 +815,7 @@ export class FolderMirror {
 
   /** One barrier's look at the folder: queues what changed unreported; returns the number of the last change. */
   private async scan(): Promise<number> {
+    await this.learned;
     if (this.closed) return this.seq;
     for (const rel of [...this.knownDirs.keys()]) {
       const k = this.knownDirs.get(rel);
