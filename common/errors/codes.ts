@@ -139,6 +139,7 @@ export const ERROR_CODES = {
   DRILL_E_BUSY: 'a drill is already running',
   DRILL_E_INJECT: 'the fault could not be injected on the node',
   DRILL_E_UNKNOWN_REPORT: 'no drill report has that id',
+  SHIM_E_MIRROR: "the mirror cannot confirm the service's writes (waitForMirror): the session is closed without the replies they came before",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
