@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ArmoryError } from '../../../../common/errors/armory-error.js';
 import type { Session } from '../../../../agent/shims/session.js';
 import { shimPair, shimPki, tcpServer, type ShimPair } from '../../../helpers/shim-rig.js';
@@ -11,10 +11,6 @@ beforeAll(async () => {
   pki = await shimPki();
 });
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
 
 /** A mirror barrier the test settles by hand (or, once `auto` is set, settles itself). */
 function testBarrier() {
@@ -60,20 +56,20 @@ async function service(onConnection: (s: net.Socket) => void = () => undefined) 
     s.on('end', () => s.end());
     onConnection(s);
   });
-  cleanups.push(() => srv.close());
+  onTestFinished(() => srv.close());
   return srv;
 }
 
 async function pairWith(port: number, barrier: ReturnType<typeof testBarrier> | null, fields: Record<string, unknown> = { waitForMirror: true }): Promise<ShimPair> {
   const pair = await shimPair(pki, port, fields, barrier ? { barrierOf: barrier.barrierOf } : {});
-  cleanups.push(() => pair.stop());
+  onTestFinished(() => pair.stop());
   return pair;
 }
 
 /** A client program connected through the pair, with what it received and whether its stream ended. */
 async function clientOf(pair: ShimPair) {
   const s = net.connect({ host: '127.0.0.1', port: pair.client.port, allowHalfOpen: true });
-  cleanups.push(() => s.destroy());
+  onTestFinished(() => void s.destroy());
   const chunks: Buffer[] = [];
   const got = {
     bytes: 0,
@@ -96,14 +92,20 @@ async function clientOf(pair: ShimPair) {
 
 const sessionOf = (pair: ShimPair) => waitFor('the server-end session', () => [...pair.server.sessions.values()][0] as Session | undefined);
 
+/** A service that answers each request with +OK and the request, behind a waitForMirror shim; a client has sent `request` and the first barrier is under way. */
+async function requestSent(request: string) {
+  const barrier = testBarrier();
+  const svc = await service((s) => s.on('data', (d) => s.write(`+OK ${d.toString()}`)));
+  const pair = await pairWith(svc.port, barrier);
+  const c = await clientOf(pair);
+  c.socket.write(request);
+  await waitFor('the barrier to be asked', () => barrier.calls.length === 1);
+  return { barrier, svc, pair, c };
+}
+
 describe('a shim with waitForMirror: the service\'s replies wait for the mirror', () => {
   it('holds a reply until the barrier resolves, then gives it; asks the barrier of its own service', async () => {
-    const barrier = testBarrier();
-    const svc = await service((s) => s.on('data', (d) => s.write(`+OK ${d.toString()}`)));
-    const pair = await pairWith(svc.port, barrier);
-    const c = await clientOf(pair);
-    c.socket.write('SET a 1');
-    await waitFor('the barrier to be asked', () => barrier.calls.length === 1);
+    const { barrier, pair, c } = await requestSent('SET a 1');
     expect(barrier.calls[0]?.service).toBe('svc');
     const session = await sessionOf(pair);
     expect(session.held).toBe('+OK SET a 1'.length);
@@ -163,12 +165,7 @@ describe('a shim with waitForMirror: the service\'s replies wait for the mirror'
   });
 
   it('a barrier that rejects (the mirror closed) closes the session with SHIM_E_MIRROR: the held reply is never given', async () => {
-    const barrier = testBarrier();
-    const svc = await service((s) => s.on('data', () => s.write('+OK')));
-    const pair = await pairWith(svc.port, barrier);
-    const c = await clientOf(pair);
-    c.socket.write('SET a 1');
-    await waitFor('the barrier', () => barrier.calls.length === 1);
+    const { barrier, svc, pair, c } = await requestSent('SET a 1');
     barrier.rejectNext(new ArmoryError('MIRROR_E_TARGET_DOWN', 'the mirror closed: this node is no longer active'));
     await waitFor('the client connection to close', () => c.got.closed || c.got.ended);
     expect(c.got.bytes).toBe(0);
@@ -180,12 +177,7 @@ describe('a shim with waitForMirror: the service\'s replies wait for the mirror'
   });
 
   it('a held reply survives a broken path: it goes out over the resumed one once the barrier resolves, once', async () => {
-    const barrier = testBarrier();
-    const svc = await service((s) => s.on('data', (d) => s.write(`+OK ${d.toString()}`)));
-    const pair = await pairWith(svc.port, barrier);
-    const c = await clientOf(pair);
-    c.socket.write('SET a 1');
-    await waitFor('the barrier', () => barrier.calls.length === 1);
+    const { barrier, pair, c } = await requestSent('SET a 1');
     const session = await sessionOf(pair);
     pair.relay.cut();
     await waitFor('the session to resume', () => session.resumes === 1 && session.state === 'open', { timeoutMs: 15_000 });
