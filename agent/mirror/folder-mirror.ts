@@ -6,6 +6,7 @@ import { ArmoryError } from '../../common/errors/armory-error.js';
 import type { MirrorFile, MirrorStatus } from '../../common/wire/mirror-wire.js';
 import { fileSha256, linkStaysInside, listTree, STAGING } from './mirror-receiver.js';
 import type { MirrorTarget } from './mirror-target.js';
+import { SharedRounds } from './shared-rounds.js';
 
 export interface FolderMirrorOptions {
   service: string;
@@ -21,7 +22,11 @@ export interface FolderMirrorOptions {
 }
 
 type Pending = { kind: 'put' | 'remove' | 'mkdir' | 'symlink' } | { kind: 'rename'; from: string };
-type Entry = Pending & { rel: string; since: number; due: number; attempts?: number };
+/** A change pending for a target; `seq` is the number of the oldest change it stands for (barriers wait on it). */
+type Entry = Pending & { rel: string; since: number; due: number; seq: number; attempts?: number };
+/** What this side last queued of a file or link (its version then), and whether a copy may have missed a write. */
+type Known = { ino: number; size: number; mtimeMs: number; fresh: boolean };
+type Waiter = { mark: number; resolve: () => void; reject: (e: Error) => void };
 
 const ATTEMPTS = 5;
 
@@ -33,14 +38,26 @@ const BURST_QUIET_MS = 500;
 const BURST_MAX_MS = 10_000;
 const NEW_DIR_RESCAN_MS = [250, 1000];
 const LIST_PAGE = 1000;
+/**
+ * File and folder times come from a coarse clock (a few ms): a write less than this after the time
+ * a file or folder shows may leave that time unchanged, so a version seen that young is looked at
+ * again by the next barrier whatever its time says.
+ */
+const FRESH_MS = 20;
+const STAT_BATCH = 64;
+const STUCK_RETRY_MS = 5000;
+
+const closedError = (folder: string) => new ArmoryError('MIRROR_E_CLOSED', `the mirror of ${folder} was closed (this node is no longer active for it); the writes before the barrier are not confirmed`, { folder });
 
 /** The pending changes of one target and how it is doing. */
 class TargetState {
   readonly pending = new Map<string, Entry>();
-  /** Paths being copied now, with the time of their oldest uncopied write. */
-  readonly inFlight = new Map<string, number>();
+  /** Paths being copied now, with the time and number of their oldest uncopied change. */
+  readonly inFlight = new Map<string, { since: number; seq: number }>();
+  /** Changes given up after ATTEMPTS failures: a barrier waits for them and retries them. */
+  readonly stuck = new Map<string, Entry>();
   up = true;
-  resync: { since: number } | null = null;
+  resync: { since: number; seq: number } | null = null;
   lastError: string | null = null;
   lastScrub: string | null = null;
   repaired = 0;
@@ -49,6 +66,7 @@ class TargetState {
   resumedBytes = 0;
   alerted = false;
   running = false;
+  stuckRetried = 0;
   timer: NodeJS.Timeout | null = null;
 
   constructor(readonly target: MirrorTarget) {}
@@ -56,8 +74,26 @@ class TargetState {
   oldest(now: number): number | null {
     let min: number | null = this.resync?.since ?? null;
     for (const e of this.pending.values()) if (min === null || e.since < min) min = e.since;
-    for (const since of this.inFlight.values()) if (min === null || since < min) min = since;
+    for (const f of this.inFlight.values()) if (min === null || f.since < min) min = f.since;
     return min === null ? null : Math.min(min, now);
+  }
+
+  /** The number of the oldest change this target has not confirmed (Infinity: none). */
+  lowest(): number {
+    let min = this.resync?.seq ?? Infinity;
+    for (const e of this.pending.values()) min = Math.min(min, e.seq);
+    for (const f of this.inFlight.values()) min = Math.min(min, f.seq);
+    for (const e of this.stuck.values()) min = Math.min(min, e.seq);
+    return min;
+  }
+
+  /** Puts an entry back; one already pending for the path takes over its older change. */
+  putBack(e: Entry, due: number): void {
+    const cur = this.pending.get(e.rel);
+    if (!cur) return void this.pending.set(e.rel, { ...e, due });
+    cur.due = Math.min(cur.due, due);
+    cur.seq = Math.min(cur.seq, e.seq);
+    cur.since = Math.min(cur.since, e.since);
   }
 }
 
@@ -68,6 +104,9 @@ class TargetState {
  * following deletes and renames. A target that is down keeps its queue and is resynced in full
  * when it returns; a queue that overflows gives way to the same full resync, so nothing is ever
  * silently skipped. A scrub compares checksums on a schedule; this side (the active one) wins.
+ *
+ * Every queued change has a number; barrier() looks for changes the watcher has not reported yet
+ * and resolves once every change numbered up to then is on every target that is up.
  */
 export class FolderMirror {
   private watcher: FSWatcher | null = null;
@@ -82,6 +121,14 @@ export class FolderMirror {
   private readonly outsideLinks = new Set<string>();
   private burst: { count: number; since: number | null; going: boolean } = { count: 0, since: null, going: false };
   private burstTimer: NodeJS.Timeout | null = null;
+  /** The number of the last queued change. */
+  private seq = 0;
+  /** Files and links as last queued, and folders (by their time) as last listed; '' is the folder itself. */
+  private readonly known = new Map<string, Known>();
+  private readonly knownDirs = new Map<string, { mtimeMs: number; fresh: boolean }>();
+  private readonly children = new Map<string, Set<string>>();
+  private readonly scans = new SharedRounds<null, number>(() => this.scan());
+  private waiters: Waiter[] = [];
 
   constructor(readonly options: FolderMirrorOptions) {
     this.states = options.targets.map((t) => new TargetState(t));
@@ -99,17 +146,20 @@ export class FolderMirror {
       ignored: (p: string) => p === path.join(root, STAGING) || p.startsWith(`${path.join(root, STAGING)}/`),
     });
     const rel = (p: string) => path.relative(root, p);
-    this.watcher.on('add', (p, st) => this.onWrite(rel(p), st?.ino));
-    this.watcher.on('change', (p, st) => this.onWrite(rel(p), st?.ino));
+    this.watcher.on('add', (p, st) => this.onWrite(rel(p), st));
+    this.watcher.on('change', (p, st) => this.onWrite(rel(p), st));
     this.watcher.on('unlink', (p) => this.onRemove(rel(p)));
     this.watcher.on('addDir', (p) => rel(p) !== '' && this.onNewDir(rel(p)));
     this.watcher.on('unlinkDir', (p) => rel(p) !== '' && this.enqueue(rel(p), { kind: 'remove' }));
     this.watcher.on('error', (e) => this.options.event(`watching ${root} failed: ${(e as Error).message}`, { code: 'MIRROR_E_IO' }));
     await new Promise<void>((resolve) => this.watcher?.once('ready', () => resolve()));
+    // What barriers compare with; what the targets lack is found by the comparison below.
+    await this.readDir('', { isNew: false });
     // Whatever changed while nobody watched: compare in full with each target.
     const now = Date.now();
+    const seq = this.nextSeq();
     for (const s of this.states) {
-      s.resync = { since: now };
+      s.resync = { since: now, seq };
       this.kick(s);
     }
     this.tick = setInterval(() => this.checkLag(), 250);
@@ -118,19 +168,52 @@ export class FolderMirror {
     this.scrubTimer.unref();
   }
 
-  private onWrite(rel: string, ino: number | undefined): void {
+  private nextSeq(): number {
+    this.seq += 1;
+    return this.seq;
+  }
+
+  private onWrite(rel: string, st: Stats | undefined, settleMs = this.settleMs): void {
     if (rel === '') return;
+    const ino = st?.ino;
+    if (st) this.remember(rel, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, fresh: false });
     if (ino !== undefined) {
       const un = this.recentUnlinks.get(ino);
       this.recentUnlinks.delete(ino);
       const prev = this.inodes.get(rel);
       this.inodes.set(rel, ino);
       if (un && Date.now() - un.at < 1000 && prev === undefined) {
-        this.enqueue(rel, { kind: 'rename', from: un.rel });
+        this.enqueue(rel, { kind: 'rename', from: un.rel }, settleMs);
         return;
       }
     }
-    this.enqueue(rel, { kind: 'put' });
+    this.enqueue(rel, { kind: 'put' }, settleMs);
+  }
+
+  private remember(rel: string, k: Known): void {
+    this.known.set(rel, k);
+    this.childrenOf(path.posix.dirname(rel)).add(rel);
+  }
+
+  private childrenOf(dir: string): Set<string> {
+    const key = dir === '.' ? '' : dir;
+    let c = this.children.get(key);
+    if (!c) {
+      c = new Set();
+      this.children.set(key, c);
+    }
+    return c;
+  }
+
+  /** Drops a path (and all below it) from what barriers compare with. */
+  private forget(rel: string): void {
+    this.known.delete(rel);
+    this.knownDirs.delete(rel);
+    const parent = path.posix.dirname(rel);
+    this.children.get(parent === '.' ? '' : parent)?.delete(rel);
+    const below = this.children.get(rel);
+    this.children.delete(rel);
+    for (const c of below ?? []) this.forget(c);
   }
 
   /** A new folder: what was written into it before the watch on it began is queued too. */
@@ -152,14 +235,15 @@ export class FolderMirror {
     for (const ms of NEW_DIR_RESCAN_MS) setTimeout(look, ms).unref();
   }
 
-  private onRemove(rel: string): void {
+  private onRemove(rel: string, settleMs = this.settleMs): void {
     const ino = this.inodes.get(rel);
     this.inodes.delete(rel);
+    this.forget(rel);
     if (ino !== undefined) {
       this.recentUnlinks.set(ino, { rel, at: Date.now() });
       if (this.recentUnlinks.size > 10_000) this.recentUnlinks.clear();
     }
-    this.enqueue(rel, { kind: 'remove' });
+    this.enqueue(rel, { kind: 'remove' }, settleMs);
   }
 
   /**
@@ -179,8 +263,9 @@ export class FolderMirror {
       // A comparison in the middle of a burst is followed by one at its end.
       this.burst = { count: 0, since: null, going: !quiet };
       if (this.closed) return;
+      const seq = this.nextSeq();
       for (const s of this.states) {
-        s.resync = { since: Math.min(since, s.resync?.since ?? since) };
+        s.resync = { since: Math.min(since, s.resync?.since ?? since), seq: Math.min(seq, s.resync?.seq ?? seq) };
         this.kick(s);
       }
     };
@@ -190,22 +275,31 @@ export class FolderMirror {
     this.burstTimer.unref();
   }
 
-  private enqueue(rel: string, p: Pending): void {
+  private enqueue(rel: string, p: Pending, settleMs = this.settleMs): void {
     const now = Date.now();
     this.noteBurst(now);
+    const seq = this.nextSeq();
     for (const s of this.states) {
+      let first = seq;
       if (p.kind === 'rename') {
         const prev = s.pending.get(p.from);
         s.pending.delete(p.from);
         // The old name never reached the target: the new one is simply a new file.
         if (prev && prev.kind !== 'remove') p = { kind: 'put' };
+        if (prev) first = Math.min(first, prev.seq);
       }
       const old = s.pending.get(rel);
       if (old) s.pending.delete(rel);
-      s.pending.set(rel, { ...p, rel, since: old?.since ?? now, due: now + this.settleMs });
+      // A change given up before is taken over by this one.
+      first = Math.min(first, s.stuck.get(rel)?.seq ?? first);
+      s.stuck.delete(rel);
+      first = Math.min(first, old?.seq ?? first);
+      // An entry already due (or one a barrier waits for) is not put off by settling again.
+      const due = old && old.due <= now ? old.due : this.awaited(first) ? now : now + settleMs;
+      s.pending.set(rel, { ...p, rel, since: old?.since ?? now, due, seq: first });
       if (s.pending.size > this.maxPending) {
         // Backpressure: past the bound, one full resync replaces the per-path queue.
-        s.resync = { since: s.oldest(now) ?? now };
+        s.resync = { since: s.oldest(now) ?? now, seq: s.lowest() };
         s.pending.clear();
         this.options.event(`more than ${this.maxPending} changes pending for ${s.target.name}; resyncing the whole folder`, { target: s.target.name });
       }
@@ -227,7 +321,8 @@ export class FolderMirror {
     try {
       if (!s.up && (await s.target.available())) {
         s.up = true;
-        s.resync ??= { since: s.oldest(Date.now()) ?? Date.now() };
+        // What it lacks is pending (numbered); the comparison is for what no event told.
+        s.resync ??= { since: s.oldest(Date.now()) ?? Date.now(), seq: this.nextSeq() };
         this.options.event(`mirror target ${s.target.name} is back; catching up`, { target: s.target.name });
       }
       if (s.up) {
@@ -238,11 +333,13 @@ export class FolderMirror {
       this.failed(s, e);
     } finally {
       s.running = false;
+      this.checkBarriers();
     }
     if (!s.up) this.kick(s, PROBE_MS);
     else if (s.resync) this.kick(s);
     else if (s.pending.size > 0) {
-      const next = Math.min(...[...s.pending.values()].slice(0, 64).map((e) => e.due));
+      const awaited = this.awaitedUpTo();
+      const next = [...s.pending.values()].some((e) => e.seq <= awaited) ? 0 : Math.min(...[...s.pending.values()].slice(0, 64).map((e) => e.due));
       this.kick(s, Math.max(0, next - Date.now()));
     }
   }
@@ -253,6 +350,7 @@ export class FolderMirror {
     if (err.code === 'MIRROR_E_TARGET_DOWN' || err.code === 'AGENT_E_UNREACHABLE') {
       if (s.up) this.options.event(`mirror target ${s.target.name} is down: ${err.message}; its changes are kept until it returns`, { target: s.target.name, code: err.code });
       s.up = false;
+      this.checkBarriers();
     }
   }
 
@@ -262,9 +360,14 @@ export class FolderMirror {
     let down: unknown = null;
     for (let guard = 0; guard < 10_000_000 && !down && !this.closed; guard += 1) {
       const now = Date.now();
+      // Changes a barrier waits for go without settling (entries are in order of due time otherwise).
+      const awaited = this.awaitedUpTo();
       let next: Entry | undefined;
       for (const e of s.pending.values()) {
-        if (e.due > now) break;
+        if (e.due > now && (e.seq > awaited || (e.attempts ?? 0) > 0)) {
+          if (awaited === 0) break;
+          continue;
+        }
         if (s.inFlight.has(e.rel) || (e.kind === 'rename' && s.inFlight.has(e.from))) continue;
         next = e;
         break;
@@ -281,24 +384,28 @@ export class FolderMirror {
         continue;
       }
       s.pending.delete(entry.rel);
-      s.inFlight.set(entry.rel, entry.since);
+      s.inFlight.set(entry.rel, { since: entry.since, seq: entry.seq });
       const job = this.copy(s, entry)
         .catch((e: unknown) => {
           const code = (e as ArmoryError).code;
           if (code === 'MIRROR_E_TARGET_DOWN' || code === 'AGENT_E_UNREACHABLE') {
             down = e;
-            if (!s.pending.has(entry.rel)) s.pending.set(entry.rel, entry);
+            s.putBack(entry, entry.due);
           } else if ((entry.attempts ?? 0) + 1 < ATTEMPTS) {
             // Tried again a little later (a file changing under the copy, a transient error).
-            if (!s.pending.has(entry.rel)) s.pending.set(entry.rel, { ...entry, attempts: (entry.attempts ?? 0) + 1, due: Date.now() + 200 * 2 ** (entry.attempts ?? 0) });
+            s.putBack({ ...entry, attempts: (entry.attempts ?? 0) + 1 }, Date.now() + 200 * 2 ** (entry.attempts ?? 0));
           } else {
             s.lastError = `${code ?? 'MIRROR_E_IO'}: ${(e as Error).message}`;
+            // Not confirmed: a barrier waits for it (and tries it again).
+            const had = s.stuck.get(entry.rel);
+            s.stuck.set(entry.rel, { ...entry, seq: Math.min(entry.seq, had?.seq ?? entry.seq) });
             this.options.event(`cannot mirror ${entry.rel} to ${s.target.name}: ${(e as Error).message}`, { target: s.target.name, code: code ?? 'MIRROR_E_IO', rel: entry.rel });
           }
         })
         .finally(() => {
           s.inFlight.delete(entry.rel);
           inflight.delete(job);
+          this.checkBarriers();
         });
       inflight.add(job);
       if (inflight.size >= s.target.parallel) await Promise.race(inflight);
@@ -326,8 +433,15 @@ export class FolderMirror {
       }
     }
     const file = path.join(this.options.folder, e.rel);
+    const looked = Date.now();
     const st = await fsp.lstat(file).catch(() => null);
     if (!st) return; // gone meanwhile: its unlink is (or will be) queued
+    if (looked - st.mtimeMs < FRESH_MS) {
+      // A write right after this look may keep this time: the next barrier copies it again.
+      const k = this.known.get(e.rel);
+      if (k) k.fresh = true;
+      else this.remember(e.rel, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, fresh: true });
+    }
     if (st.isSymbolicLink()) {
       const target = await fsp.readlink(file);
       if (!linkStaysInside(e.rel, target)) {
@@ -352,7 +466,7 @@ export class FolderMirror {
   private async recheck(rel: string, sent: Stats): Promise<void> {
     if (this.closed) return;
     const now = await fsp.lstat(path.join(this.options.folder, rel)).catch(() => null);
-    if (now?.isFile() && (now.size !== sent.size || now.mtimeMs !== sent.mtimeMs || now.ino !== sent.ino)) this.enqueue(rel, { kind: 'put' });
+    if (now?.isFile() && (now.size !== sent.size || now.mtimeMs !== sent.mtimeMs || now.ino !== sent.ino)) this.onWrite(rel, now);
   }
 
   /** Copies a file in chunks; true when the target has it, false when it changed meanwhile (queued again). */
@@ -410,7 +524,19 @@ export class FolderMirror {
   }
 
   private requeue(s: TargetState, e: Entry): void {
-    if (!s.pending.has(e.rel)) s.pending.set(e.rel, { ...e, due: Date.now() + this.settleMs });
+    s.putBack(e, Date.now() + (this.awaited(e.seq) ? 0 : this.settleMs));
+  }
+
+  /** Whether a barrier waits for the change numbered `seq`. */
+  private awaited(seq: number): boolean {
+    return seq <= this.awaitedUpTo();
+  }
+
+  /** The number of the last change a barrier waits for (0: none). */
+  private awaitedUpTo(): number {
+    let max = 0;
+    for (const w of this.waiters) max = Math.max(max, w.mark);
+    return max;
   }
 
   /** Compares the whole folder with a target and queues what differs (with checksums: the scrub). */
@@ -434,6 +560,7 @@ export class FolderMirror {
       a = r.files.at(-1)?.rel;
     }
     const now = Date.now();
+    const seq = mark?.seq ?? this.nextSeq();
     for (const [rel, f] of ours) {
       const o = theirs.get(rel);
       const same =
@@ -441,17 +568,20 @@ export class FolderMirror {
         o.type === f.type &&
         (f.type !== 'file' || (o.size === f.size && (options.checksums ? o.sha256 === f.sha256 : Math.abs(o.mtimeMs - f.mtimeMs) < 2))) &&
         (f.type !== 'symlink' || o.target === f.target);
+      if (same) s.stuck.delete(rel);
       if (same || s.pending.has(rel)) continue;
-      s.pending.set(rel, { kind: f.type === 'dir' ? 'mkdir' : 'put', rel, since: options.checksums ? now : since, due: now });
+      s.pending.set(rel, { kind: f.type === 'dir' ? 'mkdir' : 'put', rel, since: options.checksums ? now : since, due: now, seq });
       queued += 1;
     }
     for (const rel of [...theirs.keys()].sort().reverse()) {
       if (ours.has(rel) || s.pending.has(rel)) continue;
-      s.pending.set(rel, { kind: 'remove', rel, since: options.checksums ? now : since, due: now });
+      s.pending.set(rel, { kind: 'remove', rel, since: options.checksums ? now : since, due: now, seq });
       queued += 1;
     }
+    for (const rel of s.stuck.keys()) if (!ours.has(rel) && !theirs.has(rel)) s.stuck.delete(rel);
     // Another comparison asked for meanwhile (a burst) still has to run.
     if (s.resync === mark) s.resync = null;
+    this.checkBarriers();
     return queued;
   }
 
@@ -477,6 +607,13 @@ export class FolderMirror {
 
   private checkLag(): void {
     const now = Date.now();
+    // Changes given up on hold the barriers waiting for them: they are tried again now and then.
+    for (const s of this.states) {
+      if (this.waiters.length === 0 || !s.up || s.stuck.size === 0 || now - s.stuckRetried < STUCK_RETRY_MS) continue;
+      this.retryStuck(s, now);
+      this.kick(s);
+    }
+    this.checkBarriers();
     for (const s of this.states) {
       const oldest = s.oldest(now);
       const lag = oldest === null ? 0 : now - oldest;
@@ -491,6 +628,128 @@ export class FolderMirror {
         s.alerted = false;
         this.options.event(`mirror of ${this.options.folder} to ${s.target.name} caught up`, { target: s.target.name, lagMs: lag });
       }
+    }
+  }
+
+  /**
+   * Resolves once every change made under the folder before the call is written and fsynced on
+   * every target that is up. It does not wait for the watcher: it compares each known file's
+   * (inode, size, time) and each known folder's time with what was last queued, lists the folders
+   * whose time changed, and queues what differs at once; then it waits until those changes and
+   * everything queued before them are confirmed by each target that is up. A target that fails is
+   * marked down and no longer waited for; while no target is up, the barrier holds until one is
+   * back and has confirmed. Barriers called together share one look (see SharedRounds). Rejects
+   * with MIRROR_E_CLOSED when the mirror is closed first (the node is no longer active).
+   */
+  async barrier(): Promise<void> {
+    if (this.closed) throw closedError(this.options.folder);
+    const mark = await this.scans.run(null);
+    if (this.closed) throw closedError(this.options.folder);
+    await new Promise<void>((resolve, reject) => {
+      this.waiters.push({ mark, resolve, reject });
+      this.checkBarriers();
+      if (this.waiters.length > 0) for (const s of this.states) this.hurry(s);
+    });
+  }
+
+  /** Releases the barriers whose changes every target that is up confirmed (none while no target is up). */
+  private checkBarriers(): void {
+    if (this.waiters.length === 0) return;
+    const up = this.states.filter((s) => s.up);
+    if (up.length === 0) return;
+    const low = Math.min(...up.map((s) => s.lowest()));
+    const waiting: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (w.mark < low) w.resolve();
+      else waiting.push(w);
+    }
+    this.waiters = waiting;
+  }
+
+  /** One barrier's look at the folder: queues what changed unreported; returns the number of the last change. */
+  private async scan(): Promise<number> {
+    if (this.closed) return this.seq;
+    for (const rel of [...this.knownDirs.keys()]) {
+      const k = this.knownDirs.get(rel);
+      if (!k || this.closed) continue; // gone with a folder above it
+      const looked = Date.now();
+      const st = await fsp.lstat(path.join(this.options.folder, rel)).catch(() => null);
+      if (!st?.isDirectory()) {
+        if (rel !== '' && this.knownDirs.has(rel)) this.onRemove(rel, 0);
+        continue;
+      }
+      if (st.mtimeMs !== k.mtimeMs || k.fresh) await this.readDir(rel, { isNew: false, looked, st });
+    }
+    const files = [...this.known];
+    const newDirs: Promise<void>[] = [];
+    for (let i = 0; i < files.length && !this.closed; i += STAT_BATCH) {
+      const batch = files.slice(i, i + STAT_BATCH);
+      const stats = await Promise.all(batch.map(([rel]) => fsp.lstat(path.join(this.options.folder, rel)).catch(() => null)));
+      batch.forEach(([rel, k], j) => {
+        const st = stats[j];
+        if (this.known.get(rel) !== k) return; // queued again meanwhile
+        if (!st) return this.onRemove(rel, 0);
+        if (st.isDirectory()) {
+          this.forget(rel);
+          this.enqueue(rel, { kind: 'mkdir' }, 0);
+          return void newDirs.push(this.readDir(rel, { isNew: true }));
+        }
+        if (k.fresh || st.ino !== k.ino || st.size !== k.size || st.mtimeMs !== k.mtimeMs) this.onWrite(rel, st, 0);
+      });
+    }
+    await Promise.all(newDirs);
+    // What waits (settling, or given up earlier) is tried now.
+    const now = Date.now();
+    for (const s of this.states) {
+      this.retryStuck(s, now);
+      for (const e of s.pending.values()) e.due = Math.min(e.due, now);
+      this.hurry(s);
+    }
+    return this.seq;
+  }
+
+  private retryStuck(s: TargetState, now: number): void {
+    for (const e of s.stuck.values()) s.putBack({ ...e, attempts: 0 }, now);
+    s.stuck.clear();
+    s.stuckRetried = now;
+  }
+
+  /** A worker sleeping until the next settled entry starts now (a barrier waits). */
+  private hurry(s: TargetState): void {
+    if (s.timer && s.up) {
+      clearTimeout(s.timer);
+      s.timer = null;
+    }
+    this.kick(s);
+  }
+
+  /**
+   * Lists a folder and remembers it with the time it had before the listing; entries not known yet
+   * are remembered and, when `isNew` or the folder changed, queued; known entries gone are removed.
+   */
+  private async readDir(rel: string, o: { isNew: boolean; looked?: number; st?: Stats }): Promise<void> {
+    const dir = path.join(this.options.folder, rel);
+    const looked = o.looked ?? Date.now();
+    const st = o.st ?? (await fsp.lstat(dir).catch(() => null));
+    if (!st?.isDirectory()) return;
+    const names = await fsp.readdir(dir).catch(() => null);
+    if (!names) return;
+    const queue = o.isNew || this.knownDirs.has(rel);
+    this.knownDirs.set(rel, { mtimeMs: st.mtimeMs, fresh: looked - st.mtimeMs < FRESH_MS });
+    if (rel !== '') this.childrenOf(path.posix.dirname(rel)).add(rel);
+    const present = new Set(names.filter((n) => rel !== '' || n !== STAGING).map((n) => (rel === '' ? n : `${rel}/${n}`)));
+    // Removals first: a new name of a removed file is then seen as its rename.
+    for (const child of [...(this.children.get(rel) ?? [])]) if (!present.has(child)) this.onRemove(child, 0);
+    for (const child of present) {
+      if (this.known.has(child) || this.knownDirs.has(child)) continue;
+      const name = path.posix.basename(child);
+      const cst = await fsp.lstat(path.join(dir, name)).catch(() => null);
+      if (!cst || this.closed) continue;
+      if (cst.isDirectory()) {
+        if (queue) this.enqueue(child, { kind: 'mkdir' }, 0);
+        await this.readDir(child, { isNew: queue });
+      } else if (queue) this.onWrite(child, cst, 0);
+      else this.remember(child, { ino: cst.ino, size: cst.size, mtimeMs: cst.mtimeMs, fresh: false });
     }
   }
 
@@ -521,6 +780,7 @@ export class FolderMirror {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const w of this.waiters.splice(0)) w.reject(closedError(this.options.folder));
     if (this.tick) clearInterval(this.tick);
     if (this.scrubTimer) clearInterval(this.scrubTimer);
     for (const s of this.states) if (s.timer) clearTimeout(s.timer);

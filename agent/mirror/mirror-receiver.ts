@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import { fsyncDir } from '../../common/node/fsync.js';
 import { relPathSchema, type MirrorFile } from '../../common/wire/mirror-wire.js';
+import { SharedRounds } from './shared-rounds.js';
 
 /** The staging folder a receiver keeps inside the copy (same file system, so renames are atomic). */
 export const STAGING = '.armory-mirror';
@@ -17,36 +18,6 @@ export type TargetOp =
   | { kind: 'symlink'; rel: string; target: string };
 
 const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
-
-/**
- * fsyncs a folder, sharing the work between callers: one fsync that starts after a caller's rename
- * covers it, so many files renamed into one folder at once cost a few fsyncs, not one each.
- */
-class FolderSync {
-  private readonly state = new Map<string, { running: Promise<void>; next: Promise<void> | null }>();
-
-  sync(dir: string): Promise<void> {
-    const s = this.state.get(dir);
-    if (!s) {
-      const running = fsyncDir(dir).finally(() => this.done(dir));
-      this.state.set(dir, { running, next: null });
-      return running;
-    }
-    // One is under way and may have started before our rename: wait for the one after it.
-    s.next ??= s.running.catch(() => undefined).then(() => fsyncDir(dir));
-    return s.next;
-  }
-
-  private done(dir: string): void {
-    const s = this.state.get(dir);
-    if (!s) return;
-    if (s.next) {
-      const next = s.next;
-      this.state.set(dir, { running: next, next: null });
-      void next.finally(() => this.done(dir)).catch(() => undefined);
-    } else this.state.delete(dir);
-  }
-}
 
 /** Checks a relative path and joins it to the root, refusing anything that would leave it. */
 export function insideRoot(root: string, rel: string): string {
@@ -82,7 +53,8 @@ const gone = (what: string) => new ArmoryError('MIRROR_E_TARGET_DOWN', `${what} 
  */
 export class MirrorReceiver {
   private readonly hashes = new Map<string, { hash: Hash; at: number }>();
-  private readonly folders = new FolderSync();
+  /** Folder fsyncs shared between callers: one that starts after a caller's rename covers it. */
+  private readonly folders = new SharedRounds<string, void>((dir) => fsyncDir(dir));
   private readonly staged = new Map<string, Promise<unknown>>();
 
   constructor(readonly root: string) {}
@@ -269,7 +241,7 @@ export class MirrorReceiver {
     // systems: a folder that is not on it any more fails the rename (EXDEV, ENOENT).
     await this.onDisk(dir, guard);
     await fsp.rename(st.file, dest);
-    await this.folders.sync(dir);
+    await this.folders.run(dir);
     return { have: op.total };
   }
 

@@ -101,6 +101,21 @@ export class Mirrors {
     return this.active.get(service)?.folders.every((f) => f.caughtUp()) ?? true;
   }
 
+  /**
+   * Resolves once every write made under the service's mirrored folders before the call is on every
+   * target that is up (FolderMirror.barrier, for all folders). Waits for a refresh under way first.
+   * Rejects with MIRROR_E_NOT_ACTIVE when this node runs no mirror with a target for the service,
+   * and with MIRROR_E_CLOSED when the mirror stops first (the node is no longer active for it).
+   */
+  async barrier(service: string): Promise<void> {
+    await this.chain;
+    const m = this.active.get(service);
+    if (!m || m.folders.length === 0) {
+      throw new ArmoryError('MIRROR_E_NOT_ACTIVE', `${this.deps.node} runs no mirror ${m ? 'with a target ' : ''}for ${service}${m ? '' : ' (not active here, or no mirror configured)'}`, { service, node: this.deps.node });
+    }
+    await Promise.all(m.folders.map((f) => f.barrier()));
+  }
+
   /** Runs the scrub of a service's folders now. */
   async scrub(service: string): Promise<{ target: string; repaired: number }[]> {
     const out: { target: string; repaired: number }[] = [];

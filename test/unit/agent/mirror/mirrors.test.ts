@@ -51,6 +51,36 @@ describe('mirrored writes from peers', () => {
     await expect(m.list({ service: 'nope', folder, limit: 10, checksums: false }, { role: 'agent', name: 'a' })).rejects.toMatchObject({ code: 'MIRROR_E_NOT_REPLICA' });
   });
 
+  it('a barrier for a service this node runs no mirror of is refused with MIRROR_E_NOT_ACTIVE', async () => {
+    const { m } = standby(false, 2);
+    await m.refresh();
+    await expect(m.barrier('db')).rejects.toMatchObject({ code: 'MIRROR_E_NOT_ACTIVE' });
+    await expect(m.barrier('nope')).rejects.toMatchObject({ code: 'MIRROR_E_NOT_ACTIVE' });
+  });
+
+  it("on the active node, a service's barrier covers all its folders", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-mirrors-'));
+    dirs.push(dir);
+    const [one, two, to] = ['one', 'two', 'to'].map((n) => path.join(dir, n)) as [string, string, string];
+    fs.mkdirSync(to);
+    const config = parseConfigOrThrow(`services:
+  db:
+    command: /bin/true
+    mirror: { folders: [${JSON.stringify(one)}, ${JSON.stringify(two)}], to: ${JSON.stringify(to)} }
+`);
+    const m = new Mirrors({ node: 'a', roles: { epochOf: () => 1, isActive: () => true }, config: () => config, links: null, event: () => undefined });
+    await m.refresh();
+    try {
+      fs.writeFileSync(path.join(one, 'f'), '1');
+      fs.writeFileSync(path.join(two, 'g'), '2');
+      await m.barrier('db');
+      expect(fs.readFileSync(path.join(to, one, 'f'), 'utf8')).toBe('1');
+      expect(fs.readFileSync(path.join(to, two, 'g'), 'utf8')).toBe('2');
+    } finally {
+      await m.close();
+    }
+  });
+
   it('peers may replicate but not command', () => {
     const peer = { role: 'agent' as const, name: 'a' };
     for (const m of ['checkpoint.put', 'mirror.apply', 'mirror.list'] as const) expect(mayCall(peer, m)).toBe(true);

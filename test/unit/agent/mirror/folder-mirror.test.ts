@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FolderMirror } from '../../../../agent/mirror/folder-mirror.js';
+import { LocalTarget } from '../../../../agent/mirror/mirror-target.js';
+import type { ArmoryError } from '../../../../common/errors/armory-error.js';
+import { waitFor } from '../../../helpers/wait.js';
+
+const dirs: string[] = [];
+const mirrors: FolderMirror[] = [];
+afterEach(async () => {
+  for (const m of mirrors.splice(0)) await m.close();
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A folder `src` mirrored to local folders under the test's directory (`to` made unless asked not to). */
+async function mirrored(options: { targets?: number; missing?: number[]; settleMs?: number } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-fm-'));
+  dirs.push(dir);
+  const src = path.join(dir, 'src');
+  fs.mkdirSync(src);
+  const tos = Array.from({ length: options.targets ?? 1 }, (_, i) => path.join(dir, `to${i}`));
+  tos.forEach((to, i) => options.missing?.includes(i) || fs.mkdirSync(to));
+  const events: string[] = [];
+  const fm = new FolderMirror({
+    service: 'svc',
+    folder: src,
+    targets: tos.map((to) => new LocalTarget(to, src)),
+    lagAlertMs: 60_000,
+    scrubMs: 3_600_000,
+    ...(options.settleMs !== undefined ? { settleMs: options.settleMs } : {}),
+    event: (reason) => events.push(reason),
+  });
+  mirrors.push(fm);
+  await fm.start();
+  const copy = (i: number, rel: string) => path.join(tos[i] as string, src, rel);
+  return { fm, src, tos, copy, events };
+}
+
+/** Whether a promise settled (without waiting for it). */
+function track(p: Promise<void>) {
+  const state: { settled: boolean; error: unknown } = { settled: false, error: null };
+  p.then(
+    () => (state.settled = true),
+    (e: unknown) => {
+      state.settled = true;
+      state.error = e;
+    },
+  );
+  return state;
+}
+
+describe('the mirror barrier', () => {
+  it('resolves once what was written before it is on the target', async () => {
+    const { fm, src, copy } = await mirrored();
+    await fm.barrier();
+    for (let i = 0; i < 20; i += 1) fs.appendFileSync(path.join(src, 'log'), `entry ${i}\n`);
+    fs.mkdirSync(path.join(src, 'a/b'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'a/b/deep'), 'deep');
+    await fm.barrier();
+    expect(fs.readFileSync(copy(0, 'log'), 'utf8')).toBe(fs.readFileSync(path.join(src, 'log'), 'utf8'));
+    expect(fs.readFileSync(copy(0, 'a/b/deep'), 'utf8')).toBe('deep');
+  });
+
+  it('includes a write the watcher has not reported yet (written in the same tick, settle delay of a minute)', async () => {
+    // With a minute of settling, only the barrier's own look can bring these over in time.
+    const { fm, src, copy } = await mirrored({ settleMs: 60_000 });
+    fs.writeFileSync(path.join(src, 'old'), 'old');
+    fs.writeFileSync(path.join(src, 'gone'), 'x');
+    await fm.barrier();
+    expect(fs.existsSync(copy(0, 'gone'))).toBe(true);
+    for (let round = 0; round < 20; round += 1) {
+      fs.appendFileSync(path.join(src, 'old'), `+${round}`);
+      fs.writeFileSync(path.join(src, `new-${round}`), `n${round}`);
+      fs.mkdirSync(path.join(src, `d${round}`));
+      fs.writeFileSync(path.join(src, `d${round}`, 'f'), `in d${round}`);
+      if (round === 10) fs.rmSync(path.join(src, 'gone'));
+      if (round === 12) fs.renameSync(path.join(src, 'new-0'), path.join(src, 'renamed'));
+      await fm.barrier();
+      expect(fs.readFileSync(copy(0, 'old'), 'utf8')).toBe(fs.readFileSync(path.join(src, 'old'), 'utf8'));
+      expect(fs.readFileSync(copy(0, `d${round}/f`), 'utf8')).toBe(`in d${round}`);
+      expect(fs.readFileSync(copy(0, round >= 12 ? 'renamed' : 'new-0'), 'utf8')).toBe('n0');
+      expect(fs.existsSync(copy(0, 'gone'))).toBe(round < 10);
+    }
+    expect(fs.existsSync(copy(0, 'new-0'))).toBe(false);
+  });
+
+  it('barriers called together all resolve, each with the writes made before it', async () => {
+    const { fm, src, copy } = await mirrored({ settleMs: 60_000 });
+    const waits: Promise<number>[] = [];
+    for (let i = 0; i < 50; i += 1) {
+      fs.writeFileSync(path.join(src, `f${i}`), `v${i}`);
+      waits.push(fm.barrier().then(() => i));
+    }
+    for (const i of await Promise.all(waits)) expect(fs.readFileSync(copy(0, `f${i}`), 'utf8')).toBe(`v${i}`);
+  });
+
+  it('with the only target down, holds until it is back and has the writes', async () => {
+    const { fm, src, tos, copy } = await mirrored({ missing: [0] });
+    await waitFor('the target to be down', () => fm.status()[0]?.up === false);
+    fs.writeFileSync(path.join(src, 'precious'), 'acknowledged');
+    const b = track(fm.barrier());
+    // Down stays down: it is probed again and again, and the barrier keeps waiting.
+    await waitFor('the target to be probed again', () => fm.status()[0]?.pending === 1 && fm.status()[0]?.up === false);
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(b.settled).toBe(false);
+    fs.mkdirSync(tos[0] as string);
+    await waitFor('the barrier to resolve', () => b.settled, { timeoutMs: 10_000 });
+    expect(b.error).toBeNull();
+    expect(fs.readFileSync(copy(0, 'precious'), 'utf8')).toBe('acknowledged');
+  });
+
+  it('stops waiting for a target that is down while another one is up', async () => {
+    const { fm, src, copy } = await mirrored({ targets: 2, missing: [1] });
+    fs.writeFileSync(path.join(src, 'f'), 'data');
+    await fm.barrier();
+    expect(fs.readFileSync(copy(0, 'f'), 'utf8')).toBe('data');
+    expect(fm.status().map((s) => s.up)).toEqual([true, false]);
+  });
+
+  it('close() rejects the barriers still waiting, and later ones, with MIRROR_E_CLOSED', async () => {
+    const { fm, src } = await mirrored({ missing: [0] });
+    fs.writeFileSync(path.join(src, 'f'), 'data');
+    const b = fm.barrier();
+    const settled = track(b);
+    await waitFor('the target to be down', () => fm.status()[0]?.up === false);
+    expect(settled.settled).toBe(false);
+    await fm.close();
+    await expect(b).rejects.toMatchObject({ code: 'MIRROR_E_CLOSED' });
+    await expect(fm.barrier()).rejects.toMatchObject({ code: 'MIRROR_E_CLOSED' } satisfies Partial<ArmoryError>);
+  });
+});
