@@ -301,7 +301,7 @@ async function main(tracker) {
   const mirrorTo = path.join(dir, 'disk2');
   fs.mkdirSync(mirrorData);
   fs.mkdirSync(mirrorTo);
-  const redis = await start('redis-server', ['--port', String(ports.redis), '--bind', '127.0.0.1', '--dir', mirrorData, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no']);
+  await start('redis-server', ['--port', String(ports.redis), '--bind', '127.0.0.1', '--dir', mirrorData, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no']);
   await waitFor('redis to listen', async () => {
     try {
       (await connect(ports.redis)).destroy();
