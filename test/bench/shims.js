@@ -173,6 +173,34 @@ async function redisWritesPerSec(port) {
   return (perConn * MIRROR_CONNS) / secs;
 }
 
+/** Has redis rewrite its AOF (a small base, an empty increment) and waits until it is done. */
+async function rewriteAof(port) {
+  const s = await connect(port);
+  let text = '';
+  s.on('data', (d) => (text += d));
+  const ask = async (cmd, done) => {
+    text = '';
+    s.write(cmd);
+    await waitFor(`redis to answer ${cmd.split('\r\n')[2]}`, () => done(text), { timeoutMs: 30_000, everyMs: 5 });
+  };
+  await ask('*1\r\n$12\r\nBGREWRITEAOF\r\n', (t) => t.endsWith('\r\n'));
+  await waitFor('the AOF rewrite to finish', async () => {
+    let info = '';
+    await ask('*2\r\n$4\r\nINFO\r\n$11\r\npersistence\r\n', (t) => {
+      info = t;
+      return /aof_rewrite_in_progress:\d/.test(t) && t.endsWith('\r\n');
+    });
+    return /aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info);
+  }, { timeoutMs: 30_000, everyMs: 20 });
+  s.destroy();
+}
+
+/** Bytes of redis's AOF increment files (what grows with each write until the next rewrite). */
+function aofIncrementBytes(dir) {
+  const sub = path.join(dir, 'appendonlydir');
+  return fs.readdirSync(sub).filter((f) => f.endsWith('.incr.aof')).reduce((n, f) => n + fs.statSync(path.join(sub, f)).size, 0);
+}
+
 async function main(tracker) {
   const dir = tracker.tmpDir('shims');
   // tcpServer + 1 is the plain port of the tcp-transport server end.
@@ -301,7 +329,7 @@ async function main(tracker) {
   const mirrorTo = path.join(dir, 'disk2');
   fs.mkdirSync(mirrorData);
   fs.mkdirSync(mirrorTo);
-  await start('redis-server', ['--port', String(ports.redis), '--bind', '127.0.0.1', '--dir', mirrorData, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no']);
+  await start('redis-server', ['--port', String(ports.redis), '--bind', '127.0.0.1', '--dir', mirrorData, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--auto-aof-rewrite-min-size', '1mb', '--daemonize', 'no']);
   await waitFor('redis to listen', async () => {
     try {
       (await connect(ports.redis)).destroy();
@@ -317,13 +345,24 @@ async function main(tracker) {
   const onClient = await start(NODE, [endsJs, 'client', pkiFile, String(ports.mirrorOnClient), String(ports.mirrorOnServer)]);
   await ready(onClient, 'the client end (waitForMirror on)');
   const mirrorSubjects = { direct: ports.redis, off: ports.mirrorOffClient, on: ports.mirrorOnClient };
+  // Each run starts from a freshly rewritten AOF: the mirror copies a changed file whole, so what a
+  // barrier costs grows with the increment file (until redis rewrites it, at 1 MB here).
+  const aofAfter = { pingPong: {}, writes: {} };
+  const mirrorRtt = {};
+  for (const [name, port] of Object.entries(mirrorSubjects)) {
+    await rewriteAof(ports.redis);
+    mirrorRtt[name] = summarize(await redisPingPong(port), 1);
+    aofAfter.pingPong[name] = aofIncrementBytes(mirrorData);
+  }
   const writesPerSec = { direct: [], off: [], on: [] };
   await redisWritesPerSec(ports.mirrorOnClient); // warm-up
   for (let r = 0; r < REPS; r += 1) {
-    for (const [name, port] of Object.entries(mirrorSubjects)) writesPerSec[name].push(await redisWritesPerSec(port));
+    for (const [name, port] of Object.entries(mirrorSubjects)) {
+      await rewriteAof(ports.redis);
+      writesPerSec[name].push(await redisWritesPerSec(port));
+      aofAfter.writes[name] = Math.max(aofAfter.writes[name] ?? 0, aofIncrementBytes(mirrorData));
+    }
   }
-  const mirrorRtt = {};
-  for (const [name, port] of Object.entries(mirrorSubjects)) mirrorRtt[name] = summarize(await redisPingPong(port), 1);
   const filesInCopy = fs.readdirSync(path.join(mirrorTo, mirrorData), { recursive: true }).length;
 
   const med = (xs) => summarize(xs, 1).median;
@@ -355,6 +394,7 @@ async function main(tracker) {
     inFlightPerConnection: MIRROR_PIPE,
     writesPerRun: MIRROR_WRITES,
     filesInCopy,
+    aofIncrementBytesAtEnd: aofAfter,
   };
   const line = (label, j) => `${label} ${j.throughputMBps} MB/s (${Math.round(j.ratioToDirect * 100)} % of direct, ${Math.round(j.ratioToSocat * 100)} % of socat), +${j.addedP50Us} µs p50 / +${j.addedP99Us} µs p99`;
   writeResult({
@@ -390,7 +430,7 @@ async function main(tracker) {
       'shimsTcp is transport tcp: the session opened over mutual TLS, the data over a plain TCP path proved with the session secret (HMAC challenge); socat is its floor (a plain relay, in C, one process instead of two).',
       'relayCpuMsPerGB / relayCpuUsPerRoundTrip: user + system CPU time of the two relaying processes (both shim ends, or both bare TLS relays) per GiB streamed and per round trip. On a loaded machine elapsed-time figures follow the CPU share the relays get; these follow what the code costs.',
       'tlsRelay is the floor of the mtls transport: two bare Node processes relaying TCP → mutual TLS → TCP with pipe(), no sessions, frames, acknowledgements or replay; the gap between it and shims is what the session protocol costs, the gap between it and direct is what an encrypted relay through two extra processes costs.',
-      `waitForMirror: redis-server with --appendfsync always in a folder mirrored (as the agent does it: FolderMirror to a LocalTarget, mirror.to on the same disk here) and the shim's server end with the option off and on, in one process; the mirror runs in both cases, so the difference is what the replies waiting for Mirrors.barrier cost. Round trips: one SET at a time (${PINGS}); writes/s: ${MIRROR_CONNS} connections with ${MIRROR_PIPE} SETs in flight each (${MIRROR_WRITES} per run, median of ${REPS}); direct is redis without a shim. The data and its copy are both on the disk of os.tmpdir(); a standby over the network adds its round trip to each barrier.`,
+      `waitForMirror: redis-server with --appendfsync always in a folder mirrored (as the agent does it: FolderMirror to a LocalTarget, mirror.to on the same disk here) and the shim's server end with the option off and on, in one process; the mirror runs in both cases, so the difference is what the replies waiting for Mirrors.barrier cost. Round trips: one SET at a time (${PINGS}); writes/s: ${MIRROR_CONNS} connections with ${MIRROR_PIPE} SETs in flight each (${MIRROR_WRITES} per run, median of ${REPS}); direct is redis without a shim. The data and its copy are both on the disk of os.tmpdir(); a standby over the network adds its round trip to each barrier. Each run starts from a rewritten AOF (BGREWRITEAOF; auto-rewrite past 1 MB): the mirror copies a changed file whole (and again when it changed during the copy), so a barrier costs more the larger the AOF increment grew (aofIncrementBytesAtEnd).`,
       'Memory per idle session is the growth of both ends\' resident memory (user space only, not kernel socket buffers) divided by the number of sessions, each established end to end.',
     ],
   });
