@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { ArmoryError } from '../../common/errors/armory-error.js';
-import type { MirrorFile, MirrorStatus } from '../../common/wire/mirror-wire.js';
-import { fileSha256, linkStaysInside, listTree, STAGING } from './mirror-receiver.js';
+import { APPEND_BASE_BYTES, type MirrorFile, type MirrorStatus } from '../../common/wire/mirror-wire.js';
+import { fileSha256, linkStaysInside, listTree, STAGING, tailSha256 } from './mirror-receiver.js';
 import type { MirrorTarget } from './mirror-target.js';
 import { SharedRounds } from './shared-rounds.js';
+import { TailWindow } from './tail-window.js';
 
 export interface FolderMirrorOptions {
   service: string;
@@ -18,6 +20,11 @@ export interface FolderMirrorOptions {
   maxPending?: number;
   /** A write is copied once no further event came for it for this long. */
   settleMs?: number;
+  /**
+   * A file that only grew since a target got it is shipped as its new bytes (default); false copies
+   * every changed file whole (for comparison).
+   */
+  appends?: boolean;
   event: (reason: string, detail: Record<string, unknown>) => void;
 }
 
@@ -27,6 +34,9 @@ type Entry = Pending & { rel: string; since: number; due: number; seq: number; a
 /** What this side last queued of a file or link (its version then), and whether a copy may have missed a write. */
 type Known = { ino: number; size: number; mtimeMs: number; fresh: boolean };
 type Waiter = { mark: number; resolve: () => void; reject: (e: Error) => void };
+/** What a target has of a file, as this side sent it: the version and the hash of its last ≤ 4 KiB. */
+type Held = { ino: number; size: number; mtimeMs: number; mode: number; tail: string };
+type TailResult = 'done' | 'whole' | 'changed';
 
 const ATTEMPTS = 5;
 
@@ -54,6 +64,8 @@ class TargetState {
   readonly pending = new Map<string, Entry>();
   /** Paths being copied now, with the time and number of their oldest uncopied change. */
   readonly inFlight = new Map<string, { since: number; seq: number }>();
+  /** The files this target has from us (for appends); forgotten on anything unexpected. */
+  readonly held = new Map<string, Held>();
   /** Changes given up after ATTEMPTS failures: a barrier waits for them and retries them. */
   readonly stuck = new Map<string, Entry>();
   up = true;
@@ -67,6 +79,9 @@ class TargetState {
   alerted = false;
   running = false;
   stuckRetried = 0;
+  /** Appends the target refused (its copy was not what we sent), and when that was last said. */
+  mismatches = 0;
+  mismatchSaid = 0;
   timer: NodeJS.Timeout | null = null;
 
   constructor(readonly target: MirrorTarget) {}
@@ -417,15 +432,24 @@ export class FolderMirror {
   /** Applies one pending change to a target. A file that changes while it is copied is queued again. */
   private async copy(s: TargetState, e: Entry): Promise<void> {
     const t = s.target;
-    if (e.kind === 'remove') return void (await t.apply({ kind: 'remove', rel: e.rel }));
+    // Anything but a file copy leaves something else than what the target had of the path.
+    const held = s.held.get(e.rel);
+    if (e.kind !== 'put') s.held.delete(e.rel);
+    if (e.kind === 'remove') {
+      for (const rel of s.held.keys()) if (rel.startsWith(`${e.rel}/`)) s.held.delete(rel);
+      return void (await t.apply({ kind: 'remove', rel: e.rel }));
+    }
     if (e.kind === 'mkdir') {
       const st = await fsp.lstat(path.join(this.options.folder, e.rel)).catch(() => null);
       if (st?.isDirectory()) await t.apply({ kind: 'mkdir', rel: e.rel });
       return;
     }
     if (e.kind === 'rename') {
+      const from = s.held.get(e.from);
+      s.held.delete(e.from);
       try {
         await t.apply({ kind: 'rename', from: e.from, to: e.rel });
+        if (from) s.held.set(e.rel, from);
         return;
       } catch (err) {
         if ((err as ArmoryError).code === 'MIRROR_E_TARGET_DOWN') throw err;
@@ -442,6 +466,7 @@ export class FolderMirror {
       if (k) k.fresh = true;
       else this.remember(e.rel, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, fresh: true });
     }
+    if (!st.isFile()) s.held.delete(e.rel);
     if (st.isSymbolicLink()) {
       const target = await fsp.readlink(file);
       if (!linkStaysInside(e.rel, target)) {
@@ -456,7 +481,9 @@ export class FolderMirror {
     }
     if (st.isDirectory()) return void (await t.apply({ kind: 'mkdir', rel: e.rel }));
     if (!st.isFile()) return;
-    if (await this.sendFile(s, e, file, st)) {
+    const tail = held && this.options.appends !== false ? await this.sendTail(s, e, file, st, held) : 'whole';
+    if (tail === 'changed') return;
+    if (tail === 'done' || (await this.sendFile(s, e, file, st))) {
       // Timestamps are coarse (a few ms): a write right after this one may leave the same
       // modification time, and chokidar then reports no change. Look again shortly.
       setTimeout(() => void this.recheck(e.rel, st), RECHECK_MS).unref();
@@ -469,6 +496,80 @@ export class FolderMirror {
     if (now?.isFile() && (now.size !== sent.size || now.mtimeMs !== sent.mtimeMs || now.ino !== sent.ino)) this.onWrite(rel, now);
   }
 
+  /**
+   * A file the target has an older version of: when it only grew (same inode, larger, and its bytes
+   * before the target's size still end as the target's copy does), sends the new bytes as appends.
+   * 'whole' when it did not only grow or the target's copy is not what we sent (then the caller
+   * copies it whole), 'changed' when it was queued again. Only the last ≤ 4 KiB are compared: a
+   * file rewritten further up and grown is not seen here; the scrub (checksums) is the net for it.
+   */
+  private async sendTail(s: TargetState, e: Entry, file: string, st: Stats, held: Held): Promise<TailResult> {
+    if (st.ino !== held.ino || st.size < held.size || (st.mode & 0o7777) !== held.mode) return 'whole';
+    const t = s.target;
+    const fh = await fsp.open(file, 'r').catch(() => null);
+    if (!fh) return 'changed'; // gone meanwhile: its unlink is (or will be) queued
+    try {
+      const start = Math.max(0, held.size - APPEND_BASE_BYTES);
+      const before = Buffer.alloc(held.size - start);
+      if ((await fh.read(before, 0, before.length, start)).bytesRead !== before.length) return 'whole';
+      const window = new TailWindow(before, held.size);
+      if (window.sha256(held.size) !== held.tail) return 'whole';
+      // Same size and end but another time: rewritten in place, copied whole. Same time too: nothing
+      // new, but the target may have lost its copy (a disk swapped): an empty append checks that.
+      if (st.size === held.size && st.mtimeMs !== held.mtimeMs) return 'whole';
+      const buf = Buffer.alloc(Math.max(1, Math.min(t.chunkBytes, st.size - held.size)));
+      let offset = held.size;
+      let base = held.tail;
+      for (let rounds = 0; rounds < 10_000_000 && (offset < st.size || rounds === 0); rounds += 1) {
+        const { bytesRead } = offset < st.size ? await fh.read(buf, 0, Math.min(buf.length, st.size - offset), offset) : { bytesRead: 0 };
+        if (bytesRead === 0 && offset < st.size) return 'whole'; // shrank meanwhile
+        const data = buf.subarray(0, bytesRead);
+        const last = offset + bytesRead >= st.size;
+        if (last && !(await this.onlyGrew(fh, st))) {
+          this.requeue(s, e);
+          return 'changed';
+        }
+        const final = last ? { size: st.size, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs } : undefined;
+        const r = await t.apply({ kind: 'append', rel: e.rel, offset, base, data, ...(final ? { final } : {}) });
+        if (r.mismatch) {
+          s.held.delete(e.rel);
+          s.mismatches += 1;
+          // Said once in a while (a target that lost its disk answers this for every file).
+          if (Date.now() - s.mismatchSaid > 10_000) {
+            s.mismatchSaid = Date.now();
+            this.options.event(`the copy of ${e.rel} on ${t.name} is not what was sent to it (${r.have ?? '?'} bytes, expected ${offset}); copying it whole (${s.mismatches} such copies so far)`, { target: t.name, rel: e.rel });
+          }
+          return 'whole';
+        }
+        s.sentBytes += bytesRead;
+        window.push(data, offset);
+        offset += bytesRead;
+        base = window.sha256(offset) ?? '';
+        // What the target has now (a cut-off append goes on from here next time).
+        s.held.set(e.rel, { ino: st.ino, size: offset, mtimeMs: last ? st.mtimeMs : Number.NaN, mode: st.mode & 0o7777, tail: base });
+      }
+      return 'done';
+    } catch (err) {
+      const code = (err as ArmoryError).code;
+      if (code === 'MIRROR_E_TARGET_DOWN' || code === 'AGENT_E_UNREACHABLE') throw err;
+      // (A receiver that does not know appends, a read error:) the whole copy decides.
+      s.held.delete(e.rel);
+      return 'whole';
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * Whether the file is still the version `st` (or, with appends, that version grown by new bytes:
+   * what was read up to st.size is then still a state the file had, and the growth comes next).
+   */
+  private async onlyGrew(fh: FileHandle, st: Stats): Promise<boolean> {
+    const now = await fh.stat();
+    if (now.size === st.size && now.mtimeMs === st.mtimeMs) return true;
+    return this.options.appends !== false && now.ino === st.ino && now.size > st.size;
+  }
+
   /** Copies a file in chunks; true when the target has it, false when it changed meanwhile (queued again). */
   private async sendFile(s: TargetState, e: Entry, file: string, st: Stats): Promise<boolean> {
     const t = s.target;
@@ -476,6 +577,7 @@ export class FolderMirror {
     const fh = await fsp.open(file, 'r').catch(() => null);
     if (!fh) return false;
     try {
+      const window = new TailWindow();
       const hash = createHash('sha256');
       let hashedTo = 0;
       const buf = Buffer.alloc(Math.min(t.chunkBytes, Math.max(1, st.size)));
@@ -498,11 +600,11 @@ export class FolderMirror {
           hash.update(data);
           hashedTo += bytesRead;
         }
+        window.push(data, offset);
         const last = offset + bytesRead >= st.size;
         let final: { sha256: string; mode: number; mtimeMs: number } | undefined;
         if (last) {
-          const now = await fh.stat();
-          if (now.size !== st.size || now.mtimeMs !== st.mtimeMs) {
+          if (!(await this.onlyGrew(fh, st))) {
             // Still being written: copy it again once it settled.
             this.requeue(s, e);
             return false;
@@ -513,7 +615,11 @@ export class FolderMirror {
         const r = await t.apply({ kind: 'put', rel: e.rel, version, offset, total: st.size, data, ...(final ? { final } : {}) });
         s.sentBytes += bytesRead;
         const have = r.have ?? offset + bytesRead;
-        if (final && have >= st.size) return true;
+        if (final && have >= st.size) {
+          const tail = window.sha256(st.size) ?? (await tailSha256(fh, st.size));
+          s.held.set(e.rel, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, tail });
+          return true;
+        }
         // A resumed copy (the target already had part of it) re-reads from where the target is.
         offset = have;
       }
@@ -569,6 +675,8 @@ export class FolderMirror {
         (f.type !== 'file' || (o.size === f.size && (options.checksums ? o.sha256 === f.sha256 : Math.abs(o.mtimeMs - f.mtimeMs) < 2))) &&
         (f.type !== 'symlink' || o.target === f.target);
       if (same) s.stuck.delete(rel);
+      // A copy whose checksum differs is copied whole (its end may well be right).
+      else if (options.checksums) s.held.delete(rel);
       if (same || s.pending.has(rel)) continue;
       s.pending.set(rel, { kind: f.type === 'dir' ? 'mkdir' : 'put', rel, since: options.checksums ? now : since, due: now, seq });
       queued += 1;

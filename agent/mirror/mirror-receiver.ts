@@ -1,9 +1,10 @@
 import { createHash, type Hash } from 'node:crypto';
 import fs, { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import { fsyncDir } from '../../common/node/fsync.js';
-import { relPathSchema, type MirrorFile } from '../../common/wire/mirror-wire.js';
+import { APPEND_BASE_BYTES, relPathSchema, type MirrorApplyResult, type MirrorFile } from '../../common/wire/mirror-wire.js';
 import { SharedRounds } from './shared-rounds.js';
 
 /** The staging folder a receiver keeps inside the copy (same file system, so renames are atomic). */
@@ -12,6 +13,7 @@ export const STAGING = '.armory-mirror';
 /** A change as a target applies it: like the wire's MirrorOp, with the bytes decoded. */
 export type TargetOp =
   | { kind: 'put'; rel: string; version: string; offset: number; total: number; data: Uint8Array; final?: { sha256: string; mode: number; mtimeMs: number } }
+  | { kind: 'append'; rel: string; offset: number; base: string; data: Uint8Array; final?: { size: number; mode: number; mtimeMs: number } }
   | { kind: 'remove'; rel: string }
   | { kind: 'rename'; from: string; to: string }
   | { kind: 'mkdir'; rel: string }
@@ -50,6 +52,8 @@ const gone = (what: string) => new ArmoryError('MIRROR_E_TARGET_DOWN', `${what} 
  * (resumable: a chunk at the wrong offset is answered with how much is staged), is checked against
  * its SHA-256, fsynced and renamed into place, and the folder fsynced. Paths never leave the root
  * and never pass through a symbolic link. Chunks of one staged file are applied one at a time.
+ * A file that only grew arrives as appends: written in place, and only onto a copy whose size and
+ * last bytes are what the sender expects (anything else is answered `mismatch`, never guessed at).
  */
 export class MirrorReceiver {
   private readonly hashes = new Map<string, { hash: Hash; at: number }>();
@@ -108,7 +112,7 @@ export class MirrorReceiver {
    * device (the disk was unmounted meanwhile) is removed again and the change refused as
    * MIRROR_E_TARGET_DOWN.
    */
-  async apply(op: TargetOp, guard?: DeviceGuard): Promise<{ have?: number }> {
+  async apply(op: TargetOp, guard?: DeviceGuard): Promise<MirrorApplyResult> {
     try {
       return await this.applyNow(op, guard);
     } catch (e) {
@@ -118,10 +122,12 @@ export class MirrorReceiver {
     }
   }
 
-  private async applyNow(op: TargetOp, guard: DeviceGuard | undefined): Promise<{ have?: number }> {
+  private async applyNow(op: TargetOp, guard: DeviceGuard | undefined): Promise<MirrorApplyResult> {
     switch (op.kind) {
       case 'put':
-        return this.putInTurn(op, guard);
+        return this.inTurn(op.rel, () => this.put(op, guard));
+      case 'append':
+        return this.inTurn(op.rel, () => this.append(op, guard));
       case 'remove': {
         const p = insideRoot(this.root, op.rel);
         await this.onDisk(this.root, guard);
@@ -169,19 +175,18 @@ export class MirrorReceiver {
   }
 
   /**
-   * One chunk at a time per file: a chunk still arriving on a connection given up for broken must
-   * not be appended beside the same chunk resent on the new one.
+   * One chunk (put or append) at a time per file: a chunk still arriving on a connection given up
+   * for broken must not be appended beside the same chunk resent on the new one.
    */
-  private putInTurn(op: Extract<TargetOp, { kind: 'put' }>, guard: DeviceGuard | undefined): Promise<{ have?: number }> {
-    const key = op.rel;
+  private inTurn(key: string, job: () => Promise<MirrorApplyResult>): Promise<MirrorApplyResult> {
     const prev = this.staged.get(key) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(() => this.put(op, guard));
+    const next = prev.catch(() => undefined).then(job);
     this.staged.set(key, next);
     void next.catch(() => undefined).finally(() => this.staged.get(key) === next && this.staged.delete(key));
     return next;
   }
 
-  private async put(op: Extract<TargetOp, { kind: 'put' }>, guard: DeviceGuard | undefined): Promise<{ have?: number }> {
+  private async put(op: Extract<TargetOp, { kind: 'put' }>, guard: DeviceGuard | undefined): Promise<MirrorApplyResult> {
     const dest = insideRoot(this.root, op.rel);
     const st = this.staging(op.rel, op.version);
     if (guard) {
@@ -245,6 +250,44 @@ export class MirrorReceiver {
     return { have: op.total };
   }
 
+  /** Appends in place to the copy of a file, if it is what the sender expects (else `mismatch`). */
+  private async append(op: Extract<TargetOp, { kind: 'append' }>, guard: DeviceGuard | undefined): Promise<MirrorApplyResult> {
+    const dest = insideRoot(this.root, op.rel);
+    if (op.final && op.final.size !== op.offset + op.data.length) {
+      throw new ArmoryError('RPC_E_BAD_PARAMS', `${op.rel}: an append of ${op.data.length} bytes at ${op.offset} cannot make a file of ${op.final.size}`);
+    }
+    await this.onDisk(this.root, guard);
+    // Only onto a file that is there, below folders that are (never through a link).
+    let dir = this.root;
+    for (const part of op.rel.split('/').slice(0, -1)) {
+      dir = path.join(dir, part);
+      const st = await fsp.lstat(dir).catch(() => null);
+      if (st?.isSymbolicLink()) throw new ArmoryError('MIRROR_E_SYMLINK_OUTSIDE', `${path.relative(this.root, dir)} is a symbolic link; nothing is written through it`);
+      if (!st?.isDirectory()) return { have: 0, mismatch: true };
+      if (guard && st.dev !== guard.dev) throw gone(dir);
+    }
+    const fh = await fsp.open(dest, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT' || e.code === 'ELOOP' || e.code === 'EISDIR') return null;
+      throw e;
+    });
+    if (!fh) return { have: 0, mismatch: true };
+    try {
+      const st = await fh.stat();
+      if (guard && st.dev !== guard.dev) throw gone(dest);
+      if (!st.isFile() || st.size !== op.offset || (await tailSha256(fh, op.offset)) !== op.base) return { have: st.size, mismatch: true };
+      if (op.data.length > 0) await fh.write(op.data, 0, op.data.length, op.offset);
+      const have = op.offset + op.data.length;
+      if (!op.final) return { have };
+      await fh.chmod(op.final.mode & 0o7777);
+      const mtime = new Date(op.final.mtimeMs);
+      await fh.utimes(mtime, mtime);
+      await fh.sync();
+      return { have };
+    } finally {
+      await fh.close();
+    }
+  }
+
   /** A page of the copy's entries in path order (staging excluded), with checksums when asked. */
   async list(after: string | undefined, limit: number, checksums: boolean): Promise<{ files: MirrorFile[]; more: boolean }> {
     return listTree(this.root, after, limit, checksums);
@@ -255,6 +298,19 @@ export async function fileSha256(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of fs.createReadStream(file, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/** SHA-256 of the last ≤ 4 KiB before `size` of an open file: what an append is checked against. */
+export async function tailSha256(fh: FileHandle, size: number): Promise<string> {
+  const start = Math.max(0, size - APPEND_BASE_BYTES);
+  const buf = Buffer.alloc(size - start);
+  let got = 0;
+  while (got < buf.length) {
+    const { bytesRead } = await fh.read(buf, got, buf.length - got, start + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return createHash('sha256').update(buf.subarray(0, got)).digest('hex');
 }
 
 /** Every entry under `root` (except the staging folder) in path order, paged. */

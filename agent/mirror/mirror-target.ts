@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ArmoryError } from '../../common/errors/armory-error.js';
-import type { MirrorFile } from '../../common/wire/mirror-wire.js';
+import { MIRROR_CHUNK_BYTES, type MirrorApplyResult, type MirrorFile } from '../../common/wire/mirror-wire.js';
 import type { PeerLinks } from '../replication/peer-links.js';
 import { MirrorReceiver, type TargetOp } from './mirror-receiver.js';
 
@@ -15,7 +15,7 @@ export interface MirrorTarget {
   /** Changes this target takes at once. */
   readonly parallel: number;
   available(): Promise<boolean>;
-  apply(op: TargetOp): Promise<{ have?: number }>;
+  apply(op: TargetOp): Promise<MirrorApplyResult>;
   list(after: string | undefined, limit: number, checksums: boolean): Promise<{ files: MirrorFile[]; more: boolean }>;
 }
 
@@ -88,7 +88,7 @@ export class LocalTarget implements MirrorTarget {
     return new ArmoryError('MIRROR_E_TARGET_DOWN', `${this.to} is gone (missing, or its disk is unmounted)`);
   }
 
-  async apply(op: TargetOp): Promise<{ have?: number }> {
+  async apply(op: TargetOp): Promise<MirrorApplyResult> {
     const dev = this.ready();
     if (dev === null) throw this.down();
     try {
@@ -112,7 +112,7 @@ export class LocalTarget implements MirrorTarget {
 /** A standby node's agent, reached over mutual TLS; it writes into its own copy of the same folder. */
 export class PeerTarget implements MirrorTarget {
   readonly name: string;
-  readonly chunkBytes = 512 * 1024;
+  readonly chunkBytes = MIRROR_CHUNK_BYTES;
   readonly parallel = 8;
 
   constructor(
@@ -134,8 +134,8 @@ export class PeerTarget implements MirrorTarget {
     }
   }
 
-  async apply(op: TargetOp): Promise<{ have?: number }> {
-    const wire = op.kind === 'put' ? { ...op, data: Buffer.from(op.data).toString('base64') } : op;
+  async apply(op: TargetOp): Promise<MirrorApplyResult> {
+    const wire = op.kind === 'put' || op.kind === 'append' ? { ...op, data: Buffer.from(op.data).toString('base64') } : op;
     try {
       return await this.links.call(this.node, 'mirror.apply', { service: this.service, folder: this.folder, epoch: this.epoch(), op: wire });
     } catch (e) {

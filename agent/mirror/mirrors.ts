@@ -152,7 +152,7 @@ export class Mirrors {
     }
     const epoch = this.deps.roles.epochOf(p.service);
     if (p.epoch < epoch) throw new ArmoryError('MIRROR_E_STALE_EPOCH', `a write of epoch ${p.epoch} is older than this node's epoch ${epoch}`, { service: p.service });
-    const op: TargetOp = p.op.kind === 'put' ? { ...p.op, data: Buffer.from(p.op.data, 'base64') } : p.op;
+    const op: TargetOp = p.op.kind === 'put' || p.op.kind === 'append' ? { ...p.op, data: Buffer.from(p.op.data, 'base64') } : p.op;
     return r.apply(op);
   }
 

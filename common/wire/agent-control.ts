@@ -4,7 +4,7 @@ import { jobReplicaAnswerSchema, jobReplicaParamsSchema, jobResultsAnswerSchema,
 import { PROTOCOL_VERSION } from './protocol.js';
 import { groupStatusSchema } from './failover-status.js';
 import { checkpointMetaSchema } from './checkpoint-protocol.js';
-import { mirrorOpSchema, mirrorFileSchema, mirrorStatusSchema } from './mirror-wire.js';
+import { mirrorApplyResultSchema, mirrorOpSchema, mirrorFileSchema, mirrorStatusSchema } from './mirror-wire.js';
 import { agentEventSchema, serviceStatusSchema } from './service-status.js';
 import { drillInjectParamsSchema, drillInjectResultSchema } from './drill.js';
 
@@ -87,7 +87,7 @@ export const agentControl = {
   /** A peer mirrors one change of a watched folder here (the active node's writes to a standby). */
   'mirror.apply': method(
     z.strictObject({ service: z.string().min(1).max(63), folder: z.string().min(1).max(4096), epoch: z.number().int().nonnegative(), op: mirrorOpSchema }),
-    z.strictObject({ have: z.number().int().nonnegative().optional() }),
+    mirrorApplyResultSchema,
   ),
   /** A page of the mirrored copy's files, for catch-up and scrub. */
   'mirror.list': method(

@@ -7,6 +7,14 @@ export const relPathSchema = z
   .max(4096)
   .refine((p) => !p.startsWith('/') && !p.includes('\0') && p.split('/').every((c) => c !== '' && c !== '.' && c !== '..'), 'a plain relative path inside the folder');
 
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+const fileMode = z.number().int().min(0).max(0o7777);
+/** Bytes in one put or append chunk (before base64). */
+export const MIRROR_CHUNK_BYTES = 512 * 1024;
+/** How much of a file's end an append is checked against (the `base` hash). */
+export const APPEND_BASE_BYTES = 4096;
+const MAX_FILE_BYTES = Number.MAX_SAFE_INTEGER;
+
 /** One change of a mirrored folder, as the active node sends it to a standby. */
 export const mirrorOpSchema = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -14,11 +22,24 @@ export const mirrorOpSchema = z.discriminatedUnion('kind', [
     rel: relPathSchema,
     /** Identifies the source file's version (inode, size, mtime): a staged part of another version is started over. */
     version: z.string().min(1).max(200),
-    offset: z.number().int().nonnegative(),
-    total: z.number().int().nonnegative(),
-    data: z.base64().max(4 * Math.ceil((512 * 1024) / 3)),
+    offset: z.number().int().nonnegative().max(MAX_FILE_BYTES),
+    total: z.number().int().nonnegative().max(MAX_FILE_BYTES),
+    data: z.base64().max(4 * Math.ceil(MIRROR_CHUNK_BYTES / 3)),
     /** With the last chunk: what the whole file must be. */
-    final: z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/), mode: z.number().int().min(0).max(0o7777), mtimeMs: z.number() }).optional(),
+    final: z.strictObject({ sha256: sha256Hex, mode: fileMode, mtimeMs: z.number() }).optional(),
+  }),
+  /**
+   * New bytes at the end of a file the target has: applied in place only when the target's file is
+   * `offset` bytes long and its last ≤ 4 KiB hash to `base`; otherwise answered with `mismatch`.
+   */
+  z.strictObject({
+    kind: z.literal('append'),
+    rel: relPathSchema,
+    offset: z.number().int().nonnegative().max(MAX_FILE_BYTES),
+    base: sha256Hex,
+    data: z.base64().max(4 * Math.ceil(MIRROR_CHUNK_BYTES / 3)),
+    /** With the last chunk: what the file must be then. */
+    final: z.strictObject({ size: z.number().int().nonnegative().max(MAX_FILE_BYTES), mode: fileMode, mtimeMs: z.number() }).optional(),
   }),
   z.strictObject({ kind: z.literal('remove'), rel: relPathSchema }),
   z.strictObject({ kind: z.literal('rename'), from: relPathSchema, to: relPathSchema }),
@@ -26,6 +47,10 @@ export const mirrorOpSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('symlink'), rel: relPathSchema, target: z.string().min(1).max(4096) }),
 ]);
 export type MirrorOp = z.output<typeof mirrorOpSchema>;
+
+/** A target's answer to a change: how many bytes it has (a put's staged part, an append's file), or that an append does not fit. */
+export const mirrorApplyResultSchema = z.strictObject({ have: z.number().int().nonnegative().optional(), mismatch: z.boolean().optional() });
+export type MirrorApplyResult = z.output<typeof mirrorApplyResultSchema>;
 
 /** One file of a mirrored copy, as a listing shows it. */
 export const mirrorFileSchema = z.strictObject({

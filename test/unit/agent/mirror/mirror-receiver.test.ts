@@ -118,4 +118,49 @@ describe('the mirror receiver', () => {
     expect(await put(32 * 1024, 32 * 1024, { sha256: sha(data), mode: 0o644, mtimeMs: Date.now() })).toEqual({ have: data.length });
     expect(fs.readFileSync(path.join(r.root, 'f'))).toEqual(data);
   });
+
+  it('appends in place only onto a copy of the expected size and end; anything else is answered mismatch', async () => {
+    const r = receiver();
+    const data = Buffer.from('0123456789');
+    await r.apply({ kind: 'put', rel: 'd/log', version: 'v', offset: 0, total: 10, data, final: { sha256: sha(data), mode: 0o640, mtimeMs: 1_700_000_000_000 } });
+    const file = path.join(r.root, 'd/log');
+    const ino = fs.statSync(file).ino;
+    const append = (offset: number, base: string, bytes: string, final = true) =>
+      r.apply({ kind: 'append', rel: 'd/log', offset, base, data: Buffer.from(bytes), ...(final ? { final: { size: offset + bytes.length, mode: 0o640, mtimeMs: 1_700_000_001_000 } } : {}) });
+    expect(await append(10, sha(data), 'abc')).toEqual({ have: 13 });
+    expect(fs.readFileSync(file, 'utf8')).toBe('0123456789abc');
+    expect(fs.statSync(file).ino).toBe(ino);
+    expect(Math.round(fs.statSync(file).mtimeMs)).toBe(1_700_000_001_000);
+    // Wrong size, wrong end, a file that is not there: nothing written, the sender is told.
+    expect(await append(10, sha(data), 'zzz')).toEqual({ have: 13, mismatch: true });
+    expect(await append(13, sha(Buffer.from('something else')), 'zzz')).toEqual({ have: 13, mismatch: true });
+    expect(await r.apply({ kind: 'append', rel: 'missing/f', offset: 0, base: sha(Buffer.alloc(0)), data: Buffer.from('x') })).toEqual({ have: 0, mismatch: true });
+    expect(fs.readFileSync(file, 'utf8')).toBe('0123456789abc');
+    // Chunks without `final`, then the last one; the base is always the last ≤ 4 KiB before the offset.
+    const big = Buffer.alloc(10_000, 1);
+    expect(await append(13, sha(Buffer.from('0123456789abc')), big.toString('latin1'), false)).toEqual({ have: 10_013 });
+    const all = fs.readFileSync(file);
+    expect(await append(10_013, sha(all.subarray(all.length - 4096)), 'end')).toEqual({ have: 10_016 });
+    expect(fs.readFileSync(file).subarray(-3).toString()).toBe('end');
+    // A final size that does not add up is a bad request, not a guess.
+    await expect(r.apply({ kind: 'append', rel: 'd/log', offset: 10_016, base: sha(fs.readFileSync(file).subarray(-4096)), data: Buffer.from('x'), final: { size: 5, mode: 0o640, mtimeMs: 0 } })).rejects.toMatchObject({ code: 'RPC_E_BAD_PARAMS' });
+  });
+
+  it('never appends through a symbolic link, nor off the guarded disk', async () => {
+    const r = receiver();
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-outside-'));
+    dirs.push(outside);
+    fs.writeFileSync(path.join(outside, 'f'), 'x');
+    fs.symlinkSync(outside, path.join(r.root, 'dirlink'));
+    fs.symlinkSync(path.join(outside, 'f'), path.join(r.root, 'filelink'));
+    const op = (rel: string) => ({ kind: 'append' as const, rel, offset: 1, base: sha(Buffer.from('x')), data: Buffer.from('evil') });
+    await expect(r.apply(op('dirlink/f'))).rejects.toMatchObject({ code: 'MIRROR_E_SYMLINK_OUTSIDE' });
+    expect(await r.apply(op('filelink'))).toEqual({ have: 0, mismatch: true });
+    expect(fs.readFileSync(path.join(outside, 'f'), 'utf8')).toBe('x');
+    fs.writeFileSync(path.join(r.root, 'g'), 'x');
+    const dev = fs.statSync(r.root).dev;
+    await expect(r.apply(op('g'), { dev: dev + 1 })).rejects.toMatchObject({ code: 'MIRROR_E_TARGET_DOWN' });
+    expect(fs.readFileSync(path.join(r.root, 'g'), 'utf8')).toBe('x');
+    expect(await r.apply(op('g'), { dev })).toEqual({ have: 5 });
+  });
 });

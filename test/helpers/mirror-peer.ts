@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { ControlServer, type ControlHandlers } from '../../agent/api/control-server.js';
+import { startTlsServer } from '../../agent/api/tls-server.js';
+import { Mirrors } from '../../agent/mirror/mirrors.js';
+import { PeerTarget } from '../../agent/mirror/mirror-target.js';
+import { PeerLinks } from '../../agent/replication/peer-links.js';
+import { parseConfigOrThrow } from '../../common/config/load.js';
+import { PROTOCOL_VERSION } from '../../common/wire/protocol.js';
+import { shimPki } from './shim-rig.js';
+
+/**
+ * A standby's mirror receiving end over mutual TLS on loopback, in this process: node n2's Mirrors
+ * (as a standby of `service`, keeping its copy in `copy`) behind the agent's control server, and a
+ * PeerTarget of node n1 sending to it, as an active node's FolderMirror uses it. The copy is a
+ * folder of its own, so that both nodes' "same folder" can live on one machine.
+ */
+export async function mirrorPeer(copy: string, service = 'svc'): Promise<{ target: PeerTarget; close: () => Promise<void> }> {
+  const pki = await shimPki();
+  const config = parseConfigOrThrow(`nodes:
+  n1: { address: 198.18.0.10 }
+  n2: { address: 198.18.0.11 }
+services:
+  ${service}:
+    command: /bin/true
+    placement: { nodes: [n1, n2] }
+    mirror: { folders: [${JSON.stringify(copy)}] }
+`);
+  const mirrors = new Mirrors({ node: 'n2', roles: { epochOf: () => 1, isActive: () => false }, config: () => config, links: null, event: () => undefined });
+  const handlers = {
+    hello: () => ({ protocol: PROTOCOL_VERSION, agentVersion: 'test', pid: process.pid, startedAt: new Date().toISOString() }),
+    'mirror.apply': (p, _emit, _onClose, caller) => mirrors.apply(p, caller),
+    'mirror.list': (p, _emit, _onClose, caller) => mirrors.list(p, caller),
+  } satisfies Partial<ControlHandlers>;
+  const sock = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'armory-mpeer-')), 'unused.sock');
+  // Only these methods are served; any other call gets an error reply.
+  const server = new ControlServer(sock, handlers as unknown as ControlHandlers);
+  const tlsServer = await startTlsServer(pki.server, { host: '127.0.0.1', port: 0 }, (socket, caller) => server.attach(socket, caller));
+  const { port } = tlsServer.address() as AddressInfo;
+  const links = new PeerLinks(pki.client, (node) => (node === 'n2' ? { host: '127.0.0.1', port } : null));
+  return {
+    target: new PeerTarget('n2', links, service, copy, () => 1),
+    close: async () => {
+      links.close();
+      await new Promise<void>((resolve) => tlsServer.close(() => resolve()));
+      await server.close();
+      fs.rmSync(path.dirname(sock), { recursive: true, force: true });
+    },
+  };
+}
