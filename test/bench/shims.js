@@ -345,8 +345,8 @@ async function main(tracker) {
   const onClient = await start(NODE, [endsJs, 'client', pkiFile, String(ports.mirrorOnClient), String(ports.mirrorOnServer)]);
   await ready(onClient, 'the client end (waitForMirror on)');
   const mirrorSubjects = { direct: ports.redis, off: ports.mirrorOffClient, on: ports.mirrorOnClient };
-  // Each run starts from a freshly rewritten AOF: the mirror copies a changed file whole, so what a
-  // barrier costs grows with the increment file (until redis rewrites it, at 1 MB here).
+  // Each run starts from a freshly rewritten AOF, so that the runs compare alike (a rewrite is a new
+  // file, copied whole; the writes after it are appends, shipped as their new bytes).
   const aofAfter = { pingPong: {}, writes: {} };
   const mirrorRtt = {};
   for (const [name, port] of Object.entries(mirrorSubjects)) {
