@@ -93,10 +93,10 @@ async function clientOf(pair: ShimPair) {
 const sessionOf = (pair: ShimPair) => waitFor('the server-end session', () => [...pair.server.sessions.values()][0] as Session | undefined);
 
 /** A service that answers each request with +OK and the request, behind a waitForMirror shim; a client has sent `request` and the first barrier is under way. */
-async function requestSent(request: string) {
+async function requestSent(request: string, transport: 'mtls' | 'tcp' = 'mtls') {
   const barrier = testBarrier();
   const svc = await service((s) => s.on('data', (d) => s.write(`+OK ${d.toString()}`)));
-  const pair = await pairWith(svc.port, barrier);
+  const pair = await pairWith(svc.port, barrier, { waitForMirror: true, transport });
   const c = await clientOf(pair);
   c.socket.write(request);
   await waitFor('the barrier to be asked', () => barrier.calls.length === 1);
@@ -104,8 +104,8 @@ async function requestSent(request: string) {
 }
 
 describe('a shim with waitForMirror: the service\'s replies wait for the mirror', () => {
-  it('holds a reply until the barrier resolves, then gives it; asks the barrier of its own service', async () => {
-    const { barrier, pair, c } = await requestSent('SET a 1');
+  it.each(['mtls', 'tcp'] as const)('holds a reply until the barrier resolves, then gives it; asks the barrier of its own service (transport %s)', async (transport) => {
+    const { barrier, pair, c } = await requestSent('SET a 1', transport);
     expect(barrier.calls[0]?.service).toBe('svc');
     const session = await sessionOf(pair);
     expect(session.held).toBe('+OK SET a 1'.length);
