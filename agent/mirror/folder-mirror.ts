@@ -104,11 +104,27 @@ class TargetState {
 
   /** Puts an entry back; one already pending for the path takes over its older change. */
   putBack(e: Entry, due: number): void {
-    const cur = this.pending.get(e.rel);
+    let cur = this.pending.get(e.rel);
     if (!cur) return void this.pending.set(e.rel, { ...e, due });
+    const kept = this.carryRename(e, cur, due);
+    if (kept.kind === 'rename' && cur.kind !== 'rename') {
+      cur = { ...cur, ...kept };
+      this.pending.set(e.rel, cur);
+    }
     cur.due = Math.min(cur.due, due);
     cur.seq = Math.min(cur.seq, e.seq);
     cur.since = Math.min(cur.since, e.since);
+  }
+
+  /**
+   * A rename not yet on the target, taken over by a later change `p` of its new name: a copy of the
+   * new name stays a rename (followed by the copy's check); anything else still removes the old name.
+   */
+  carryRename(prev: Entry | undefined, p: Pending, due: number): Pending {
+    if (prev?.kind !== 'rename' || p.kind === 'rename') return p;
+    if (p.kind === 'put') return { kind: 'rename', from: prev.from };
+    if (!this.pending.has(prev.from)) this.pending.set(prev.from, { kind: 'remove', rel: prev.from, since: prev.since, due, seq: prev.seq });
+    return p;
   }
 }
 
@@ -305,13 +321,14 @@ export class FolderMirror {
       }
       const old = s.pending.get(rel);
       if (old) s.pending.delete(rel);
+      const change = s.carryRename(old, p, now);
       // A change given up before is taken over by this one.
       first = Math.min(first, s.stuck.get(rel)?.seq ?? first);
       s.stuck.delete(rel);
       first = Math.min(first, old?.seq ?? first);
       // An entry already due (or one a barrier waits for) is not put off by settling again.
       const due = old && old.due <= now ? old.due : this.awaited(first) ? now : now + settleMs;
-      s.pending.set(rel, { ...p, rel, since: old?.since ?? now, due, seq: first });
+      s.pending.set(rel, { ...change, rel, since: old?.since ?? now, due, seq: first });
       if (s.pending.size > this.maxPending) {
         // Backpressure: past the bound, one full resync replaces the per-path queue.
         s.resync = { since: s.oldest(now) ?? now, seq: s.lowest() };
@@ -433,10 +450,11 @@ export class FolderMirror {
   private async copy(s: TargetState, e: Entry): Promise<void> {
     const t = s.target;
     // Anything but a file copy leaves something else than what the target had of the path.
-    const held = s.held.get(e.rel);
+    const heldBefore = s.held.get(e.rel);
     if (e.kind !== 'put') s.held.delete(e.rel);
     if (e.kind === 'remove') {
-      for (const rel of s.held.keys()) if (rel.startsWith(`${e.rel}/`)) s.held.delete(rel);
+      // A folder (nothing was held at its path): what was held below it goes with it.
+      if (!heldBefore) for (const rel of s.held.keys()) if (rel.startsWith(`${e.rel}/`)) s.held.delete(rel);
       return void (await t.apply({ kind: 'remove', rel: e.rel }));
     }
     if (e.kind === 'mkdir') {
@@ -449,8 +467,9 @@ export class FolderMirror {
       s.held.delete(e.from);
       try {
         await t.apply({ kind: 'rename', from: e.from, to: e.rel });
+        // Then checked like a copy: a rename is guessed from an inode number seen again soon after
+        // an unlink, and inode numbers are reused (a new file may have the number of one removed).
         if (from) s.held.set(e.rel, from);
-        return;
       } catch (err) {
         if ((err as ArmoryError).code === 'MIRROR_E_TARGET_DOWN') throw err;
         await t.apply({ kind: 'remove', rel: e.from }).catch(() => undefined);
@@ -481,7 +500,8 @@ export class FolderMirror {
     }
     if (st.isDirectory()) return void (await t.apply({ kind: 'mkdir', rel: e.rel }));
     if (!st.isFile()) return;
-    const tail = held && this.options.appends !== false ? await this.sendTail(s, e, file, st, held) : 'whole';
+    const held = s.held.get(e.rel);
+    const tail = held && (this.options.appends !== false || e.kind === 'rename') ? await this.sendTail(s, e, file, st, held) : 'whole';
     if (tail === 'changed') return;
     if (tail === 'done' || (await this.sendFile(s, e, file, st))) {
       // Timestamps are coarse (a few ms): a write right after this one may leave the same
@@ -751,6 +771,7 @@ export class FolderMirror {
    */
   async barrier(): Promise<void> {
     if (this.closed) throw closedError(this.options.folder);
+    if (this.states.length === 0) throw new ArmoryError('MIRROR_E_NOT_ACTIVE', `the mirror of ${this.options.folder} has no target`, { folder: this.options.folder });
     const mark = await this.scans.run(null);
     if (this.closed) throw closedError(this.options.folder);
     await new Promise<void>((resolve, reject) => {

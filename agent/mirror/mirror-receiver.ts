@@ -106,6 +106,19 @@ export class MirrorReceiver {
     return dir;
   }
 
+  /** Whether the parent folders of `rel` are all there (none is created); never through a symbolic link. */
+  private async parentsThere(rel: string, guard: DeviceGuard | undefined): Promise<boolean> {
+    let dir = this.root;
+    for (const part of rel.split('/').slice(0, -1)) {
+      dir = path.join(dir, part);
+      const st = await fsp.lstat(dir).catch(() => null);
+      if (st?.isSymbolicLink()) throw new ArmoryError('MIRROR_E_SYMLINK_OUTSIDE', `${path.relative(this.root, dir)} is a symbolic link; nothing is written through it`);
+      if (!st?.isDirectory()) return false;
+      if (guard && st.dev !== guard.dev) throw gone(dir);
+    }
+    return true;
+  }
+
   /**
    * Applies one change. With a guard (a local target), everything it creates must be on the
    * guard's device: the root is never created here, and a staged file or folder found on another
@@ -139,7 +152,8 @@ export class MirrorReceiver {
         const from = insideRoot(this.root, op.from);
         const to = insideRoot(this.root, op.to);
         await this.onDisk(this.root, guard);
-        await this.parentOf(op.from, guard);
+        // The old name must be there (its folders are not made for it: the sender copies instead).
+        if (!(await this.parentsThere(op.from, guard))) throw new ArmoryError('MIRROR_E_IO', `rename ${op.from}: not on the target`, { errno: 'ENOENT' });
         await this.parentOf(op.to, guard);
         await fsp.rename(from, to);
         await fsyncDir(path.dirname(to));
@@ -258,14 +272,7 @@ export class MirrorReceiver {
     }
     await this.onDisk(this.root, guard);
     // Only onto a file that is there, below folders that are (never through a link).
-    let dir = this.root;
-    for (const part of op.rel.split('/').slice(0, -1)) {
-      dir = path.join(dir, part);
-      const st = await fsp.lstat(dir).catch(() => null);
-      if (st?.isSymbolicLink()) throw new ArmoryError('MIRROR_E_SYMLINK_OUTSIDE', `${path.relative(this.root, dir)} is a symbolic link; nothing is written through it`);
-      if (!st?.isDirectory()) return { have: 0, mismatch: true };
-      if (guard && st.dev !== guard.dev) throw gone(dir);
-    }
+    if (!(await this.parentsThere(op.rel, guard))) return { have: 0, mismatch: true };
     const fh = await fsp.open(dest, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT' || e.code === 'ELOOP' || e.code === 'EISDIR') return null;
       throw e;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -5,6 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FolderMirror } from '../../../../agent/mirror/folder-mirror.js';
 import { LocalTarget } from '../../../../agent/mirror/mirror-target.js';
 import type { ArmoryError } from '../../../../common/errors/armory-error.js';
+import type { MirrorTarget } from '../../../../agent/mirror/mirror-target.js';
+import { mirrorPeer } from '../../../helpers/mirror-peer.js';
+import { seededRandom } from '../../../helpers/seeded-random.js';
 import { waitFor } from '../../../helpers/wait.js';
 
 const dirs: string[] = [];
@@ -130,4 +134,61 @@ describe('the mirror barrier', () => {
     await expect(b).rejects.toMatchObject({ code: 'MIRROR_E_CLOSED' });
     await expect(fm.barrier()).rejects.toMatchObject({ code: 'MIRROR_E_CLOSED' } satisfies Partial<ArmoryError>);
   });
+
+  it('random writes, appends, truncations, renames, new folders and removals: after every barrier both copies equal the folder', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-fmr-'));
+    dirs.push(dir);
+    const src = path.join(dir, 'src');
+    const to = path.join(dir, 'to');
+    fs.mkdirSync(src);
+    fs.mkdirSync(to);
+    const peer = await mirrorPeer(path.join(dir, 'peer'));
+    try {
+      const targets: MirrorTarget[] = [new LocalTarget(to, src), peer.target];
+      // Settling for a minute: what reaches the copies in time is what the barrier found itself.
+      const fm = new FolderMirror({ service: 'svc', folder: src, targets, lagAlertMs: 60_000, scrubMs: 3_600_000, settleMs: 60_000, event: () => undefined });
+      mirrors.push(fm);
+      await fm.start();
+      for (const seed of [1, 2, 3]) {
+        const rnd = seededRandom(seed);
+        const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+        const files = () => (fs.readdirSync(src, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(src, f)).isFile());
+        const folders = () => ['', ...(fs.readdirSync(src, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(src, f)).isDirectory())];
+        for (let step = 0; step < 30; step += 1) {
+          for (let n = 1 + Math.floor(rnd() * 4); n > 0; n -= 1) {
+            const existing = files();
+            const op = existing.length === 0 ? 'write' : pick(['write', 'append', 'append', 'append', 'truncate', 'rename', 'mkdir', 'remove', 'rmdir']);
+            const bytes = Buffer.alloc(1 + Math.floor(rnd() * 9000), Math.floor(rnd() * 256));
+            if (op === 'write') fs.writeFileSync(path.join(src, pick(folders()), `f${Math.floor(rnd() * 1000)}`), bytes);
+            else if (op === 'append') fs.appendFileSync(path.join(src, pick(existing)), bytes);
+            else if (op === 'truncate') fs.truncateSync(path.join(src, pick(existing)), Math.floor(rnd() * 100));
+            else if (op === 'rename') fs.renameSync(path.join(src, pick(existing)), path.join(src, pick(folders()), `r${Math.floor(rnd() * 1000)}`));
+            else if (op === 'mkdir') fs.mkdirSync(path.join(src, pick(folders()), `d${Math.floor(rnd() * 100)}`), { recursive: true });
+            else if (op === 'remove') fs.rmSync(path.join(src, pick(existing)));
+            else {
+              const d = pick(folders());
+              if (d !== '') fs.rmSync(path.join(src, d), { recursive: true });
+            }
+          }
+          await fm.barrier();
+          const want = tree(src);
+          expect(tree(path.join(to, src)), `seed ${seed} step ${step} (local)`).toEqual(want);
+          expect(tree(path.join(dir, 'peer')), `seed ${seed} step ${step} (peer)`).toEqual(want);
+        }
+      }
+    } finally {
+      await peer.close();
+    }
+  });
 });
+
+/** Every folder and file under `root` (the staging folder left out), files with a hash of their bytes. */
+function tree(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const rel of (fs.readdirSync(root, { recursive: true }) as string[]).sort()) {
+    if (rel === '.armory-mirror' || rel.startsWith('.armory-mirror/')) continue;
+    const st = fs.lstatSync(path.join(root, rel));
+    out[rel] = st.isDirectory() ? 'dir' : `${st.size}:${createHash('sha256').update(fs.readFileSync(path.join(root, rel))).digest('hex').slice(0, 16)}`;
+  }
+  return out;
+}
