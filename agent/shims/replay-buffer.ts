@@ -69,19 +69,20 @@ export class ReplayBuffer {
   }
 
   /**
-   * The bytes from `offset` to the end, in pieces of at most `maxPiece`, each with its offset.
-   * `offset` must lie within [acked, end].
+   * The bytes from `offset` to `until` (default: the end), in pieces of at most `maxPiece`, each
+   * with its offset. Both must lie within [acked, end], `offset` not past `until`.
    */
-  *from(offset: number, maxPiece: number): Generator<{ offset: number; data: Buffer }> {
-    if (offset < this.ackedAt || offset > this.end) throw new RangeError(`offset ${offset} outside [${this.ackedAt}, ${this.end}]`);
+  *from(offset: number, maxPiece: number, until = this.end): Generator<{ offset: number; data: Buffer }> {
+    if (offset < this.ackedAt || offset > until || until > this.end) throw new RangeError(`[${offset}, ${until}] outside [${this.ackedAt}, ${this.end}]`);
     let at = this.ackedAt;
-    for (let i = this.head; i < this.chunks.length; i += 1) {
+    for (let i = this.head; i < this.chunks.length && at < until; i += 1) {
       const c = this.chunks[i] as Buffer;
       const chunkEnd = at + c.length;
       if (chunkEnd > offset) {
         let start = Math.max(0, offset - at);
-        while (start < c.length) {
-          const piece = c.subarray(start, Math.min(c.length, start + maxPiece));
+        const stop = Math.min(c.length, until - at);
+        while (start < stop) {
+          const piece = c.subarray(start, Math.min(stop, start + maxPiece));
           yield { offset: at + start, data: piece };
           start += piece.length;
         }

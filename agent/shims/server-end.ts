@@ -1,12 +1,14 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import type tls from 'node:tls';
+import { ArmoryError } from '../../common/errors/armory-error.js';
 import type { ErrorCode } from '../../common/errors/codes.js';
 import { dataPortOf } from '../../common/config/service.js';
 import type { Hello, ShimFrame } from '../../common/wire/shim-frame.js';
 import { SESSION_ID_BYTES, SESSION_SECRET_BYTES } from '../../common/wire/shim-frame.js';
 import type { PeerIdentity } from '../api/peer-identity.js';
 import { startTlsServer, type TlsMaterial } from '../api/tls-server.js';
+import type { ReplyBarrier, ReplyBarrierOf } from './reply-gate.js';
 import { newNonce, proofMatches, proofOf } from './resume-proof.js';
 import { Session, type SessionOwner } from './session.js';
 import { parseHostPort, sessionBounds, type SessionBounds, type ShimConfig } from './shim-options.js';
@@ -35,7 +37,15 @@ export class ServerEnd implements SessionOwner {
   private ticker: NodeJS.Timeout | null = null;
   private readonly bounds: SessionBounds;
   private readonly target: { host: string; port: number };
+  private readonly helloTimeoutMs: number;
+  /** With waitForMirror: what each session's replies wait for. */
+  private readonly barrier: ReplyBarrier | null;
 
+  /**
+   * `barrierOf`: the service's mirror barrier (the agent's Mirrors.barrier), which a shim with
+   * waitForMirror needs; without one such a shim gives no replies at all (each session is closed
+   * with SHIM_E_MIRROR at the first), never replies the mirror did not confirm.
+   */
   constructor(
     readonly service: string,
     readonly index: number,
@@ -43,10 +53,17 @@ export class ServerEnd implements SessionOwner {
     private readonly material: TlsMaterial,
     private readonly host: string,
     private readonly journalTo: ShimJournal,
-    private readonly helloTimeoutMs = HELLO_TIMEOUT_MS,
+    options: { helloTimeoutMs?: number; barrierOf?: ReplyBarrierOf | null } = {},
   ) {
     this.bounds = sessionBounds(shim);
     this.target = parseHostPort(shim.target);
+    this.helloTimeoutMs = options.helloTimeoutMs ?? HELLO_TIMEOUT_MS;
+    const barrierOf = options.barrierOf;
+    this.barrier = !shim.waitForMirror
+      ? null
+      : barrierOf
+        ? () => barrierOf(service)
+        : () => Promise.reject(new ArmoryError('SHIM_E_MIRROR', 'this agent has no mirror barrier to give the shim'));
   }
 
   async start(): Promise<void> {
@@ -225,7 +242,7 @@ export class ServerEnd implements SessionOwner {
         upstream.destroy();
         return;
       }
-      const session = new Session('server', upstream, this.bounds, this);
+      const session = new Session('server', upstream, this.bounds, this, { barrier: this.barrier });
       session.id = randomBytes(SESSION_ID_BYTES).toString('hex');
       session.secret = randomBytes(SESSION_SECRET_BYTES).toString('hex');
       this.sessions.set(session.id, session);

@@ -2,7 +2,9 @@ import type net from 'node:net';
 import type { ErrorCode } from '../../common/errors/codes.js';
 import { step } from '../../common/fsm/table.js';
 import type { ShimFrame } from '../../common/wire/shim-frame.js';
+import { ArmoryError } from '../../common/errors/armory-error.js';
 import { ReplayBuffer } from './replay-buffer.js';
+import { ReplyGate, type ReplyBarrier } from './reply-gate.js';
 import { SESSION_TABLE, type SessionCtx, type SessionEffect, type SessionEvent, type SessionState } from './session-table.js';
 import type { SessionBounds } from './shim-options.js';
 import type { ShimPath } from './shim-path.js';
@@ -50,17 +52,33 @@ export class Session {
   private localPaused = false;
   private localGone = false;
   private brokenTimer: NodeJS.Timeout | null = null;
+  /** Server end with waitForMirror: how far our stream may go out (null: all of it, at once). */
+  private readonly gate: ReplyGate | null;
   readonly openedAt = Date.now();
 
+  /**
+   * `barrier` (server end, shim option waitForMirror): what the service sends reaches the client
+   * only once the barrier confirmed every write the service made before sending it.
+   */
   constructor(
     readonly role: 'client' | 'server',
     private local: net.Socket,
     readonly bounds: SessionBounds,
     private readonly owner: SessionOwner,
+    options: { barrier?: ReplyBarrier | null } = {},
   ) {
     this.out = new ReplayBuffer(bounds.buffer);
     this.stateNow = 'connecting';
     this.ctx = { role, resumes: 0 };
+    this.gate = options.barrier
+      ? new ReplyGate(options.barrier, {
+          released: () => this.pump(),
+          failed: (e) => {
+            const why = e instanceof ArmoryError ? `${e.code}: ${e.message}` : (e as Error).message;
+            this.dispatch({ type: 'abort', code: 'SHIM_E_MIRROR', message: `the mirror cannot confirm the service's writes, so its replies are not given to the client (${why})`, tellPeer: true, deliver: true });
+          },
+        })
+      : null;
     this.bindLocal(local);
     if (role === 'client') this.startBrokenTimer();
   }
@@ -83,9 +101,24 @@ export class Session {
     return this.received;
   }
 
-  /** The acknowledgement an end may give: everything up to our stream's end, +1 once our FIN is in. */
+  /** The acknowledgement an end may give: everything up to what we may send, +1 once our FIN may go too. */
   acceptsPeerReceived(n: number): boolean {
-    return n >= this.out.acked && n <= this.out.end + (this.finOut !== null ? 1 : 0);
+    return n >= this.out.acked && n <= this.sendable + (this.finSendable ? 1 : 0);
+  }
+
+  /** Our stream's end as far as it may go out now (the gate holds back what the mirror has not confirmed). */
+  private get sendable(): number {
+    return this.gate ? Math.min(this.gate.released, this.out.end) : this.out.end;
+  }
+
+  /** Our program ended its stream and that may go out now. */
+  private get finSendable(): boolean {
+    return this.finOut !== null && (!this.gate || this.gate.released > this.finOut);
+  }
+
+  /** Bytes of the service's stream held back until the mirror confirms the writes before them (for tests and status). */
+  get held(): number {
+    return this.out.end - this.sendable;
   }
 
   get hasPath(): boolean {
@@ -112,6 +145,7 @@ export class Session {
     if (!r.handled) return;
     this.stateNow = r.to;
     this.ctx = r.ctx;
+    if (r.to === 'closed') this.gate?.stop();
     for (const eff of r.effects) this.perform(eff);
   }
 
@@ -214,7 +248,7 @@ export class Session {
     path.bind({ frame: (f) => this.onFrame(f), gone: (why) => this.onPathGone(path, why) });
     this.dispatch({ type: 'attached' });
     this.onPeerAck(peerReceived);
-    this.transmitted = Math.min(peerReceived, this.out.end);
+    this.transmitted = Math.min(peerReceived, this.sendable);
     this.pump();
     this.ackSent = -1;
     this.sendAck();
@@ -264,7 +298,7 @@ export class Session {
         return;
       case 'ACK':
         if (!this.acceptsPeerReceived(f.received)) {
-          this.protocolError(`ACK of ${f.received} bytes, but only ${this.out.end} were sent`);
+          this.protocolError(`ACK of ${f.received} bytes, but only ${this.sendable} were sent`);
           return;
         }
         this.onPeerAck(f.received);
@@ -344,12 +378,14 @@ export class Session {
       this.localPaused = true;
       this.local.pause();
     }
+    this.gate?.advance(this.out.end);
     this.pump();
   }
 
   private onLocalEnd(): void {
     if (this.stateNow === 'closed' || this.finOut !== null) return;
     this.finOut = this.out.end;
+    this.gate?.advance(this.finOut + 1);
     this.pump();
   }
 
@@ -361,19 +397,20 @@ export class Session {
   }
 
   /**
-   * Sends what the path has not been given yet, then our FIN when due, in one write. An
-   * acknowledgement that is due rides along, so a ping-pong needs no record of its own for it.
+   * Sends what the path has not been given yet (and may be), then our FIN when due, in one write.
+   * An acknowledgement that is due rides along, so a ping-pong needs no record of its own for it.
    */
   private pump(): void {
     const p = this.path;
     if (!p || this.stateNow !== 'open') return;
-    const data = this.transmitted < this.out.end;
-    const fin = this.finOut !== null && !this.finOutAcked && this.out.end === this.finOut;
+    const until = this.sendable;
+    const data = this.transmitted < until;
+    const fin = this.finSendable && !this.finOutAcked && until === this.finOut;
     if (!data && !fin) return;
     p.batch(() => {
       if (data) {
-        for (const piece of this.out.from(this.transmitted, this.bounds.frameSize)) p.send({ type: 'DATA', offset: piece.offset, data: piece.data });
-        this.transmitted = this.out.end;
+        for (const piece of this.out.from(this.transmitted, this.bounds.frameSize, until)) p.send({ type: 'DATA', offset: piece.offset, data: piece.data });
+        this.transmitted = until;
       }
       if (fin) p.send({ type: 'FIN', offset: this.finOut as number });
       if (this.ackValue() !== this.ackSent) this.sendAck();

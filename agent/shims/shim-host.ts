@@ -2,6 +2,7 @@ import type { ArmoryConfig } from '../../common/config/document.js';
 import type { TlsMaterial } from '../api/tls-server.js';
 import { ClientEnd, type ShimJournal } from './client-end.js';
 import { limitJournal } from './journal-limiter.js';
+import type { ReplyBarrierOf } from './reply-gate.js';
 import { configLocator, type ActiveNodeOf, type ServerLocator } from './server-locator.js';
 import { ServerEnd } from './server-end.js';
 
@@ -15,6 +16,8 @@ export interface ShimHostOptions {
   activeNodeOf?: ActiveNodeOf;
   /** Replaces the default locator altogether (tests, or failover). */
   locator?: ServerLocator;
+  /** The mirror barrier of a service: what the replies of a shim with waitForMirror wait for. */
+  barrierOf?: ReplyBarrierOf;
 }
 
 type End = ClientEnd | ServerEnd;
@@ -49,7 +52,7 @@ export class ShimHost {
           want.set(`${service}#${i}:client`, { key, make: () => new ClientEnd(service, i, shim, material, this.locator, this.journal) });
         }
         if (runsHere.has(service)) {
-          want.set(`${service}#${i}:server`, { key, make: () => new ServerEnd(service, i, shim, material, this.options.serverHost ?? '0.0.0.0', this.journal) });
+          want.set(`${service}#${i}:server`, { key, make: () => new ServerEnd(service, i, shim, material, this.options.serverHost ?? '0.0.0.0', this.journal, { barrierOf: this.options.barrierOf ?? null }) });
         }
       });
     }

@@ -26,10 +26,15 @@ export function crossCheck(doc: unknown): CrossIssue[] {
     list(placement.nodes).forEach((n, i) => {
       if (typeof n === 'string' && !nodes.has(n)) issues.push({ path: ['services', name, 'placement', 'nodes', i], message: `unknown node "${n}"` });
     });
+    const mirror = isObj(svc.mirror) ? svc.mirror : null;
+    const mirrored = mirror !== null && (mirror.standbys !== false || mirror.to !== undefined);
     list(svc.shims).forEach((shim, i) => {
       list(isObj(shim) ? shim.clients : undefined).forEach((n, j) => {
         if (typeof n === 'string' && !nodes.has(n)) issues.push({ path: ['services', name, 'shims', i, 'clients', j], message: `unknown node "${n}"` });
       });
+      if (isObj(shim) && shim.waitForMirror === true && !mirrored) {
+        issues.push({ path: ['services', name, 'shims', i, 'waitForMirror'], message: 'waitForMirror needs the service to mirror its folders somewhere: mirror with standbys: true or a to folder' });
+      }
     });
   }
   for (const [name, g] of entries(doc.groups)) {

@@ -134,6 +134,12 @@ export const serviceSchema = z
               'How the data of a session travels between the ends: mtls (encrypted and authenticated, the default) or tcp (plain TCP, about twice as fast: the session is still opened over mutual TLS, and each path after proves it knows the session secret by HMAC challenge; the data itself is as readable and alterable on the network as the clients\' own plain TCP connection was — only for services whose clients speak plain TCP anyway).',
             ),
           tcpPort: z.number().int().min(1).max(65535).optional().describe('TCP port of the server-side end for plain paths (transport tcp), on the node where the service runs (default: port + 1).'),
+          waitForMirror: z
+            .boolean()
+            .default(false)
+            .describe(
+              "The server-side end gives the service's replies to the client only once the service's mirror (mirror.to and the standbys) has every write the service made before replying, so that a client never sees an acknowledgement for a write a standby does not have, even when the active node fails right after. The cost: each reply waits for a round trip to the mirror targets (replies that arrive together share one); while no target can be reached, replies are held (the session stays open and the client waits) — that is what keeps acknowledged writes from being lost. A reply is never given when the mirror closes (this node stopped being active): the session is closed instead. Needs mirror with standbys: true or a to folder.",
+            ),
         })
         .refine((s) => s.transport !== 'tcp' || dataPortOf(s) !== s.port, { message: 'tcpPort must differ from port', path: ['tcpPort'] })
         .refine((s) => s.transport !== 'tcp' || dataPortOf(s) <= 65535, { message: 'port is 65535: set tcpPort', path: ['tcpPort'] }),

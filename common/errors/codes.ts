@@ -141,6 +141,7 @@ export const ERROR_CODES = {
   DRILL_E_UNKNOWN_REPORT: 'no drill report has that id',
   MIRROR_E_CLOSED: 'the mirror was closed (the node is no longer active) before the writes were confirmed',
   MIRROR_E_NOT_ACTIVE: 'this node runs no mirror with a target for that service',
+  SHIM_E_MIRROR: "the mirror cannot confirm the service's writes (waitForMirror): the session is closed without the replies they came before",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

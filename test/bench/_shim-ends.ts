@@ -5,23 +5,30 @@
 //   node shim-ends.js client FILE LISTEN_PORT SERVER_PORT [TRANSPORT]
 //                                                               client end on 127.0.0.1:LISTEN_PORT → server end
 //   (TRANSPORT: mtls, the default, or tcp: then the server end also listens on PORT + 1 for plain paths)
+//   node shim-ends.js mirrored-server FILE PORT_OFF PORT_ON TARGET_PORT FOLDER TO
+//                                                               the file mirror of FOLDER to the local folder TO (as the
+//                                                               agent runs it) and two server ends → TARGET_PORT: on
+//                                                               PORT_ON with waitForMirror (replies wait for Mirrors.barrier),
+//                                                               on PORT_OFF without
 //   node shim-ends.js tls-server FILE PORT TARGET_PORT          a bare mutual-TLS relay (no sessions), the anchor
 //   node shim-ends.js tls-client FILE LISTEN_PORT SERVER_PORT   for what the TLS hop alone costs
 // Each end prints "ready" once it listens.
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import { Mirrors } from '../../agent/mirror/mirrors.js';
 import { ClientEnd } from '../../agent/shims/client-end.js';
 import { ServerEnd } from '../../agent/shims/server-end.js';
 import type { TlsMaterial } from '../../agent/api/tls-server.js';
+import { configSchema } from '../../common/config/document.js';
 import { serviceSchema } from '../../common/config/service.js';
 import { createClusterCa } from '../../main/core/pki/cluster-ca.js';
 import { issueCertificate } from '../../main/core/pki/issue-certificate.js';
 
 const [mode, file, a, b, transport = 'mtls'] = process.argv.slice(2);
 const journal = () => undefined;
-const shim = (listen: number, target: number, port: number) =>
-  serviceSchema.parse({ command: '/bin/true', shims: [{ listen: `127.0.0.1:${listen}`, target: `127.0.0.1:${target}`, port, maxSessions: 100_000, transport }] }).shims[0] as never;
+const shim = (listen: number, target: number, port: number, waitForMirror = false) =>
+  serviceSchema.parse({ command: '/bin/true', shims: [{ listen: `127.0.0.1:${listen}`, target: `127.0.0.1:${target}`, port, maxSessions: 100_000, transport: mode === 'mirrored-server' ? 'mtls' : transport, waitForMirror }] }).shims[0] as never;
 
 if (mode === 'pki') {
   const ca = await createClusterCa({ clusterName: 'bench' });
@@ -55,6 +62,14 @@ if (mode === 'pki') {
   const pki = JSON.parse(fs.readFileSync(file as string, 'utf8')) as { client: TlsMaterial; server: TlsMaterial };
   if (mode === 'server') {
     await new ServerEnd('bench', 0, shim(1, Number(b), Number(a)), pki.server, '127.0.0.1', journal).start();
+  } else if (mode === 'mirrored-server') {
+    const [, , , , target, folder, to] = process.argv.slice(2);
+    const config = configSchema.parse({ services: { bench: { command: '/bin/true', mirror: { folders: [folder], to, standbys: false } } } });
+    const mirrors = new Mirrors({ node: 'n2', roles: { epochOf: () => 0, isActive: () => true }, config: () => config, links: null, event: () => undefined });
+    await mirrors.refresh();
+    const barrierOf = (service: string) => mirrors.barrier(service);
+    await new ServerEnd('bench', 0, shim(1, Number(target), Number(a)), pki.server, '127.0.0.1', journal, { barrierOf }).start();
+    await new ServerEnd('bench', 0, shim(1, Number(target), Number(b), true), pki.server, '127.0.0.1', journal, { barrierOf }).start();
   } else {
     const port = Number(b);
     await new ClientEnd('bench', 0, shim(Number(a), 1, port), pki.client, { locate: () => ({ host: '127.0.0.1', port }) }, journal).start();

@@ -166,7 +166,7 @@ describe('bad input at the server end', () => {
 
 describe('a path that connects and says nothing', () => {
   it('is refused with SHIM_E_HALF_OPEN after the HELLO timeout; other sessions unaffected', async () => {
-    const quiet = new ServerEnd('svc', 0, { ...pair.server.shim, port: 0 }, pki.server, '127.0.0.1', () => undefined, 200);
+    const quiet = new ServerEnd('svc', 0, { ...pair.server.shim, port: 0 }, pki.server, '127.0.0.1', () => undefined, { helloTimeoutMs: 200 });
     await quiet.start();
     const socket = tls.connect({ host: '127.0.0.1', port: quiet.port, key: pki.client.keyPem, cert: pki.client.certPem, ca: pki.client.caPem, checkServerIdentity: () => undefined });
     const d = new ShimDecoder();

@@ -30,6 +30,7 @@ function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
 }
 
 const WATCHDOG_NEEDS_NOTIFY = 'a watchdog needs notify: true (the program sends WATCHDOG=1)';
+const WAIT_NEEDS_MIRROR = 'waitForMirror needs the service to mirror its folders somewhere: mirror with standbys: true or a to folder';
 
 describe('crossCheck finds', () => {
   const doc = {
@@ -70,6 +71,25 @@ describe('crossCheck finds', () => {
       { path: ['services', 'web', 'shims', 1, 'clients', 1], message: 'unknown node "ghost"' },
     ]);
     expect(crossCheck({ nodes: { a: {} }, services: { web: { shims: [shim('a'), 'x', null] } } })).toEqual([]);
+  });
+
+  it.each<[string, unknown]>([
+    ['no mirror', undefined],
+    ['a mirror to no standby and no folder', { folders: ['/d'], standbys: false }],
+    ['a mirror written as text', 'yes'],
+  ])('a shim that waits for the mirror with nothing to wait for (%s)', (_label, mirror) => {
+    const shim = (waitForMirror: unknown) => ({ listen: '127.0.0.1:1', target: '127.0.0.1:2', port: 3, waitForMirror });
+    expect(crossCheck({ services: { web: { mirror, shims: [shim(false), shim(true), shim('true')] } } })).toEqual([
+      { path: ['services', 'web', 'shims', 1, 'waitForMirror'], message: WAIT_NEEDS_MIRROR },
+    ]);
+  });
+
+  it.each<[string, unknown]>([
+    ['standbys by default', { folders: ['/d'] }],
+    ['standbys: true', { folders: ['/d'], standbys: true }],
+    ['a to folder only', { folders: ['/d'], standbys: false, to: '/mnt/disk2' }],
+  ])('nothing for a shim that waits for a mirror that has a target (%s)', (_label, mirror) => {
+    expect(crossCheck({ services: { web: { mirror, shims: [{ listen: '127.0.0.1:1', target: '127.0.0.1:2', port: 3, waitForMirror: true }] } } })).toEqual([]);
   });
 
   it.each([
@@ -292,6 +312,22 @@ groups:
       { path: 'groups.g.services[0]', message: 'unknown service "nope"', ...where(text, 'nope') },
       { path: 'groups.g.witness', message: 'unknown node "w"', ...where(text, 'witness') },
     ]);
+  });
+
+  it('a shim that waits for a mirror the service does not have, at the option\'s line', () => {
+    const text = `services:
+  web:
+    command: x
+    mirror: { folders: [/var/lib/web], standbys: false }
+    shims:
+      - { listen: "127.0.0.1:6380", target: "127.0.0.1:6379", port: 7380 }
+      - listen: "127.0.0.1:6381"
+        target: "127.0.0.1:6379"
+        port: 7381
+        waitForMirror: true
+`;
+    expect(problemsOf(text)).toEqual([{ path: 'services.web.shims[1].waitForMirror', message: WAIT_NEEDS_MIRROR, ...where(text, 'waitForMirror') }]);
+    expect(parseConfigText(text.replace('standbys: false', 'standbys: false, to: /mnt/disk2')).ok).toBe(true);
   });
 
   it('still finds unknown nodes when the nodes section itself has problems', () => {
