@@ -37,6 +37,8 @@ type Waiter = { mark: number; resolve: () => void; reject: (e: Error) => void };
 /** What a target has of a file, as this side sent it: the version and the hash of its last ≤ 4 KiB. */
 type Held = { ino: number; size: number; mtimeMs: number; mode: number; tail: string };
 type TailResult = 'done' | 'whole' | 'changed';
+/** Who saw a change: the watcher (it settles first, and counts toward a burst) or a barrier's own look. */
+type Seen = 'watcher' | 'barrier';
 
 const ATTEMPTS = 5;
 
@@ -214,7 +216,7 @@ export class FolderMirror {
     return this.seq;
   }
 
-  private onWrite(rel: string, st: Stats | undefined, settleMs = this.settleMs): void {
+  private onWrite(rel: string, st: Stats | undefined, by: Seen = 'watcher'): void {
     if (rel === '') return;
     const ino = st?.ino;
     if (st) this.remember(rel, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, fresh: false });
@@ -224,11 +226,11 @@ export class FolderMirror {
       const prev = this.inodes.get(rel);
       this.inodes.set(rel, ino);
       if (un && Date.now() - un.at < 1000 && prev === undefined) {
-        this.enqueue(rel, { kind: 'rename', from: un.rel }, settleMs);
+        this.enqueue(rel, { kind: 'rename', from: un.rel }, by);
         return;
       }
     }
-    this.enqueue(rel, { kind: 'put' }, settleMs);
+    this.enqueue(rel, { kind: 'put' }, by);
   }
 
   private remember(rel: string, k: Known): void {
@@ -276,7 +278,7 @@ export class FolderMirror {
     for (const ms of NEW_DIR_RESCAN_MS) setTimeout(look, ms).unref();
   }
 
-  private onRemove(rel: string, settleMs = this.settleMs): void {
+  private onRemove(rel: string, by: Seen = 'watcher'): void {
     const ino = this.inodes.get(rel);
     this.inodes.delete(rel);
     this.forget(rel);
@@ -284,7 +286,7 @@ export class FolderMirror {
       this.recentUnlinks.set(ino, { rel, at: Date.now() });
       if (this.recentUnlinks.size > 10_000) this.recentUnlinks.clear();
     }
-    this.enqueue(rel, { kind: 'remove' }, settleMs);
+    this.enqueue(rel, { kind: 'remove' }, by);
   }
 
   /**
@@ -304,9 +306,9 @@ export class FolderMirror {
       // A comparison in the middle of a burst is followed by one at its end.
       this.burst = { count: 0, since: null, going: !quiet };
       if (this.closed) return;
-      const seq = this.nextSeq();
+      // Barriers do not wait for it: their own look finds what the watcher lost.
       for (const s of this.states) {
-        s.resync = { since: Math.min(since, s.resync?.since ?? since), seq: Math.min(seq, s.resync?.seq ?? seq) };
+        s.resync = { since: Math.min(since, s.resync?.since ?? since), seq: s.resync?.seq ?? Infinity };
         this.kick(s);
       }
     };
@@ -316,9 +318,11 @@ export class FolderMirror {
     this.burstTimer.unref();
   }
 
-  private enqueue(rel: string, p: Pending, settleMs = this.settleMs): void {
+  private enqueue(rel: string, p: Pending, by: Seen = 'watcher'): void {
     const now = Date.now();
-    this.noteBurst(now);
+    // Only the watcher's events tell of a kernel queue that may overflow.
+    if (by === 'watcher') this.noteBurst(now);
+    const settleMs = by === 'watcher' ? this.settleMs : 0;
     const seq = this.nextSeq();
     for (const s of this.states) {
       let first = seq;
@@ -823,7 +827,7 @@ export class FolderMirror {
       const looked = Date.now();
       const st = await fsp.lstat(path.join(this.options.folder, rel)).catch(() => null);
       if (!st?.isDirectory()) {
-        if (rel !== '' && this.knownDirs.has(rel)) this.onRemove(rel, 0);
+        if (rel !== '' && this.knownDirs.has(rel)) this.onRemove(rel, 'barrier');
         continue;
       }
       if (st.mtimeMs !== k.mtimeMs || k.fresh) await this.readDir(rel, { isNew: false, looked, st });
@@ -836,13 +840,13 @@ export class FolderMirror {
       batch.forEach(([rel, k], j) => {
         const st = stats[j];
         if (this.known.get(rel) !== k) return; // queued again meanwhile
-        if (!st) return this.onRemove(rel, 0);
+        if (!st) return this.onRemove(rel, 'barrier');
         if (st.isDirectory()) {
           this.forget(rel);
-          this.enqueue(rel, { kind: 'mkdir' }, 0);
+          this.enqueue(rel, { kind: 'mkdir' }, 'barrier');
           return void newDirs.push(this.readDir(rel, { isNew: true }));
         }
-        if (k.fresh || st.ino !== k.ino || st.size !== k.size || st.mtimeMs !== k.mtimeMs) this.onWrite(rel, st, 0);
+        if (k.fresh || st.ino !== k.ino || st.size !== k.size || st.mtimeMs !== k.mtimeMs) this.onWrite(rel, st, 'barrier');
       });
     }
     await Promise.all(newDirs);
@@ -887,16 +891,16 @@ export class FolderMirror {
     if (rel !== '') this.childrenOf(path.posix.dirname(rel)).add(rel);
     const present = new Set(names.filter((n) => rel !== '' || n !== STAGING).map((n) => (rel === '' ? n : `${rel}/${n}`)));
     // Removals first: a new name of a removed file is then seen as its rename.
-    for (const child of [...(this.children.get(rel) ?? [])]) if (!present.has(child)) this.onRemove(child, 0);
+    for (const child of [...(this.children.get(rel) ?? [])]) if (!present.has(child)) this.onRemove(child, 'barrier');
     for (const child of present) {
       if (this.known.has(child) || this.knownDirs.has(child)) continue;
       const name = path.posix.basename(child);
       const cst = await fsp.lstat(path.join(dir, name)).catch(() => null);
       if (!cst || this.closed) continue;
       if (cst.isDirectory()) {
-        if (queue) this.enqueue(child, { kind: 'mkdir' }, 0);
+        if (queue) this.enqueue(child, { kind: 'mkdir' }, 'barrier');
         await this.readDir(child, { isNew: queue });
-      } else if (queue) this.onWrite(child, cst, 0);
+      } else if (queue) this.onWrite(child, cst, 'barrier');
       else this.remember(child, { ino: cst.ino, size: cst.size, mtimeMs: cst.mtimeMs, fresh: false });
     }
   }
