@@ -137,6 +137,7 @@ export class Agent {
     return {
       epochOf: (s) => this.failover?.epochOf(s) ?? place.epochOf(s),
       isActive: (s) => (this.failover?.controls(s) ? this.failover.isActiveHere(s) : place.isActive(s)),
+      peerSilent: (s, n) => this.failover?.peerSilent(s, n) ?? false,
     };
   }
 

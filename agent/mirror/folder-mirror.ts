@@ -25,6 +25,12 @@ export interface FolderMirrorOptions {
    * every changed file whole (for comparison).
    */
   appends?: boolean;
+  /**
+   * True when the failover group has heard no heartbeat from this standby node for its failure
+   * timeout: its target counts as down at once (a cut link otherwise shows only when a call times
+   * out, seconds later, and barriers would wait for it that long).
+   */
+  peerSilent?: (node: string) => boolean;
   event: (reason: string, detail: Record<string, unknown>) => void;
 }
 
@@ -58,6 +64,9 @@ const LIST_PAGE = 1000;
 const FRESH_MS = 20;
 const STAT_BATCH = 64;
 const STUCK_RETRY_MS = 5000;
+
+/** How often a barrier that waits looks whether a standby's heartbeats fell silent. */
+const SILENCE_CHECK_MS = 20;
 
 const closedError = (folder: string) => new ArmoryError('MIRROR_E_CLOSED', `the mirror of ${folder} was closed (this node is no longer active for it); the writes before the barrier are not confirmed`, { folder });
 
@@ -168,6 +177,7 @@ export class FolderMirror {
   private readonly children = new Map<string, Set<string>>();
   private readonly scans = new SharedRounds<null, number>(() => this.scan());
   private waiters: Waiter[] = [];
+  private silenceTimer: NodeJS.Timeout | null = null;
   private learned: Promise<void> = Promise.resolve();
 
   constructor(readonly options: FolderMirrorOptions) {
@@ -365,7 +375,8 @@ export class FolderMirror {
     if (s.running || this.closed) return;
     s.running = true;
     try {
-      if (!s.up && (await s.target.available())) {
+      const silent = s.target instanceof PeerTarget && this.options.peerSilent?.(s.target.node) === true;
+      if (!s.up && !silent && (await s.target.available())) {
         s.up = true;
         // What it lacks is pending (numbered); the comparison is for what no event told.
         s.resync ??= { since: s.oldest(Date.now()) ?? Date.now(), seq: this.nextSeq() };
@@ -749,7 +760,20 @@ export class FolderMirror {
     return out;
   }
 
+  /** A standby whose group heartbeats fell silent is down for the mirror too (its changes are kept; it is resynced when back). */
+  private checkSilence(): void {
+    const silent = this.options.peerSilent;
+    if (!silent) return;
+    for (const s of this.states) {
+      if (s.up && s.target instanceof PeerTarget && silent(s.target.node)) {
+        this.failed(s, new ArmoryError('MIRROR_E_TARGET_DOWN', `the failover group hears no heartbeat from ${s.target.node}`, { node: s.target.node }));
+        this.kick(s, PROBE_MS);
+      }
+    }
+  }
+
   private checkLag(): void {
+    this.checkSilence();
     const now = Date.now();
     // Changes given up on hold the barriers waiting for them: they are tried again now and then.
     for (const s of this.states) {
@@ -797,9 +821,27 @@ export class FolderMirror {
     if (this.closed) throw closedError(this.options.folder);
     await new Promise<void>((resolve, reject) => {
       this.waiters.push({ mark, resolve, reject });
+      this.checkSilence();
       this.checkBarriers();
-      if (this.waiters.length > 0) for (const s of this.states) this.hurry(s);
+      if (this.waiters.length > 0) {
+        for (const s of this.states) this.hurry(s);
+        this.watchSilence();
+      }
     });
+  }
+
+  /** While barriers wait: a standby that falls silent stops holding them within a few tens of ms. */
+  private watchSilence(): void {
+    if (this.silenceTimer || !this.options.peerSilent) return;
+    this.silenceTimer = setInterval(() => {
+      if (this.waiters.length === 0 || this.closed) {
+        if (this.silenceTimer) clearInterval(this.silenceTimer);
+        this.silenceTimer = null;
+        return;
+      }
+      this.checkSilence();
+    }, SILENCE_CHECK_MS);
+    this.silenceTimer.unref();
   }
 
   /** Releases the barriers whose changes every target that is up confirmed (none while no target is up). */
@@ -934,6 +976,7 @@ export class FolderMirror {
     this.closed = true;
     for (const w of this.waiters.splice(0)) w.reject(closedError(this.options.folder));
     if (this.tick) clearInterval(this.tick);
+    if (this.silenceTimer) clearInterval(this.silenceTimer);
     if (this.scrubTimer) clearInterval(this.scrubTimer);
     for (const s of this.states) if (s.timer) clearTimeout(s.timer);
     if (this.burstTimer) clearTimeout(this.burstTimer);

@@ -85,6 +85,7 @@ export class Mirrors {
           targets,
           lagAlertMs: spec.lagAlert,
           scrubMs: spec.scrub,
+          peerSilent: (node) => this.deps.roles.peerSilent?.(service, node) ?? false,
           event: (reason, detail) => this.deps.event({ kind: 'mirror', service, reason, detail }),
         });
         // Leftovers of the time this node was a standby.

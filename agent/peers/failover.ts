@@ -372,6 +372,12 @@ export class Failover implements FailoverView {
     return undefined;
   }
 
+  /** True when the service's group has heard no heartbeat from `node` for its failure timeout (false when `node` is no voter of it). */
+  peerSilent(service: string, node: string): boolean {
+    const h = this.groupOf(service)?.member.health().find((x) => x.node === node);
+    return h !== undefined && !h.fresh;
+  }
+
   epochOf(service: string): number | null {
     return this.groupOf(service)?.member.epoch ?? null;
   }

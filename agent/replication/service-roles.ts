@@ -8,6 +8,8 @@ import type { ArmoryConfig } from '../../common/config/document.js';
 export interface ServiceRoles {
   epochOf(service: string): number;
   isActive(service: string): boolean;
+  /** True when the service's failover group has heard nothing from `node` for its failure timeout (false: heard, or not a voter of it). */
+  peerSilent?(service: string, node: string): boolean;
 }
 
 /**

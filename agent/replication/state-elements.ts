@@ -40,7 +40,7 @@ export class StateElements {
   constructor(private readonly options: StateElementsOptions) {
     // A standalone agent (no cluster certificate) runs every service of its file: it is active for all.
     this.roles = options.roles ?? (options.tls ? placementRoles(options.config, options.node) : { epochOf: () => 0, isActive: () => true });
-    const roles: ServiceRoles = { epochOf: (s) => this.roles.epochOf(s), isActive: (s) => this.roles.isActive(s) };
+    const roles: ServiceRoles = { epochOf: (s) => this.roles.epochOf(s), isActive: (s) => this.roles.isActive(s), peerSilent: (s, n) => this.roles.peerSilent?.(s, n) ?? false };
     this.links = options.tls
       ? new PeerLinks(options.tls, (node) => {
           const n = options.config()?.nodes[node];

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ControlServer, type ControlHandlers } from '../../agent/api/control-server.js';
@@ -15,9 +15,11 @@ import { shimPki } from './shim-rig.js';
  * A standby's mirror receiving end over mutual TLS on loopback, in this process: node n2's Mirrors
  * (as a standby of `service`, keeping its copy in `copy`) behind the agent's control server, and a
  * PeerTarget of node n1 sending to it, as an active node's FolderMirror uses it. The copy is a
- * folder of its own, so that both nodes' "same folder" can live on one machine.
+ * folder of its own, so that both nodes' "same folder" can live on one machine. The target reaches
+ * it through a TCP relay that `freeze()` stops (what it has and what comes is held, as on a cut
+ * link: calls hang) and `thaw()` lets go again.
  */
-export async function mirrorPeer(copy: string, service = 'svc'): Promise<{ target: PeerTarget; close: () => Promise<void> }> {
+export async function mirrorPeer(copy: string, service = 'svc'): Promise<{ target: PeerTarget; freeze: () => void; thaw: () => void; close: () => Promise<void> }> {
   const pki = await shimPki();
   const config = parseConfigOrThrow(`nodes:
   n1: { address: 198.18.0.10 }
@@ -39,11 +41,38 @@ services:
   const server = new ControlServer(sock, handlers as unknown as ControlHandlers);
   const tlsServer = await startTlsServer(pki.server, { host: '127.0.0.1', port: 0 }, (socket, caller) => server.attach(socket, caller));
   const { port } = tlsServer.address() as AddressInfo;
-  const links = new PeerLinks(pki.client, (node) => (node === 'n2' ? { host: '127.0.0.1', port } : null));
+  const sockets = new Set<net.Socket>();
+  let frozen = false;
+  const relay = net.createServer((inbound) => {
+    const outbound = net.connect({ host: '127.0.0.1', port });
+    for (const [a, b] of [[inbound, outbound], [outbound, inbound]] as const) {
+      sockets.add(a);
+      a.on('error', () => b.destroy());
+      a.on('close', () => {
+        sockets.delete(a);
+        b.destroy();
+      });
+      a.pipe(b);
+      if (frozen) a.pause();
+    }
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', () => resolve()));
+  const relayPort = (relay.address() as AddressInfo).port;
+  const links = new PeerLinks(pki.client, (node) => (node === 'n2' ? { host: '127.0.0.1', port: relayPort } : null));
   return {
     target: new PeerTarget('n2', links, service, copy, () => 1),
+    freeze: () => {
+      frozen = true;
+      for (const s of sockets) s.pause();
+    },
+    thaw: () => {
+      frozen = false;
+      for (const s of sockets) s.resume();
+    },
     close: async () => {
       links.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
       await new Promise<void>((resolve) => tlsServer.close(() => resolve()));
       await server.close();
       fs.rmSync(path.dirname(sock), { recursive: true, force: true });

@@ -123,6 +123,44 @@ describe('the mirror barrier', () => {
     expect(fm.status().map((s) => s.up)).toEqual([true, false]);
   });
 
+  it('a standby whose group heartbeats fall silent stops holding barriers at once (its link hangs: calls would time out only after 10 s), and is counted as lagging', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-fms-'));
+    dirs.push(dir);
+    const src = path.join(dir, 'src');
+    const to = path.join(dir, 'to');
+    fs.mkdirSync(src);
+    fs.mkdirSync(to);
+    const peer = await mirrorPeer(path.join(dir, 'peer-copy'));
+    let silent = false;
+    const fm = new FolderMirror({ service: 'svc', folder: src, targets: [new LocalTarget(to, src), peer.target], lagAlertMs: 60_000, scrubMs: 3_600_000, peerSilent: (node) => node === 'n2' && silent, event: () => undefined });
+    mirrors.push(fm);
+    try {
+      await fm.start();
+      fs.writeFileSync(path.join(src, 'f'), 'one');
+      await fm.barrier();
+      expect(fs.readFileSync(path.join(dir, 'peer-copy', 'f'), 'utf8')).toBe('one');
+      peer.freeze();
+      fs.writeFileSync(path.join(src, 'f'), 'two');
+      const b = track(fm.barrier());
+      await new Promise((r) => setTimeout(r, 500));
+      // The standby's link hangs and its heartbeats still come: the barrier waits for it.
+      expect(b.settled).toBe(false);
+      silent = true;
+      await waitFor('the barrier to let go of the silent standby', () => b.settled, { timeoutMs: 2000, everyMs: 10 });
+      expect(b.error).toBeNull();
+      expect(fs.readFileSync(path.join(to, src, 'f'), 'utf8')).toBe('two');
+      expect(fm.status().map((s) => s.up)).toEqual([true, false]);
+      expect(fm.laggingNodes()).toEqual(['n2']);
+      // Heard again and reachable: it catches up and no longer lags.
+      silent = false;
+      peer.thaw();
+      await waitFor('the standby to catch up', () => fm.laggingNodes().length === 0 && fs.readFileSync(path.join(dir, 'peer-copy', 'f'), 'utf8') === 'two', { timeoutMs: 20_000, everyMs: 50 });
+    } finally {
+      await fm.close();
+      await peer.close();
+    }
+  }, 30_000);
+
   it('close() rejects the barriers still waiting, and later ones, with MIRROR_E_CLOSED', async () => {
     const { fm, src } = await mirrored({ missing: [0] });
     fs.writeFileSync(path.join(src, 'f'), 'data');
