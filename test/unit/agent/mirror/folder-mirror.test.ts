@@ -42,6 +42,17 @@ async function mirrored(options: { targets?: number; missing?: number[]; settleM
   return { fm, src, tos, copy, events };
 }
 
+/** A folder `src`, a local target folder `to` and a standby end (its copy in `peerCopy`), under one test directory. */
+async function localAndPeer(peerCopy: string) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-fmp-'));
+  dirs.push(dir);
+  const src = path.join(dir, 'src');
+  const to = path.join(dir, 'to');
+  fs.mkdirSync(src);
+  fs.mkdirSync(to);
+  return { dir, src, to, peer: await mirrorPeer(path.join(dir, peerCopy)) };
+}
+
 /** Whether a promise settled (without waiting for it). */
 function track(p: Promise<void>) {
   const state: { settled: boolean; error: unknown } = { settled: false, error: null };
@@ -124,13 +135,7 @@ describe('the mirror barrier', () => {
   });
 
   it('a standby whose group heartbeats fall silent stops holding barriers at once (its link hangs: calls would time out only after 10 s), and is counted as lagging', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-fms-'));
-    dirs.push(dir);
-    const src = path.join(dir, 'src');
-    const to = path.join(dir, 'to');
-    fs.mkdirSync(src);
-    fs.mkdirSync(to);
-    const peer = await mirrorPeer(path.join(dir, 'peer-copy'));
+    const { dir, src, to, peer } = await localAndPeer('peer-copy');
     let silent = false;
     const fm = new FolderMirror({ service: 'svc', folder: src, targets: [new LocalTarget(to, src), peer.target], lagAlertMs: 60_000, scrubMs: 3_600_000, peerSilent: (node) => node === 'n2' && silent, event: () => undefined });
     mirrors.push(fm);
@@ -174,13 +179,7 @@ describe('the mirror barrier', () => {
   });
 
   it('random writes, appends, truncations, renames, new folders and removals: after every barrier both copies equal the folder', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-fmr-'));
-    dirs.push(dir);
-    const src = path.join(dir, 'src');
-    const to = path.join(dir, 'to');
-    fs.mkdirSync(src);
-    fs.mkdirSync(to);
-    const peer = await mirrorPeer(path.join(dir, 'peer'));
+    const { dir, src, to, peer } = await localAndPeer('peer');
     try {
       const targets: MirrorTarget[] = [new LocalTarget(to, src), peer.target];
       // Settling for a minute: what reaches the copies in time is what the barrier found itself.
