@@ -3,17 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { attemptTimeouts, reconnectDelay, reconnectPolicy } from '../../../../agent/shims/reconnect-policy.js';
 
 describe('the shim client end\'s reconnect policy', () => {
-  it('tries at once when the path breaks and once more at once, then backs off with jitter up to 1 s', () => {
+  it('tries at once when the path breaks and once more at once, then backs off with jitter up to one heartbeat (100 ms to 1 s)', () => {
     const p = reconnectPolicy(200);
     expect(reconnectDelay(p, 0, 0.99)).toBe(0);
     expect(reconnectDelay(p, 1, 0.99)).toBe(0);
-    expect([2, 3, 4, 5, 6, 7, 8, 20].map((t) => reconnectDelay(p, t, 0.999))).toEqual([25, 50, 100, 200, 400, 800, 1000, 1000]);
-    expect([2, 3, 8].map((t) => reconnectDelay(p, t, 0))).toEqual([13, 25, 500]);
+    expect([2, 3, 4, 5, 6, 20].map((t) => reconnectDelay(p, t, 0.999))).toEqual([25, 50, 100, 200, 200, 200]);
+    expect([2, 3, 8].map((t) => reconnectDelay(p, t, 0))).toEqual([13, 25, 100]);
+    expect([5, 9, 20].map((t) => reconnectDelay(reconnectPolicy(1000), t, 0.999))).toEqual([200, 1000, 1000]);
+    expect(reconnectDelay(reconnectPolicy(10), 20, 0.999)).toBe(100);
   });
 
-  it('at a 200 ms heartbeat: 200 ms for the connect and 400 ms for the answer at first, doubling on each failed try, up to 4 s', () => {
+  it('at a 200 ms heartbeat: 200 ms for the connect and 400 ms for the answer at first, doubling with each try that ran out of time, up to 4 s', () => {
     const p = reconnectPolicy(200);
-    expect([1, 2, 3, 4, 5, 6].map((t) => attemptTimeouts(p, t))).toEqual([
+    expect([0, 1, 2, 3, 4, 5].map((t) => attemptTimeouts(p, t))).toEqual([
       { connectMs: 200, answerMs: 400 },
       { connectMs: 400, answerMs: 800 },
       { connectMs: 800, answerMs: 1600 },
@@ -24,8 +26,8 @@ describe('the shim client end\'s reconnect policy', () => {
   });
 
   it('at the default 1 s heartbeat: a connect is given 250 ms first (a lost SYN is sent again only after 1 s), an answer 2 s', () => {
-    expect(attemptTimeouts(reconnectPolicy(1000), 1)).toEqual({ connectMs: 250, answerMs: 2000 });
-    expect(attemptTimeouts(reconnectPolicy(60_000), 3)).toEqual({ connectMs: 1000, answerMs: 120_000 });
+    expect(attemptTimeouts(reconnectPolicy(1000), 0)).toEqual({ connectMs: 250, answerMs: 2000 });
+    expect(attemptTimeouts(reconnectPolicy(60_000), 2)).toEqual({ connectMs: 1000, answerMs: 120_000 });
   });
 
   it('for any heartbeat and try: bounded delays and timeouts, the connect within the attempt, none shorter than the first try\'s', () => {
@@ -34,9 +36,9 @@ describe('the shim client end\'s reconnect policy', () => {
         const p = reconnectPolicy(hb);
         const d = reconnectDelay(p, tries, r);
         expect(d).toBeGreaterThanOrEqual(0);
-        expect(d).toBeLessThanOrEqual(1000);
+        expect(d).toBeLessThanOrEqual(Math.max(100, Math.min(1000, hb)));
         expect(reconnectDelay(p, tries + 1, 0.999_999)).toBeGreaterThanOrEqual(reconnectDelay(p, tries, 0.999_999));
-        const t = attemptTimeouts(p, Math.max(1, tries));
+        const t = attemptTimeouts(p, tries);
         expect(t.connectMs).toBeGreaterThanOrEqual(Math.min(p.connectMs, t.answerMs));
         expect(t.connectMs).toBeLessThanOrEqual(t.answerMs);
         expect(t.answerMs).toBeGreaterThanOrEqual(p.answerMs);
