@@ -25,11 +25,13 @@ export const HOLD_MS = 3000;
  * and a takeover after 200 ms (defaults: 100 ms, 300 ms; lease 159 ms, renewed every 50 ms); a
  * silent shim path after three 100 ms heartbeats (default 1 s). A disk-full fault needs no probe
  * of its own here: redis with `appendfsync always` exits when an AOF write fails (and redis-cli
- * exits 0 on an error reply, so a SET probe would need a shell around it).
+ * exits 0 on an error reply, so a SET probe would need a shell around it); what shortens it is the
+ * restart budget: after 2 restarts within a minute the service moves to a standby (default 5),
+ * instead of failing on the full disk again and again.
  */
 export const TUNING = {
   probe: { interval: '100ms', timeout: '150ms', failures: 2 },
-  restart: { backoffInitial: '50ms' },
+  restart: { backoffInitial: '50ms', budget: { restarts: 2, window: '1m' } },
   stopGrace: '1s',
   group: { heartbeat: '50ms', failAfter: '200ms' },
   shim: { heartbeat: '100ms', brokenFor: '10s' },
@@ -82,7 +84,7 @@ services:
     command: /usr/bin/redis-server
     args: ${JSON.stringify(args)}
     stop: { grace: ${t.stopGrace} }
-    restart: { backoff: { initial: ${t.restart.backoffInitial} } }
+    restart: { backoff: { initial: ${t.restart.backoffInitial} }, budget: { restarts: ${t.restart.budget.restarts}, window: ${t.restart.budget.window} } }
     probes:
       - exec: [/usr/bin/redis-cli, -p, "${REDIS_PORT}", PING]
         interval: ${t.probe.interval}
