@@ -10,8 +10,10 @@
  *   or its SYN was lost, and the kernel sends the SYN again only after a second. A VIP on the move
  *   loses SYNs until the new holder's gratuitous ARP, so a short connect timeout followed by a new
  *   connect reaches the new holder sooner than the kernel's retransmission would.
- * - The whole attempt (TLS handshake and the server end's answer) is given `answerMs`, from the
- *   shim's heartbeat: two heartbeats, as a path silent for three is given up.
+ * - The whole attempt (TLS handshake and the server end's answer) is given `answerMs`: two
+ *   heartbeats, and at least 1 s. Measured: at a 100 ms heartbeat, 200 ms was too short for a TLS
+ *   handshake on a loaded 2-core machine (the session resume tests, three at once); attempts kept
+ *   timing out and a stream through the shim stalled.
  * Both timeouts double with each try that ran out of time (up to `maxAttemptMs`), so that a loaded
  * machine whose answers are slow still gets a path on a later try; a try refused at once (nothing
  * listens yet where the service is moving to) says nothing about slowness and does not count.
@@ -28,7 +30,7 @@ export interface ReconnectPolicy {
 }
 
 export function reconnectPolicy(heartbeatMs: number): ReconnectPolicy {
-  const answerMs = Math.max(20, 2 * heartbeatMs);
+  const answerMs = Math.max(1000, 2 * heartbeatMs);
   return Object.freeze({
     initialDelayMs: 25,
     maxDelayMs: Math.max(100, Math.min(1000, heartbeatMs)),

@@ -13,13 +13,13 @@ describe('the shim client end\'s reconnect policy', () => {
     expect(reconnectDelay(reconnectPolicy(10), 20, 0.999)).toBe(100);
   });
 
-  it('at a 200 ms heartbeat: 200 ms for the connect and 400 ms for the answer at first, doubling with each try that ran out of time, up to 4 s', () => {
+  it('at a 200 ms heartbeat: 200 ms for the connect and 1 s for the answer at first, doubling with each try that ran out of time, up to 4 s', () => {
     const p = reconnectPolicy(200);
     expect([0, 1, 2, 3, 4, 5].map((t) => attemptTimeouts(p, t))).toEqual([
-      { connectMs: 200, answerMs: 400 },
-      { connectMs: 400, answerMs: 800 },
-      { connectMs: 800, answerMs: 1600 },
-      { connectMs: 1600, answerMs: 3200 },
+      { connectMs: 200, answerMs: 1000 },
+      { connectMs: 400, answerMs: 2000 },
+      { connectMs: 800, answerMs: 4000 },
+      { connectMs: 1600, answerMs: 4000 },
       { connectMs: 3200, answerMs: 4000 },
       { connectMs: 4000, answerMs: 4000 },
     ]);
@@ -42,6 +42,7 @@ describe('the shim client end\'s reconnect policy', () => {
         expect(t.connectMs).toBeGreaterThanOrEqual(Math.min(p.connectMs, t.answerMs));
         expect(t.connectMs).toBeLessThanOrEqual(t.answerMs);
         expect(t.answerMs).toBeGreaterThanOrEqual(p.answerMs);
+        expect(t.answerMs).toBeGreaterThanOrEqual(1000);
         expect(t.answerMs).toBeLessThanOrEqual(Math.max(4000, 2 * hb));
         expect(Number.isFinite(t.connectMs) && t.connectMs >= 20).toBe(true);
       }),
