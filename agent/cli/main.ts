@@ -12,7 +12,7 @@ import { SignedConfigSource } from '../config-source/signed-source.js';
 import { FileConfigSource } from '../config-source/file-source.js';
 import { ControlClient } from '../../common/node/rpc-client.js';
 import { runKeeper } from '../keeper/keeper.js';
-import { heldVipsFile, releaseHeldVips } from '../vip/held-vips.js';
+import { releaseDeadAgent } from '../keeper/release-dead-agent.js';
 import { stateDirLayout } from '../state-dir.js';
 import { startSystemdNotify } from '../systemd-notify.js';
 import { AGENT_VERSION } from '../version.js';
@@ -34,7 +34,8 @@ usage:
   armory-agent logs NAME [--lines N] [--follow] --state-dir DIR
   armory-agent events [--json] [--limit N] [--service NAME] [--follow] --state-dir DIR
   armory-agent shutdown --state-dir DIR              stop every service, then the agent
-  armory-agent release-vips --state-dir DIR          remove the virtual IPs a dead agent held (the keeper and systemd do this)
+  armory-agent release-vips --state-dir DIR          remove the virtual IPs a dead agent held and stop its failover groups' programs
+                                                     (the keeper and systemd do this)
   armory-agent job run NAME [--json] --state-dir DIR run a local job's replicas as sandboxes here and vote (exit 1 unless they agree on success)
   armory-agent job results NAME [--json] [--limit N] --state-dir DIR
                                                      the kept runs of a job, newest first
@@ -119,16 +120,16 @@ export async function main(argv: string[]): Promise<number> {
         command: process.execPath,
         args: [...agentEntry(), 'run', ...how, '--state-dir', stateDir],
         log: err,
-        // A dead agent's virtual IPs go at once: a standby is about to take them over.
+        // A dead agent's virtual IPs go at once, and its failover groups' programs stop: a standby is about to take them over.
         onDeath: async () => {
-          for (const line of await releaseHeldVips(heldVipsFile(stateDir))) err(`keeper: ${line}`);
+          for (const line of await releaseDeadAgent(stateDir)) err(`keeper: ${line}`);
         },
       });
     }
     case 'release-vips': {
       // For systemd's ExecStopPost: what the keeper does when the agent dies.
       noArgs();
-      for (const line of await releaseHeldVips(heldVipsFile(stateDir))) out(line);
+      for (const line of await releaseDeadAgent(stateDir)) out(line);
       return 0;
     }
     case 'validate': {

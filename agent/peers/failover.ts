@@ -10,6 +10,7 @@ import { VirtualIp } from '../vip/virtual-ip.js';
 import { groupDeadlines } from './deadlines.js';
 import { GroupMember, type OutsideEffect } from './group-member.js';
 import { GroupStateFile } from './group-state-file.js';
+import { HeldServices } from './held-services.js';
 import { decodeHeartbeat, encodeHeartbeat } from './heartbeat-codec.js';
 
 export interface FailoverHost {
@@ -75,12 +76,15 @@ export class Failover implements FailoverView {
   private readonly lastRefusal = new Map<string, number>();
   /** The VIPs this node may add (every VIP of its groups), on disk, for the keeper to remove should this agent die holding them. */
   private readonly held: HeldVips;
+  /** The services of the groups this node is a member of, on disk, for the keeper to stop should this agent die. */
+  private readonly heldServices: HeldServices;
   private readonly serviceReady = new Map<string, boolean>();
   private drained = false;
   private config: ArmoryConfig | null = null;
 
   constructor(readonly host: FailoverHost) {
     this.held = new HeldVips(path.join(host.stateDir, 'held-vips.json'));
+    this.heldServices = new HeldServices(path.join(host.stateDir, 'held-services.json'));
   }
 
   /** The services that failover starts and stops on this node (the agent must not autostart them). */
@@ -119,6 +123,16 @@ export class Failover implements FailoverView {
     }
     await this.openSocket(self?.agentPort ?? 7443);
     for (const [name, g] of wanted) if (!this.groups.has(name)) await this.addGroup(name, g, config);
+    // How each service stops may have changed without changing its group.
+    for (const g of this.groups.values()) if (g.config.members.some((m) => m.node === this.host.node)) await this.holdServices(g.name, g.config, config);
+  }
+
+  /** Records the group's services (and how they stop) as ones the keeper stops should this agent die. */
+  private async holdServices(name: string, g: GroupConfig, config: ArmoryConfig): Promise<void> {
+    await this.heldServices.hold(
+      name,
+      g.services.map((s) => ({ service: s, signal: config.services[s]?.stop.signal ?? 'SIGTERM', graceMs: config.services[s]?.stop.grace ?? 10_000 })),
+    );
   }
 
   private signature(name: string, g: GroupConfig, config: ArmoryConfig): string {
@@ -166,7 +180,10 @@ export class Failover implements FailoverView {
     // Recorded as addresses this node may add while it is a member, so that the takeover path
     // has no disk write of its own before `ip addr add`.
     await this.held.hold(vips);
-    if (Object.hasOwn(members, this.host.node)) for (const s of g.services) this.host.stopService(s, `standby in group ${name}`);
+    if (Object.hasOwn(members, this.host.node)) {
+      await this.holdServices(name, g, config);
+      for (const s of g.services) this.host.stopService(s, `standby in group ${name}`);
+    }
     const file = GroupStateFile.for(this.host.stateDir, name);
     const stored = await file.open();
     const member: GroupMember = new GroupMember({
@@ -227,6 +244,7 @@ export class Failover implements FailoverView {
       for (const v of g.vips) await v.remove().catch(() => undefined);
     }
     await this.held.release(g.vips).catch(() => undefined);
+    await this.heldServices.keep(new Set(this.groups.keys())).catch(() => undefined);
   }
 
   private send(group: string, to: string, hb: Parameters<typeof encodeHeartbeat>[0]): void {

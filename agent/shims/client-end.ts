@@ -6,6 +6,7 @@ import type { ErrorCode } from '../../common/errors/codes.js';
 import { SHIM_PROTOCOL, type ShimFrame } from '../../common/wire/shim-frame.js';
 import { identityOf } from '../api/peer-identity.js';
 import type { TlsMaterial } from '../api/tls-server.js';
+import { attemptTimeouts, reconnectDelay, reconnectPolicy, type ReconnectPolicy } from './reconnect-policy.js';
 import { newNonce, proofMatches, proofOf } from './resume-proof.js';
 import type { ServerLocator } from './server-locator.js';
 import { Session, type SessionOwner } from './session.js';
@@ -15,7 +16,12 @@ import { ShimPath } from './shim-path.js';
 /** What the shim ends tell the agent's journal. */
 export type ShimJournal = (e: { service: string; end: 'client' | 'server'; session: string | null; code: ErrorCode | null; text: string }) => void;
 
-const BACKOFF = { initial: 50, max: 1000 };
+interface Attempts {
+  tries: number;
+  timedOut: number;
+  timer: NodeJS.Timeout | null;
+  socket: net.Socket | null;
+}
 
 /** Errors of a refused open or resume that mean "try again later" rather than "give up". */
 const RETRYABLE: ReadonlySet<string> = new Set(['SHIM_E_TARGET', 'SHIM_E_UNKNOWN_SHIM']);
@@ -29,9 +35,11 @@ const RETRYABLE: ReadonlySet<string> = new Set(['SHIM_E_TARGET', 'SHIM_E_UNKNOWN
 export class ClientEnd implements SessionOwner {
   private server: net.Server | null = null;
   readonly sessions = new Set<Session>();
-  private readonly attempts = new Map<Session, { tries: number; timer: NodeJS.Timeout | null; socket: net.Socket | null }>();
+  /** Per session: attempts since it last had a path, how many of them ran out of time, the pending retry or attempt. */
+  private readonly attempts = new Map<Session, Attempts>();
   private ticker: NodeJS.Timeout | null = null;
   private readonly bounds: SessionBounds;
+  private readonly policy: ReconnectPolicy;
 
   constructor(
     readonly service: string,
@@ -42,6 +50,7 @@ export class ClientEnd implements SessionOwner {
     private readonly journalTo: ShimJournal,
   ) {
     this.bounds = sessionBounds(shim);
+    this.policy = reconnectPolicy(this.bounds.heartbeat);
   }
 
   async start(): Promise<void> {
@@ -83,15 +92,14 @@ export class ClientEnd implements SessionOwner {
     }
     const session = new Session('client', socket, this.bounds, this);
     this.sessions.add(session);
-    this.attempts.set(session, { tries: 0, timer: null, socket: null });
+    this.attempts.set(session, { tries: 0, timedOut: 0, timer: null, socket: null });
     this.attempt(session);
   }
 
   reconnect(session: Session): void {
     const a = this.attempts.get(session);
     if (!a || a.timer || a.socket) return;
-    const base = Math.min(BACKOFF.max, BACKOFF.initial * 2 ** Math.min(a.tries, 10));
-    const delay = a.tries === 0 ? 0 : Math.round(base * (0.5 + Math.random() * 0.5));
+    const delay = reconnectDelay(this.policy, a.tries, Math.random());
     a.timer = setTimeout(() => {
       a.timer = null;
       this.attempt(session);
@@ -161,18 +169,27 @@ export class ClientEnd implements SessionOwner {
   }
 
   /**
-   * Bounds one attempt: an answer within the timeout, errors reported once. `fail` gives the
-   * attempt up; `settle` (true only the first time) marks it answered.
+   * Bounds one attempt (see reconnect-policy): the TCP connect within its timeout, an answer
+   * within the attempt's; errors reported once. `fail` gives the attempt up; `settle` (true only
+   * the first time) marks it answered.
    */
-  private guard(session: Session, a: { socket: net.Socket | null }, socket: net.Socket, where: { host: string; port: number }) {
+  private guard(session: Session, a: Attempts, socket: net.Socket, where: { host: string; port: number }) {
     a.socket = socket;
-    const timeoutMs = Math.max(1000, 2 * this.bounds.heartbeat);
-    const timer = setTimeout(() => fail('SHIM_E_HALF_OPEN', `no answer from ${where.host}:${where.port} within ${timeoutMs} ms`), timeoutMs);
-    timer.unref();
+    const { connectMs, answerMs } = attemptTimeouts(this.policy, a.timedOut);
     let settled = false;
+    const outOfTime = (text: string) => {
+      if (!settled) a.timedOut += 1;
+      fail('SHIM_E_HALF_OPEN', text);
+    };
+    const connectTimer = setTimeout(() => outOfTime(`no connection to ${where.host}:${where.port} within ${connectMs} ms`), connectMs);
+    const timer = setTimeout(() => outOfTime(`no answer from ${where.host}:${where.port} within ${answerMs} ms`), answerMs);
+    connectTimer.unref();
+    timer.unref();
+    socket.once('connect', () => clearTimeout(connectTimer));
     const settle = (): boolean => {
       if (settled) return false;
       settled = true;
+      clearTimeout(connectTimer);
       clearTimeout(timer);
       a.socket = null;
       return true;
@@ -187,7 +204,7 @@ export class ClientEnd implements SessionOwner {
   }
 
   /** A plain TCP path (transport tcp): wait for the CHALLENGE, prove, check the server end's proof. */
-  private attemptPlain(session: Session, a: { socket: net.Socket | null }, where: { host: string; port: number }): void {
+  private attemptPlain(session: Session, a: Attempts, where: { host: string; port: number }): void {
     const socket = net.connect({ host: where.host, port: where.port });
     const { fail, settle } = this.guard(session, a, socket, where);
     socket.once('connect', () => {
@@ -235,7 +252,7 @@ export class ClientEnd implements SessionOwner {
         if (this.shim.transport === 'tcp') {
           // Opened over mutual TLS; the data goes over a plain path, proved with the secret.
           path.destroy();
-          if (a) a.tries = 0;
+          if (a) a.tries = a.timedOut = 0;
           this.attempt(session);
           return;
         }
@@ -244,7 +261,7 @@ export class ClientEnd implements SessionOwner {
         session.close('SHIM_E_PROTOCOL', 'the server end answered the resume with another session or an impossible count');
         return;
       }
-      if (a) a.tries = 0;
+      if (a) a.tries = a.timedOut = 0;
       session.attach(path, w.received);
       return;
     }

@@ -105,7 +105,7 @@ async function main(tracker) {
   tracker.onCleanup(() => bed.down());
   await bed.setUp();
   console.log(`campaign: ${MINUTES} faults, one a minute (seed ${SEED})`);
-  const { report, files } = await m.runCampaign(bed, { seed: SEED, faults: MINUTES, everyMs: 60_000, leadInMs: 5000, outDir: RESULTS_DIR, name: 'campaign-timeline' });
+  const { report, settings, files } = await m.runCampaign(bed, { seed: SEED, faults: MINUTES, everyMs: 60_000, leadInMs: 5000, outDir: RESULTS_DIR, name: 'campaign-timeline' });
   await sleep(1000);
   const tp = await throughput(bed, tracker);
 
@@ -129,6 +129,7 @@ async function main(tracker) {
       doubleActive: report.doubleActive,
       commands: report.commands,
       throughput: tp,
+      settings,
       timeline: path.relative(ROOT, files.html),
     },
     anchors: { 'seed 000 (ARMOR)': { availability: '> 0.999', overhead: 'about 5 %' } },

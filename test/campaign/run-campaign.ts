@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { groupDeadlines, type GroupDeadlines } from '../../agent/peers/deadlines.js';
 import { sleep } from '../helpers/wait.js';
-import { MEMBERS, type CampaignBed, type FaultRecord } from './campaign-bed.js';
+import { MEMBERS, TUNING, type CampaignBed, type FaultRecord } from './campaign-bed.js';
 import { campaignHtml, campaignSvg } from './campaign-plot.js';
 import { campaignReport, type CampaignInput, type CampaignReport, type JournalEvent } from './campaign-report.js';
 import { faultPlan, type FaultKind } from './fault-plan.js';
@@ -23,7 +24,22 @@ export interface CampaignOptions {
 
 export interface CampaignResult {
   report: CampaignReport;
+  settings: CampaignSettings;
   files: { json: string; svg: string; html: string };
+}
+
+export interface CampaignSettings {
+  tuning: typeof TUNING;
+  /** The group's deadlines as the agents derive them (heartbeat, takeover, lease, step-down margin). */
+  deadlines: GroupDeadlines;
+  /** The whole configuration applied. */
+  configuration: string;
+}
+
+/** The settings the figures were measured with. */
+export function campaignSettings(bed: CampaignBed): CampaignSettings {
+  const ms = (d: string) => Number(/^(\d+)ms$/.exec(d)?.[1] ?? NaN);
+  return { tuning: TUNING, deadlines: groupDeadlines(ms(TUNING.group.heartbeat), ms(TUNING.group.failAfter)), configuration: bed.config() };
 }
 
 /** Runs a seeded sequence of faults against a set-up CampaignBed and writes the report. */
@@ -85,9 +101,10 @@ export async function runCampaign(bed: CampaignBed, options: CampaignOptions): P
   fs.mkdirSync(options.outDir, { recursive: true });
   const files = { json: path.join(options.outDir, `${name}.json`), svg: path.join(options.outDir, `${name}.svg`), html: path.join(options.outDir, `${name}.html`) };
   const svg = campaignSvg(input, report, MEMBERS);
-  fs.writeFileSync(files.json, `${JSON.stringify({ ...report, events }, null, 2)}\n`);
+  const settings = campaignSettings(bed);
+  fs.writeFileSync(files.json, `${JSON.stringify({ ...report, settings, events }, null, 2)}\n`);
   fs.writeFileSync(files.svg, svg);
   fs.writeFileSync(files.html, campaignHtml(svg, report));
   log(`availability ${report.availability}, ${report.writes.lost}/${report.writes.acknowledged} acknowledged writes lost, ${report.doubleActive.vipSamples} two-VIP samples, ${report.doubleActive.answeringSamples} two-redis samples; report ${files.html}`);
-  return { report, files };
+  return { report, settings, files };
 }

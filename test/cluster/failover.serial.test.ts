@@ -9,6 +9,7 @@ import { TestNetwork } from '../helpers/netns.js';
 import { VipClient } from '../helpers/vip-client.js';
 import { VipSampler } from '../helpers/vip-sampler.js';
 import { waitFor } from '../helpers/wait.js';
+import { isAlive } from '../helpers/agent-harness.js';
 
 const SERVER = path.resolve(import.meta.dirname, '../fixtures/any-address-server.js');
 const MEMBERS = ['h1', 'h2', 'h3'] as const;
@@ -37,6 +38,10 @@ services:
     stop: { grace: 1s }
     placement: { nodes: [h1, h2, h3] }
     vip: { address: ${VIP}/24, interface: eth0 }
+  bystander:
+    command: /bin/sleep
+    args: ["36000"]
+    placement: { nodes: [h1, h2, h3], mode: all }
 groups:
   g:
     members: [{ node: h1, priority: 200 }, { node: h2, priority: 150 }, { node: h3, priority: 100 }]
@@ -66,9 +71,9 @@ async function groupsSeenBy(node: string) {
   }
 }
 
-function programPid(host: string): number {
+function programPid(host: string, service = 'web'): number {
   const s = JSON.parse(fs.readFileSync(path.join(agentDir(home, host), 'state.json'), 'utf8')) as { services: Record<string, { pid: number | null }> };
-  return s.services.web?.pid as number;
+  return s.services[service]?.pid as number;
 }
 
 /** Waits for another host to hold the VIP after a fault at `from`, and checks the old one had let go first. */
@@ -180,6 +185,29 @@ describe('node failover with a virtual IP (3 nodes in network namespaces, a clie
     const old = sampler.span(active, from);
     const taken = sampler.span(next, from);
     if (old && taken) expect(old.last).toBeLessThan(taken.first);
+  });
+
+  it('SIGKILL of the active agent alone: its keeper stops the group\'s program (a standby serves it); a program of no group keeps running', async () => {
+    const active = await settledHolder();
+    const oldPid = programPid(active);
+    const bystander = programPid(active, 'bystander');
+    const agent = agentPid(home, active) as number;
+    const t = Date.now();
+    process.kill(agent, 'SIGKILL');
+    // The keeper's bound is 5 s (the program's stop grace is 1 s here).
+    await waitFor('the dead agent\'s group program to be stopped by its keeper', () => !isAlive(oldPid), { timeoutMs: 6000, everyMs: 20 });
+    const gone = Date.now();
+    // Stopped by the keeper, before it started the agent again (not by the restarted agent as a standby).
+    expect(agentPid(home, active)).toBe(agent);
+    await answeredElsewhere(t, oldPid);
+    expect(await settledHolder()).not.toBe(active);
+    // Nothing on the old node answers for the service any more, not even at its own address.
+    expect(execFileSync('ip', ['netns', 'exec', net.host(active).netns, 'ss', '-Htln', 'sport = :8080'], { encoding: 'utf8' }).trim()).toBe('');
+    expect(client.lastAnswerFrom(oldPid)?.t ?? 0).toBeLessThanOrEqual(gone);
+    // The restarted agent re-adopted the program of no group: same pid.
+    await waitFor('a restarted agent', () => agentPid(home, active) !== agent && manager.waitForAgent(active, 100).then(() => true), { timeoutMs: 20_000 });
+    await waitFor('the restarted agent to re-adopt the bystander', () => programPid(active, 'bystander') === bystander, { timeoutMs: 10_000 });
+    expect(isAlive(bystander)).toBe(true);
   });
 
   it('the active node\'s link goes down: the client reaches the VIP on a standby; the cut node has stepped down', async () => {
