@@ -103,6 +103,7 @@ services:
         clients: [client]
         heartbeat: ${t.shim.heartbeat}
         brokenFor: ${t.shim.brokenFor}
+        waitForMirror: true
 groups:
   g:
     members: [{ node: h1, priority: 200 }, { node: h2, priority: 150 }, { node: h3, priority: 100 }]
