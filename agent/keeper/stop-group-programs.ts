@@ -1,5 +1,5 @@
 import { DurableFile } from '../../common/node/durable-file.js';
-import { isSameLiveProcess, readProcStat } from '../../common/node/proc-stat.js';
+import { groupHasLiveMember, isSameLiveProcess, readProcStat } from '../../common/node/proc-stat.js';
 import { agentStateSchema } from '../journal/agent-state.js';
 import { heldServicesFile, readHeldServices, type HeldService } from '../peers/held-services.js';
 import { stateDirLayout } from '../state-dir.js';
@@ -71,7 +71,8 @@ export async function stopGroupPrograms(stateDir: string, options: StopGroupProg
     send(t, 'SIGCONT');
   }
   const said: string[] = [];
-  const alive = (t: Target) => isSameLiveProcess(t.pid, t.startTicks);
+  // Gone: the program and, when it has a group of its own, every process of that group.
+  const alive = (t: Target) => isSameLiveProcess(t.pid, t.startTicks) || (t.pgid !== null && groupHasLiveMember(t.pgid));
   const last = started + maxGrace + killWait;
   for (;;) {
     const now = Date.now();

@@ -29,3 +29,13 @@ export function isSameLiveProcess(pid: number, startTicks: number): boolean {
   const s = readProcStat(pid);
   return s !== null && s.startTicks === startTicks && s.state !== 'Z' && s.state !== 'X';
 }
+
+/** True while a process of group `pgid` is there that is not a zombie (children outlive their parent for a moment). */
+export function groupHasLiveMember(pgid: number): boolean {
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const s = readProcStat(Number(entry));
+    if (s && s.pgrp === pgid && s.state !== 'Z' && s.state !== 'X') return true;
+  }
+  return false;
+}
