@@ -1,23 +1,56 @@
 import { randomBytes, createHash } from 'node:crypto';
 import net from 'node:net';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ClientEnd } from '../../../../agent/shims/client-end.js';
 import { ServerEnd } from '../../../../agent/shims/server-end.js';
 import type { ShimJournal } from '../../../../agent/shims/client-end.js';
 import { PathRelay, shimConfig, shimPki, tcpServer } from '../../../helpers/shim-rig.js';
 import { waitFor } from '../../../helpers/wait.js';
 
-let pki: Awaited<ReturnType<typeof shimPki>>;
-beforeAll(async () => {
-  pki = await shimPki();
-});
+const pkiReady = shimPki();
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+/** Runs `stop` when the test ends, whatever its outcome. */
+function later<T>(thing: T, stop: (t: T) => unknown): T {
+  onTestFinished(async () => {
+    await stop(thing);
+  });
+  return thing;
+}
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** The service: echoes, and keeps what each connection received and whether it ended. */
+async function echoService() {
+  const seen: Array<{ data: Buffer[]; ended: boolean }> = [];
+  const target = await tcpServer((sock) => {
+    const conn = { data: [] as Buffer[], ended: false };
+    seen.push(conn);
+    sock.on('error', () => undefined);
+    sock.on('data', (d: Buffer) => {
+      conn.data.push(d);
+      sock.write(d);
+    });
+    sock.on('end', () => {
+      conn.ended = true;
+      sock.end();
+    });
+  });
+  later(target, (t) => t.close());
+  return { port: target.port, seen, carried: () => seen.filter((c) => c.data.length > 0) };
+}
+
+/** The client program: writes, and keeps what came back. */
+function program(port: number) {
+  const socket = later(net.connect({ host: '127.0.0.1', port }), (s) => s.destroy());
+  socket.on('error', () => undefined);
+  const back: Buffer[] = [];
+  let bytes = 0;
+  socket.on('data', (d: Buffer) => {
+    back.push(d);
+    bytes += d.length;
+  });
+  return { write: (b: Buffer) => socket.write(b), bytes: () => bytes, sha: () => sha(Buffer.concat(back)) };
+}
 
 /**
  * A relay in front of the server end's mutual-TLS port whose first connection loses every byte
@@ -57,6 +90,20 @@ async function answerLosingRelay(to: () => number, losing: () => boolean): Promi
   };
 }
 
+/** A server end for the echo service and a client end that finds it through `where` (given the server end). */
+async function ends(servicePort: number, fields: Record<string, unknown>, helloTimeoutMs: number, where: (server: ServerEnd) => Promise<{ host: string; port: number; tcpPort?: number }>) {
+  const pki = await pkiReady;
+  const events: Array<Parameters<ShimJournal>[0]> = [];
+  const journal: ShimJournal = (e) => events.push(e);
+  const cfg = shimConfig({ target: `127.0.0.1:${servicePort}`, port: 0, tcpPort: 0, heartbeat: '100ms', ...fields });
+  const server = later(new ServerEnd('svc', 0, cfg, pki.server, '127.0.0.1', journal, { helloTimeoutMs }), (x) => x.stop());
+  await server.start();
+  const at = await where(server);
+  const client = later(new ClientEnd('svc', 0, cfg, pki.client, { locate: () => at }, journal), (x) => x.stop());
+  await client.start();
+  return { server, client, events };
+}
+
 /*
  * transport tcp: nothing goes either way before the first plain path, so the server end keeps a
  * session no plain path came for only a short while (its HELLO timeout), not brokenFor.
@@ -68,109 +115,53 @@ describe.each([
   { transport: 'mtls', brokenFor: '2s' },
 ] as const)('an open whose answer is lost (transport $transport)', ({ transport, brokenFor }) => {
   it('the retried open carries the stream exactly; the abandoned one sends the service nothing and lets go of its connection', async () => {
-    const seen: Array<{ data: Buffer[]; ended: boolean }> = [];
-    const target = await tcpServer((sock) => {
-      const conn = { data: [] as Buffer[], ended: false };
-      seen.push(conn);
-      sock.on('error', () => undefined);
-      sock.on('data', (d: Buffer) => {
-        conn.data.push(d);
-        sock.write(d);
-      });
-      sock.on('end', () => {
-        conn.ended = true;
-        sock.end();
-      });
+    const service = await echoService();
+    let relay: Awaited<ReturnType<typeof answerLosingRelay>> | null = null;
+    const { server, client } = await ends(service.port, { transport, brokenFor }, 1000, async (srv) => {
+      relay = later(await answerLosingRelay(() => srv.port, () => srv.sessions.size > 0), (r) => r.close());
+      return { host: '127.0.0.1', port: relay.port, tcpPort: srv.dataPort };
     });
-    cleanups.push(() => target.close());
-    const events: Array<Parameters<ShimJournal>[0]> = [];
-    const journal: ShimJournal = (e) => events.push(e);
-    const cfg = shimConfig({ target: `127.0.0.1:${target.port}`, port: 0, tcpPort: 0, transport, heartbeat: '100ms', brokenFor });
-    const server = new ServerEnd('svc', 0, cfg, pki.server, '127.0.0.1', journal, { helloTimeoutMs: 1000 });
-    await server.start();
-    cleanups.push(() => server.stop());
-    const relay = await answerLosingRelay(() => server.port, () => server.sessions.size > 0);
-    cleanups.push(() => relay.close());
-    const client = new ClientEnd('svc', 0, cfg, pki.client, { locate: () => ({ host: '127.0.0.1', port: relay.port, tcpPort: server.dataPort }) }, journal);
-    await client.start();
-    cleanups.push(() => client.stop());
-
+    const prog = program(client.port);
     const payload = randomBytes(512 * 1024);
-    const program = net.connect({ host: '127.0.0.1', port: client.port });
-    program.on('error', () => undefined);
-    cleanups.push(() => program.destroy());
-    const back: Buffer[] = [];
-    let backBytes = 0;
-    program.on('data', (d: Buffer) => {
-      back.push(d);
-      backBytes += d.length;
-    });
-    program.write(payload);
-    await waitFor('the echo', () => backBytes >= payload.length, { timeoutMs: 15_000 });
-    expect(relay.connections()).toBeGreaterThanOrEqual(2);
-    expect(sha(Buffer.concat(back))).toBe(sha(payload));
-    const carried = seen.filter((c) => c.data.length > 0);
-    expect(carried.length).toBe(1);
-    expect(sha(Buffer.concat((carried[0] as { data: Buffer[] }).data))).toBe(sha(payload));
-    expect(seen.length).toBe(2);
+    prog.write(payload);
+    await waitFor('the echo', () => prog.bytes() >= payload.length, { timeoutMs: 15_000 });
+    expect((relay as { connections: () => number } | null)?.connections()).toBeGreaterThanOrEqual(2);
+    expect(prog.sha()).toBe(sha(payload));
+    expect(service.carried().length).toBe(1);
+    expect(sha(Buffer.concat(service.carried()[0]?.data ?? []))).toBe(sha(payload));
+    expect(service.seen.length).toBe(2);
     // The abandoned open: its session and its service connection end in order, well before brokenFor (tcp).
-    await waitFor('the abandoned open to be let go of', () => server.sessions.size === 1 && seen.every((c) => c.data.length > 0 || c.ended), { timeoutMs: 10_000 });
+    await waitFor('the abandoned open to be let go of', () => server.sessions.size === 1 && service.seen.every((c) => c.data.length > 0 || c.ended), { timeoutMs: 10_000 });
     expect(client.sessions.size).toBe(1);
     // The live session is unaffected: another round trip goes through exactly.
     const more = randomBytes(64 * 1024);
-    const before = backBytes;
-    program.write(more);
-    await waitFor('the second echo', () => backBytes >= before + more.length, { timeoutMs: 15_000 });
-    expect(sha(Buffer.concat(back))).toBe(sha(Buffer.concat([payload, more])));
+    prog.write(more);
+    await waitFor('the second echo', () => prog.bytes() >= payload.length + more.length, { timeoutMs: 15_000 });
+    expect(prog.sha()).toBe(sha(Buffer.concat([payload, more])));
   }, 30_000);
 });
 
-describe('transport tcp: the plain port out of reach past the server end\'s wait', () => {
+describe("transport tcp: the plain port out of reach past the server end's wait", () => {
   it('the client end opens again (the first session was let go of) and the bytes written meanwhile arrive exactly once', async () => {
-    const seen: Buffer[][] = [];
-    const target = await tcpServer((sock) => {
-      const got: Buffer[] = [];
-      seen.push(got);
-      sock.on('error', () => undefined);
-      sock.on('data', (d: Buffer) => {
-        got.push(d);
-        sock.write(d);
-      });
+    const service = await echoService();
+    let relay: PathRelay | null = null;
+    const { client, events } = await ends(service.port, { transport: 'tcp', brokenFor: '60s' }, 500, async (srv) => {
+      relay = later(new PathRelay(() => srv.dataPort), (r) => r.stop());
+      const tcpPort = await relay.start();
+      relay.block(true);
+      return { host: '127.0.0.1', port: srv.port, tcpPort };
     });
-    cleanups.push(() => target.close());
-    const events: Array<Parameters<ShimJournal>[0]> = [];
-    const journal: ShimJournal = (e) => events.push(e);
-    const cfg = shimConfig({ target: `127.0.0.1:${target.port}`, port: 0, tcpPort: 0, transport: 'tcp', heartbeat: '100ms', brokenFor: '60s' });
-    const server = new ServerEnd('svc', 0, cfg, pki.server, '127.0.0.1', journal, { helloTimeoutMs: 500 });
-    await server.start();
-    cleanups.push(() => server.stop());
-    const relay = new PathRelay(() => server.dataPort);
-    const relayPort = await relay.start();
-    cleanups.push(() => relay.stop());
-    relay.block(true);
-    const client = new ClientEnd('svc', 0, cfg, pki.client, { locate: () => ({ host: '127.0.0.1', port: server.port, tcpPort: relayPort }) }, journal);
-    await client.start();
-    cleanups.push(() => client.stop());
+    const prog = program(client.port);
     const payload = randomBytes(256 * 1024);
-    const program = net.connect({ host: '127.0.0.1', port: client.port });
-    program.on('error', () => undefined);
-    cleanups.push(() => program.destroy());
-    const back: Buffer[] = [];
-    let backBytes = 0;
-    program.on('data', (d: Buffer) => {
-      back.push(d);
-      backBytes += d.length;
-    });
-    program.write(payload);
+    prog.write(payload);
     await waitFor('the server end to let go of the first session', () => events.some((e) => e.end === 'server' && e.code === 'SHIM_E_BROKEN_TOO_LONG'), { timeoutMs: 10_000 });
-    relay.block(false);
-    await waitFor('the echo', () => backBytes >= payload.length, { timeoutMs: 15_000 });
-    expect(sha(Buffer.concat(back))).toBe(sha(payload));
-    const carried = seen.filter((g) => g.length > 0);
-    expect(carried.length).toBe(1);
-    expect(sha(Buffer.concat(carried[0] as Buffer[]))).toBe(sha(payload));
+    (relay as PathRelay | null)?.block(false);
+    await waitFor('the echo', () => prog.bytes() >= payload.length, { timeoutMs: 15_000 });
+    expect(prog.sha()).toBe(sha(payload));
+    expect(service.carried().length).toBe(1);
+    expect(sha(Buffer.concat(service.carried()[0]?.data ?? []))).toBe(sha(payload));
     expect(events.some((e) => e.end === 'client' && /opening again/.test(e.text))).toBe(true);
-    expect(seen.length).toBe(2);
+    expect(service.seen.length).toBe(2);
     expect(client.sessions.size).toBe(1);
   }, 30_000);
 });
