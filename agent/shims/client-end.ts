@@ -271,7 +271,14 @@ export class ClientEnd implements SessionOwner {
       return;
     }
     const code = f.info.code as ErrorCode;
-    if (session.id && code === 'SHIM_E_UNKNOWN_SESSION') session.dispatch({ type: 'moved', policy: this.shim.onMove });
+    if (session.id && code === 'SHIM_E_UNKNOWN_SESSION' && session.state === 'connecting') {
+      // Opened (transport tcp) but no plain path ever attached: nothing went either way, and the
+      // server end let the session go. Open again; what the program wrote so far stays buffered.
+      this.journal(session, code, 'the server end let go of the session before its first plain path came; opening again (nothing was exchanged yet)');
+      session.id = '';
+      session.secret = '';
+      session.attemptFailed(code, f.info.message);
+    } else if (session.id && code === 'SHIM_E_UNKNOWN_SESSION') session.dispatch({ type: 'moved', policy: this.shim.onMove });
     // The server end finished the session (everything both ways delivered and acknowledged) while our path was down.
     else if (session.id && code === 'SHIM_E_ENDED') session.dispatch({ type: 'finished' });
     else if (RETRYABLE.has(code)) session.attemptFailed(code, f.info.message);

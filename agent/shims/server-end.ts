@@ -112,6 +112,11 @@ export class ServerEnd implements SessionOwner {
   forget(session: Session, code: ErrorCode | null): void {
     if (this.sessions.get(session.id) !== session) return;
     this.sessions.delete(session.id);
+    // A session no path came for in time (transport tcp: the client end's open ran out of time
+    // before the WELCOME, or it did not reach the plain port) leaves no tombstone: a late resume
+    // hears "unknown session" and the client end, which has exchanged nothing yet, opens again.
+    // Any other end (the service reset its connection, the shim stops) is told as it is.
+    if (!session.everAttached && code === 'SHIM_E_BROKEN_TOO_LONG') return;
     // A session that finished normally is remembered too: its client end may have lost the path
     // just before it saw the end, and must hear "finished", not "moved".
     this.ended.set(session.id, code ?? 'SHIM_E_ENDED');
@@ -250,7 +255,7 @@ export class ServerEnd implements SessionOwner {
       if (this.shim.transport === 'tcp') {
         // The data comes over a plain path the client end opens next; this one has done its job.
         path.end();
-        session.awaitPath();
+        session.awaitPath(this.helloTimeoutMs);
       } else session.attach(path, 0);
     });
   }

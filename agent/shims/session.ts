@@ -54,6 +54,8 @@ export class Session {
   private brokenTimer: NodeJS.Timeout | null = null;
   /** Server end with waitForMirror: how far our stream may go out (null: all of it, at once). */
   private readonly gate: ReplyGate | null;
+  /** A path was attached at least once (the client end showed it holds the session's WELCOME). */
+  private attachedOnce = false;
   readonly openedAt = Date.now();
 
   /**
@@ -123,6 +125,11 @@ export class Session {
 
   get hasPath(): boolean {
     return this.path !== null;
+  }
+
+  /** False until a path was attached: for the server end, the client end may never have had the WELCOME. */
+  get everAttached(): boolean {
+    return this.attachedOnce;
   }
 
   get finished(): boolean {
@@ -214,18 +221,20 @@ export class Session {
 
   /**
    * A server-end session opened over mutual TLS for a plain TCP transport: its data path comes in
-   * separately, and is waited for at most brokenFor.
+   * separately, and is waited for at most `ms` (brokenFor at most). Until then nothing went either
+   * way, and the client end may never have had the WELCOME (its attempt ran out of time first and
+   * it opens again): such a session is not kept for a whole brokenFor with its service connection.
    */
-  awaitPath(): void {
-    this.startBrokenTimer();
+  awaitPath(ms: number): void {
+    this.startBrokenTimer(Math.min(ms, this.bounds.brokenFor));
   }
 
-  private startBrokenTimer(): void {
+  private startBrokenTimer(ms = this.bounds.brokenFor): void {
     if (this.brokenTimer) clearTimeout(this.brokenTimer);
     this.brokenTimer = setTimeout(() => {
       this.brokenTimer = null;
       this.dispatch({ type: 'expired' });
-    }, this.bounds.brokenFor);
+    }, ms);
     this.brokenTimer.unref();
   }
 
@@ -245,6 +254,7 @@ export class Session {
       old.destroy();
     }
     this.path = path;
+    this.attachedOnce = true;
     path.bind({ frame: (f) => this.onFrame(f), gone: (why) => this.onPathGone(path, why) });
     this.dispatch({ type: 'attached' });
     this.onPeerAck(peerReceived);
