@@ -86,11 +86,13 @@ async function throughput(port) {
   return TOTAL / MB / secs;
 }
 
-/** PINGS round trips of 64 bytes through `port`; returns the round-trip times in µs. */
-async function pingPong(port) {
+/**
+ * PINGS round trips through `port`, after WARM_PINGS unmeasured ones: `request(i)` out and
+ * `replyBytes` back, one at a time (after `preamble`, when given); returns the times in µs.
+ */
+async function roundTrips(port, request, replyBytes, preamble = null) {
   const s = await connect(port);
-  s.write('E');
-  const msg = Buffer.alloc(64, 0x61);
+  if (preamble !== null) s.write(preamble);
   const rtts = [];
   let pending = 0;
   let resolveOne = null;
@@ -100,15 +102,21 @@ async function pingPong(port) {
   });
   for (let i = 0; i < PINGS + WARM_PINGS; i += 1) {
     const t0 = now();
-    pending += msg.length;
+    pending += replyBytes;
     await new Promise((resolve) => {
       resolveOne = resolve;
-      s.write(msg);
+      s.write(request(i));
     });
     if (i >= WARM_PINGS) rtts.push((now() - t0) * 1000);
   }
   s.destroy();
   return rtts;
+}
+
+/** PINGS round trips of 64 bytes through `port` (the echo mode of the sink). */
+function pingPong(port) {
+  const msg = Buffer.alloc(64, 0x61);
+  return roundTrips(port, () => msg, msg.length, 'E');
 }
 
 const setCommand = (i) => {
@@ -120,26 +128,8 @@ const setCommand = (i) => {
 const OK_BYTES = 5;
 
 /** PINGS SETs through `port`, one at a time; returns the round-trip times in µs. */
-async function redisPingPong(port) {
-  const s = await connect(port);
-  const rtts = [];
-  let pending = 0;
-  let resolveOne = null;
-  s.on('data', (d) => {
-    pending -= d.length;
-    if (pending <= 0 && resolveOne) resolveOne();
-  });
-  for (let i = 0; i < PINGS + WARM_PINGS; i += 1) {
-    const t0 = now();
-    pending += OK_BYTES;
-    await new Promise((resolve) => {
-      resolveOne = resolve;
-      s.write(setCommand(i));
-    });
-    if (i >= WARM_PINGS) rtts.push((now() - t0) * 1000);
-  }
-  s.destroy();
-  return rtts;
+function redisPingPong(port) {
+  return roundTrips(port, setCommand, OK_BYTES);
 }
 
 /** MIRROR_WRITES SETs through `port` over MIRROR_CONNS connections, MIRROR_PIPE in flight on each; returns writes/s. */

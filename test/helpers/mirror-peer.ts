@@ -4,8 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { ControlServer, type ControlHandlers } from '../../agent/api/control-server.js';
 import { startTlsServer } from '../../agent/api/tls-server.js';
+import { FolderMirror, type FolderMirrorOptions } from '../../agent/mirror/folder-mirror.js';
 import { Mirrors } from '../../agent/mirror/mirrors.js';
-import { PeerTarget } from '../../agent/mirror/mirror-target.js';
+import { LocalTarget, PeerTarget } from '../../agent/mirror/mirror-target.js';
 import { PeerLinks } from '../../agent/replication/peer-links.js';
 import { parseConfigOrThrow } from '../../common/config/load.js';
 import { PROTOCOL_VERSION } from '../../common/wire/protocol.js';
@@ -76,6 +77,39 @@ services:
       await new Promise<void>((resolve) => tlsServer.close(() => resolve()));
       await server.close();
       fs.rmSync(path.dirname(sock), { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A folder `src` mirrored by a started FolderMirror to a local folder `to` and to a standby end
+ * (its copy in `peerCopy`, reached through mirrorPeer's relay), all under one fresh directory.
+ * `copies(rel)` are where the two copies of `rel` are; `close()` stops everything and removes it.
+ */
+export async function mirroredToLocalAndPeer(options: Partial<Omit<FolderMirrorOptions, 'folder' | 'targets'>> = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-mirrored-'));
+  const src = path.join(dir, 'src');
+  const to = path.join(dir, 'to');
+  const peerCopy = path.join(dir, 'peer-copy');
+  fs.mkdirSync(src);
+  fs.mkdirSync(to);
+  const peer = await mirrorPeer(peerCopy);
+  const events: string[] = [];
+  const fm = new FolderMirror({ service: 'svc', lagAlertMs: 60_000, scrubMs: 3_600_000, event: (r) => events.push(r), ...options, folder: src, targets: [new LocalTarget(to, src), peer.target] });
+  await fm.start();
+  return {
+    dir,
+    src,
+    to,
+    peerCopy,
+    peer,
+    fm,
+    events,
+    copies: (rel: string) => [path.join(to, src, rel), path.join(peerCopy, rel)],
+    close: async () => {
+      await fm.close();
+      await peer.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }

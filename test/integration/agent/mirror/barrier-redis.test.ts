@@ -1,12 +1,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FolderMirror } from '../../../../agent/mirror/folder-mirror.js';
-import { LocalTarget } from '../../../../agent/mirror/mirror-target.js';
 import { canConnect, freePort } from '../../../helpers/agent-harness.js';
-import { mirrorPeer } from '../../../helpers/mirror-peer.js';
+import { mirroredToLocalAndPeer } from '../../../helpers/mirror-peer.js';
 import { waitFor } from '../../../helpers/wait.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -25,18 +21,8 @@ const cli = (port: number, ...args: string[]) => execFileSync('redis-cli', ['-p'
 
 describe('the mirror barrier with redis (appendonly, appendfsync always) in the mirrored folder', () => {
   it('every SET redis acknowledged before a barrier is in the copies: a redis started on either copy has them all', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-bredis-'));
-    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const src = path.join(dir, 'src');
-    const to = path.join(dir, 'to');
-    const peerCopy = path.join(dir, 'standby');
-    fs.mkdirSync(src);
-    fs.mkdirSync(to);
-    const peer = await mirrorPeer(peerCopy);
-    cleanups.push(peer.close);
-    const fm = new FolderMirror({ service: 'svc', folder: src, targets: [new LocalTarget(to, src), peer.target], lagAlertMs: 60_000, scrubMs: 3_600_000, event: () => undefined });
-    cleanups.push(() => fm.close());
-    await fm.start();
+    const { src, to, peerCopy, fm, close } = await mirroredToLocalAndPeer();
+    cleanups.push(close);
     const port = freePort();
     const server = redisServer(src, port);
     await waitFor('redis to accept connections', () => canConnect(port), { timeoutMs: 15_000 });
@@ -63,5 +49,6 @@ describe('the mirror barrier with redis (appendonly, appendfsync always) in the 
     }
     // Appends: far less than a copy of the append-only file per barrier.
     for (const b of sent) expect(b).toBeLessThan(200_000);
-  });
+    // About 2 s alone; every SET and every copied change is an fsync, which a busy disk makes slow.
+  }, 90_000);
 });

@@ -1,36 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FolderMirror } from '../../../../agent/mirror/folder-mirror.js';
-import { LocalTarget, type MirrorTarget } from '../../../../agent/mirror/mirror-target.js';
-import { mirrorPeer } from '../../../helpers/mirror-peer.js';
+import { mirroredToLocalAndPeer } from '../../../helpers/mirror-peer.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** `src` mirrored to a local folder and to a standby over mutual TLS on loopback (its copy in `peerCopy`). */
+/** `src` mirrored to a local folder and to a standby over mutual TLS on loopback. */
 async function mirrored(options: { appends?: boolean } = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-fma-'));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const src = path.join(dir, 'src');
-  const to = path.join(dir, 'to');
-  const peerCopy = path.join(dir, 'peer-copy');
-  fs.mkdirSync(src);
-  fs.mkdirSync(to);
-  const peer = await mirrorPeer(peerCopy);
-  cleanups.push(peer.close);
-  const events: string[] = [];
-  const targets: MirrorTarget[] = [new LocalTarget(to, src), peer.target];
-  const fm = new FolderMirror({ service: 'svc', folder: src, targets, lagAlertMs: 60_000, scrubMs: 3_600_000, event: (r) => events.push(r), ...options });
-  cleanups.push(() => fm.close());
-  await fm.start();
-  const copies = (rel: string) => [path.join(to, src, rel), path.join(peerCopy, rel)];
-  const sent = () => fm.status().map((s) => s.sentBytes);
-  return { fm, src, to, copies, sent, events };
+  const m = await mirroredToLocalAndPeer(options);
+  cleanups.push(m.close);
+  const sent = () => m.fm.status().map((s) => s.sentBytes);
+  return { ...m, sent };
 }
 
 function expectSame(src: string, copies: string[]): void {

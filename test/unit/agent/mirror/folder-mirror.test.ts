@@ -6,8 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FolderMirror } from '../../../../agent/mirror/folder-mirror.js';
 import { LocalTarget } from '../../../../agent/mirror/mirror-target.js';
 import type { ArmoryError } from '../../../../common/errors/armory-error.js';
-import type { MirrorTarget } from '../../../../agent/mirror/mirror-target.js';
-import { mirrorPeer } from '../../../helpers/mirror-peer.js';
+import { mirroredToLocalAndPeer } from '../../../helpers/mirror-peer.js';
 import { seededRandom } from '../../../helpers/seeded-random.js';
 import { waitFor } from '../../../helpers/wait.js';
 
@@ -40,17 +39,6 @@ async function mirrored(options: { targets?: number; missing?: number[]; settleM
   await fm.start();
   const copy = (i: number, rel: string) => path.join(tos[i] as string, src, rel);
   return { fm, src, tos, copy, events };
-}
-
-/** A folder `src`, a local target folder `to` and a standby end (its copy in `peerCopy`), under one test directory. */
-async function localAndPeer(peerCopy: string) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-fmp-'));
-  dirs.push(dir);
-  const src = path.join(dir, 'src');
-  const to = path.join(dir, 'to');
-  fs.mkdirSync(src);
-  fs.mkdirSync(to);
-  return { dir, src, to, peer: await mirrorPeer(path.join(dir, peerCopy)) };
 }
 
 /** Whether a promise settled (without waiting for it). */
@@ -135,15 +123,12 @@ describe('the mirror barrier', () => {
   });
 
   it('a standby whose group heartbeats fall silent stops holding barriers at once (its link hangs: calls would time out only after 10 s), and is counted as lagging', async () => {
-    const { dir, src, to, peer } = await localAndPeer('peer-copy');
     let silent = false;
-    const fm = new FolderMirror({ service: 'svc', folder: src, targets: [new LocalTarget(to, src), peer.target], lagAlertMs: 60_000, scrubMs: 3_600_000, peerSilent: (node) => node === 'n2' && silent, event: () => undefined });
-    mirrors.push(fm);
+    const { fm, src, to, peerCopy, peer, close } = await mirroredToLocalAndPeer({ peerSilent: (node) => node === 'n2' && silent });
     try {
-      await fm.start();
       fs.writeFileSync(path.join(src, 'f'), 'one');
       await fm.barrier();
-      expect(fs.readFileSync(path.join(dir, 'peer-copy', 'f'), 'utf8')).toBe('one');
+      expect(fs.readFileSync(path.join(peerCopy, 'f'), 'utf8')).toBe('one');
       peer.freeze();
       fs.writeFileSync(path.join(src, 'f'), 'two');
       const b = track(fm.barrier());
@@ -159,10 +144,9 @@ describe('the mirror barrier', () => {
       // Heard again and reachable: it catches up and no longer lags.
       silent = false;
       peer.thaw();
-      await waitFor('the standby to catch up', () => fm.laggingNodes().length === 0 && fs.readFileSync(path.join(dir, 'peer-copy', 'f'), 'utf8') === 'two', { timeoutMs: 20_000, everyMs: 50 });
+      await waitFor('the standby to catch up', () => fm.laggingNodes().length === 0 && fs.readFileSync(path.join(peerCopy, 'f'), 'utf8') === 'two', { timeoutMs: 20_000, everyMs: 50 });
     } finally {
-      await fm.close();
-      await peer.close();
+      await close();
     }
   }, 30_000);
 
@@ -179,13 +163,9 @@ describe('the mirror barrier', () => {
   });
 
   it('random writes, appends, truncations, renames, new folders and removals: after every barrier both copies equal the folder', async () => {
-    const { dir, src, to, peer } = await localAndPeer('peer');
+    // Settling for a minute: what reaches the copies in time is what the barrier found itself.
+    const { fm, src, to, peerCopy, close } = await mirroredToLocalAndPeer({ settleMs: 60_000 });
     try {
-      const targets: MirrorTarget[] = [new LocalTarget(to, src), peer.target];
-      // Settling for a minute: what reaches the copies in time is what the barrier found itself.
-      const fm = new FolderMirror({ service: 'svc', folder: src, targets, lagAlertMs: 60_000, scrubMs: 3_600_000, settleMs: 60_000, event: () => undefined });
-      mirrors.push(fm);
-      await fm.start();
       for (const seed of [1, 2, 3]) {
         const rnd = seededRandom(seed);
         const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
@@ -210,11 +190,11 @@ describe('the mirror barrier', () => {
           await fm.barrier();
           const want = tree(src);
           expect(tree(path.join(to, src)), `seed ${seed} step ${step} (local)`).toEqual(want);
-          expect(tree(path.join(dir, 'peer')), `seed ${seed} step ${step} (peer)`).toEqual(want);
+          expect(tree(peerCopy), `seed ${seed} step ${step} (peer)`).toEqual(want);
         }
       }
     } finally {
-      await peer.close();
+      await close();
     }
   });
 });
