@@ -142,6 +142,11 @@ groups:
     return h.length === 1 ? (h[0] as string) : null;
   }
 
+  /** The pid of a host's agent (the client host's too), or null. */
+  agentPid(host: string): number | null {
+    return agentPid(this.home, host);
+  }
+
   /** The pid of redis-server on a member, from its agent's state file. */
   redisPid(host: string): number | null {
     try {
