@@ -5,7 +5,7 @@ import { ArmoryError } from '../../common/errors/armory-error.js';
 import { DurableFile } from '../../common/node/durable-file.js';
 import type { CommandResult } from '../os/run-command.js';
 import { signalGroup } from '../supervisor/proc.js';
-import { isSameLiveProcess, readProcStat } from '../../common/node/proc-stat.js';
+import { groupHasStoppedMember, isSameLiveProcess } from '../../common/node/proc-stat.js';
 import { ip, localLookupAtZero, undoDone, type IpArgs, type UndoStep } from './net-faults.js';
 
 /** Where an agent whose state directory is `agentStateDir` records the faults it has not undone yet. */
@@ -155,6 +155,6 @@ const copyStep = (s: UndoStep) => ({ ip: [...s.ip], ...(s.guard ? { guard: s.gua
 /** SIGCONT to a group a drill stopped, if its leader is the very process stopped and it is still stopped. */
 function resumeHang(pgid: number, startTicks: number): string {
   if (!isSameLiveProcess(pgid, startTicks)) return `process group ${pgid}: its leader is gone, nothing to resume`;
-  if (readProcStat(pgid)?.state !== 'T') return `process group ${pgid}: not stopped, nothing to resume`;
+  if (!groupHasStoppedMember(pgid)) return `process group ${pgid}: not stopped, nothing to resume`;
   return signalGroup(pgid, 'SIGCONT') ? `SIGCONT to the process group ${pgid}` : `process group ${pgid}: gone, nothing to resume`;
 }

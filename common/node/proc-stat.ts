@@ -30,12 +30,27 @@ export function isSameLiveProcess(pid: number, startTicks: number): boolean {
   return s !== null && s.startTicks === startTicks && s.state !== 'Z' && s.state !== 'X';
 }
 
-/** True while a process of group `pgid` is there that is not a zombie (children outlive their parent for a moment). */
-export function groupHasLiveMember(pgid: number): boolean {
+/** The processes of group `pgid` that are not zombies (children outlive their parent for a moment). */
+export function liveGroupMembers(pgid: number): ProcStat[] {
+  const members: ProcStat[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const s = readProcStat(Number(entry));
-    if (s && s.pgrp === pgid && s.state !== 'Z' && s.state !== 'X') return true;
+    if (s && s.pgrp === pgid && s.state !== 'Z' && s.state !== 'X') members.push(s);
   }
-  return false;
+  return members;
+}
+
+/** True while a process of group `pgid` is there that is not a zombie. */
+export function groupHasLiveMember(pgid: number): boolean {
+  return liveGroupMembers(pgid).length > 0;
+}
+
+/**
+ * True when a process of group `pgid` is stopped. Not only the leader: a shell that spawned its
+ * command with vfork() waits uninterruptibly (state D) while that child is the one stopped, so a
+ * SIGSTOP to the group can leave the leader in D for as long as the group is stopped.
+ */
+export function groupHasStoppedMember(pgid: number): boolean {
+  return liveGroupMembers(pgid).some((s) => s.state === 'T');
 }

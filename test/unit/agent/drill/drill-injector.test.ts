@@ -7,6 +7,7 @@ import { DrillInjector } from '../../../../agent/drill/drill-injector.js';
 import { DrillLeftovers, drillLeftoversFile } from '../../../../agent/drill/drill-leftovers.js';
 import { parseConfigOrThrow } from '../../../../common/config/load.js';
 import type { AgentEventInput } from '../../../../common/wire/service-status.js';
+import { groupHasLiveMember, groupHasStoppedMember } from '../../../../common/node/proc-stat.js';
 import { waitFor } from '../../../helpers/wait.js';
 
 let dir = '';
@@ -82,10 +83,10 @@ describe('the agent side of a drill refuses what it cannot do safely', () => {
     try {
       const { inj, events } = injector('198.18.77.2', 'eth0', pgid);
       await inj.inject({ drill: 'h', service: 'web', fault: 'hang', durationMs: 60_000 });
-      const state = () => fs.readFileSync(`/proc/${pgid}/stat`, 'utf8').split(') ')[1]?.[0];
-      await waitFor('the group to be stopped', () => state() === 'T');
+      // The group, not its leader: sh may wait in vfork() (state D) while its child is the one stopped.
+      await waitFor('the group to be stopped', () => groupHasStoppedMember(pgid));
       await inj.close();
-      await waitFor('the group to run again', () => state() === 'S');
+      await waitFor('the group to run again', () => !groupHasStoppedMember(pgid) && groupHasLiveMember(pgid));
       expect(events.some((e) => /undid what drills still held: SIGCONT/.test(e.reason))).toBe(true);
     } finally {
       process.kill(-pgid, 'SIGKILL');

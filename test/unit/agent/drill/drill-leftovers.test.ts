@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DrillLeftovers, drillLeftoversFile } from '../../../../agent/drill/drill-leftovers.js';
 import { addressesToRestore, checkInterfaceName, linkCommands, MOVED_LOCAL_PREF, partitionRules, PARTITION_RULE_PREF, restorerScript, routesToRestore, type IpArgs } from '../../../../agent/drill/net-faults.js';
 import type { CommandResult } from '../../../../agent/os/run-command.js';
-import { readProcStat } from '../../../../common/node/proc-stat.js';
+import { groupHasLiveMember, groupHasStoppedMember, liveGroupMembers, readProcStat } from '../../../../common/node/proc-stat.js';
 import { waitFor } from '../../../helpers/wait.js';
 
 let dir = '';
@@ -198,7 +198,7 @@ describe('the network faults of a drill and their undo', () => {
     const pgid = child.pid as number;
     const start = (readProcStat(pgid) as { startTicks: number }).startTicks;
     process.kill(-pgid, 'SIGSTOP');
-    await waitFor('the group to be stopped', () => readProcStat(pgid)?.state === 'T');
+    await waitFor('the group to be stopped', () => groupHasStoppedMember(pgid));
     const l = new DrillLeftovers(file);
     // A recycled pgid (another start time) is never resumed.
     await l.recordHang('other', pgid, start + 1);
@@ -207,9 +207,25 @@ describe('the network faults of a drill and their undo', () => {
     const next = new DrillLeftovers(file);
     const other = await next.undo('other');
     expect(other.said.join()).toMatch(/leader is gone/);
-    expect(readProcStat(pgid)?.state).toBe('T');
+    expect(groupHasStoppedMember(pgid)).toBe(true);
     expect((await next.undo('d1')).said).toEqual([`SIGCONT to the process group ${pgid}`]);
-    await waitFor('the group to run again', () => readProcStat(pgid)?.state === 'S');
+    await waitFor('the group to run again', () => !groupHasStoppedMember(pgid) && groupHasLiveMember(pgid));
     expect(await new DrillLeftovers(file).entries()).toEqual([]);
+  });
+
+  it('resumes the group when a member is stopped and its leader is not (a shell waiting on a vfork child shows D)', async () => {
+    const file = drillLeftoversFile(tmp());
+    child = spawn('/bin/sh', ['-c', 'sleep 30 & wait'], { detached: true, stdio: 'ignore' });
+    const pgid = child.pid as number;
+    const start = (readProcStat(pgid) as { startTicks: number }).startTicks;
+    await waitFor('the sleep to start', () => liveGroupMembers(pgid).some((m) => m.pid !== pgid));
+    const sleeper = liveGroupMembers(pgid).find((m) => m.pid !== pgid)?.pid as number;
+    process.kill(sleeper, 'SIGSTOP');
+    await waitFor('the sleep to be stopped', () => readProcStat(sleeper)?.state === 'T');
+    expect(readProcStat(pgid)?.state).not.toBe('T');
+    const l = new DrillLeftovers(file);
+    await l.recordHang('d1', pgid, start);
+    expect((await new DrillLeftovers(file).undo('d1')).said).toEqual([`SIGCONT to the process group ${pgid}`]);
+    await waitFor('the sleep to run again', () => readProcStat(sleeper)?.state === 'S');
   });
 });
