@@ -107,6 +107,8 @@ export class Agent {
       journal: (e) => this.event({ kind: 'shim', ...(e.service ? { service: e.service } : {}), reason: e.text, detail: { end: e.end, session: e.session, code: e.code } }),
       // waitForMirror: a reply goes out once the mirror has the writes made before it.
       barrierOf: (service) => this.state.mirrors.barrier(service),
+      // onMove resend: a session outlives the death of the service's process on this node.
+      serviceProcess: (service) => this.runners.get(service)?.mainProcess ?? null,
     });
     const node = options.tls?.material.node ?? (options.source instanceof SignedConfigSource ? options.source.node : LOCAL_NODE);
     this.drill = new DrillInjector({ node, stateDir: this.layout.root, config: () => this.config, processGroup: (s) => this.runners.get(s)?.processGroup ?? null, journal: (e) => this.event(e) });

@@ -90,7 +90,7 @@ export class ClientEnd implements SessionOwner {
       socket.end();
       return;
     }
-    const session = new Session('client', socket, this.bounds, this);
+    const session = new Session('client', socket, this.bounds, this, { onMove: this.shim.onMove });
     this.sessions.add(session);
     this.attempts.set(session, { tries: 0, timedOut: 0, timer: null, socket: null });
     this.attempt(session);
@@ -278,7 +278,7 @@ export class ClientEnd implements SessionOwner {
       session.id = '';
       session.secret = '';
       session.attemptFailed(code, f.info.message);
-    } else if (session.id && code === 'SHIM_E_UNKNOWN_SESSION') session.dispatch({ type: 'moved', policy: this.shim.onMove });
+    } else if (session.id && code === 'SHIM_E_UNKNOWN_SESSION') session.dispatch({ type: 'moved', policy: session.movePolicy });
     // The server end finished the session (everything both ways delivered and acknowledged) while our path was down.
     else if (session.id && code === 'SHIM_E_ENDED') session.dispatch({ type: 'finished' });
     else if (RETRYABLE.has(code)) session.attemptFailed(code, f.info.message);

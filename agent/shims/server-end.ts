@@ -10,6 +10,7 @@ import type { PeerIdentity } from '../api/peer-identity.js';
 import { startTlsServer, type TlsMaterial } from '../api/tls-server.js';
 import type { ReplyBarrier, ReplyBarrierOf } from './reply-gate.js';
 import { newNonce, proofMatches, proofOf } from './resume-proof.js';
+import { serviceRelink, type ServiceProcess } from './service-relink.js';
 import { Session, type SessionOwner } from './session.js';
 import { parseHostPort, sessionBounds, type SessionBounds, type ShimConfig } from './shim-options.js';
 import { ShimPath } from './shim-path.js';
@@ -40,11 +41,17 @@ export class ServerEnd implements SessionOwner {
   private readonly helloTimeoutMs: number;
   /** With waitForMirror: what each session's replies wait for. */
   private readonly barrier: ReplyBarrier | null;
+  /** onMove resend: the service's main process now (a session outlives its death), or null when it is not known. */
+  private readonly serviceProcess: (() => ServiceProcess | null) | null;
+  private stopped = false;
 
   /**
    * `barrierOf`: the service's mirror barrier (the agent's Mirrors.barrier), which a shim with
    * waitForMirror needs; without one such a shim gives no replies at all (each session is closed
-   * with SHIM_E_MIRROR at the first), never replies the mirror did not confirm.
+   * with SHIM_E_MIRROR at the first), never replies the mirror did not confirm. `serviceProcess`
+   * (the supervisor's main process of the service): with onMove resend a session whose service
+   * connection was lost to the death of that process goes on over a new connection once the
+   * service is back (see Session), instead of ending.
    */
   constructor(
     readonly service: string,
@@ -53,11 +60,12 @@ export class ServerEnd implements SessionOwner {
     private readonly material: TlsMaterial,
     private readonly host: string,
     private readonly journalTo: ShimJournal,
-    options: { helloTimeoutMs?: number; barrierOf?: ReplyBarrierOf | null } = {},
+    options: { helloTimeoutMs?: number; barrierOf?: ReplyBarrierOf | null; serviceProcess?: (() => ServiceProcess | null) | null } = {},
   ) {
     this.bounds = sessionBounds(shim);
     this.target = parseHostPort(shim.target);
     this.helloTimeoutMs = options.helloTimeoutMs ?? HELLO_TIMEOUT_MS;
+    this.serviceProcess = options.serviceProcess ?? null;
     const barrierOf = options.barrierOf;
     this.barrier = !shim.waitForMirror
       ? null
@@ -98,9 +106,17 @@ export class ServerEnd implements SessionOwner {
     return a && typeof a === 'object' ? a.port : dataPortOf(this.shim);
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Closes every session and stops listening. `moved`: the service no longer runs on this node
+   * (or the agent stops), so client ends whose onMove reopens go on to where it runs next.
+   */
+  async stop(moved = false): Promise<void> {
+    this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
-    for (const s of [...this.sessions.values()]) s.close('SHIM_E_UNKNOWN_SHIM', 'the shim was removed or the agent is stopping');
+    for (const s of [...this.sessions.values()]) {
+      if (moved) s.close('SHIM_E_MOVED', 'the service no longer runs on this node');
+      else s.close('SHIM_E_UNKNOWN_SHIM', 'the shim was removed or the agent is stopping');
+    }
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => (this.plain ? this.plain.close(() => resolve()) : resolve()));
   }
@@ -247,7 +263,8 @@ export class ServerEnd implements SessionOwner {
         upstream.destroy();
         return;
       }
-      const session = new Session('server', upstream, this.bounds, this, { barrier: this.barrier });
+      const relink = this.shim.onMove === 'resend' && this.serviceProcess ? serviceRelink(this.target, this.serviceProcess, this.bounds.brokenFor, () => this.stopped) : null;
+      const session = new Session('server', upstream, this.bounds, this, { barrier: this.barrier, onMove: this.shim.onMove, relink });
       session.id = randomBytes(SESSION_ID_BYTES).toString('hex');
       session.secret = randomBytes(SESSION_SECRET_BYTES).toString('hex');
       this.sessions.set(session.id, session);

@@ -13,7 +13,7 @@ export type SessionEvent =
   | { readonly type: 'attached' }
   | { readonly type: 'lost'; readonly code: ErrorCode; readonly message: string }
   | { readonly type: 'expired' }
-  | { readonly type: 'moved'; readonly policy: 'close' | 'reopen' }
+  | { readonly type: 'moved'; readonly policy: 'close' | 'reopen' | 'resend' }
   | { readonly type: 'finished' }
   | { readonly type: 'abort'; readonly code: ErrorCode; readonly message: string; readonly tellPeer: boolean; readonly deliver?: boolean };
 
@@ -29,7 +29,8 @@ export type SessionEffect =
   | { readonly kind: 'drop-path'; readonly graceful: boolean }
   | { readonly kind: 'send-close'; readonly code: ErrorCode; readonly message: string }
   | { readonly kind: 'end-local' }
-  | { readonly kind: 'reset-stream' }
+  /** The session starts over with a new server; `resend`: with the request the old one did not answer. */
+  | { readonly kind: 'reset-stream'; readonly resend: boolean }
   | { readonly kind: 'forget'; readonly code: ErrorCode | null }
   | { readonly kind: 'journal'; readonly code: ErrorCode | null; readonly text: string };
 
@@ -58,14 +59,26 @@ const expired = () => ({
   reason: 'broken for too long',
 });
 
+const REOPENED = {
+  reopen: 'the service moved: the connection is reopened to the new server (onMove: reopen)',
+  resend: 'the service moved: the connection is reopened to the new server, which is sent the request the old one did not answer (onMove: resend)',
+} as const;
+
+/** Broken (the new server end does not know the session): the broken timer bounds the reopen too. */
 const moved: NonNullable<TransitionTable<SessionState, SessionEvent, SessionCtx, SessionEffect>['broken']['moved']> = (ctx, e) =>
-  e.policy === 'reopen'
-    ? {
+  e.policy === 'close'
+    ? { to: 'closed', effects: closeFor('SHIM_E_MOVED', 'the service moved: the connection is closed in order (onMove: close)'), reason: 'moved, closing' }
+    : {
         to: 'connecting',
-        effects: [{ kind: 'reset-stream' }, ...reconnect(ctx), { kind: 'journal', code: 'SHIM_E_MOVED', text: 'the service moved: the connection is reopened to the new server (onMove: reopen)' }],
+        effects: [{ kind: 'reset-stream', resend: e.policy === 'resend' }, ...reconnect(ctx), { kind: 'journal', code: 'SHIM_E_MOVED', text: REOPENED[e.policy] }],
         reason: 'moved, reopening',
-      }
-    : { to: 'closed', effects: closeFor('SHIM_E_MOVED', 'the service moved: the connection is closed in order (onMove: close)'), reason: 'moved, closing' };
+      };
+
+/** Open (the server end closed the session: the service no longer runs there): the path goes, the reopen is bounded by brokenFor. */
+const movedWhileOpen: NonNullable<TransitionTable<SessionState, SessionEvent, SessionCtx, SessionEffect>['open']['moved']> = (ctx, e) => {
+  const r = moved(ctx, e, 0);
+  return r.to === 'closed' ? r : { ...r, effects: [{ kind: 'drop-path', graceful: false }, { kind: 'start-broken-timer' }, ...(r.effects ?? [])] };
+};
 
 export const SESSION_TABLE: TransitionTable<SessionState, SessionEvent, SessionCtx, SessionEffect> = {
   connecting: {
@@ -87,6 +100,7 @@ export const SESSION_TABLE: TransitionTable<SessionState, SessionEvent, SessionC
       reason: e.message,
     }),
     finished: () => ({ to: 'closed', effects: [{ kind: 'drop-path', graceful: true }, { kind: 'forget', code: null }], reason: 'both directions finished' }),
+    moved: movedWhileOpen,
     abort,
   },
   broken: {

@@ -8,6 +8,7 @@ import { ReplyGate, type ReplyBarrier } from './reply-gate.js';
 import { SESSION_TABLE, type SessionCtx, type SessionEffect, type SessionEvent, type SessionState } from './session-table.js';
 import type { SessionBounds } from './shim-options.js';
 import type { ShimPath } from './shim-path.js';
+import { Unanswered } from './unanswered.js';
 
 const ACK_DELAY_MS = 5;
 const LINGER_MS = 5000;
@@ -20,6 +21,17 @@ export interface SessionOwner {
   forget(session: Session, code: ErrorCode | null): void;
   journal(session: Session, code: ErrorCode | null, text: string): void;
 }
+
+/** Server end, onMove resend: how a connection to the service is replaced when the service's process died. */
+export interface ServiceRelink {
+  /** True when the service's process that held the connection died (crash, kill, stop), not when the service chose to close it. */
+  died(): boolean;
+  /** A new connection to the service once it listens again; rejects when it does not in time or no longer runs here. */
+  connect(): Promise<net.Socket>;
+}
+
+/** What the server end closes a session with that a client end with onMove resend takes as "the service moved": it reopens and sends its request again. */
+const MOVED_CLOSES: ReadonlySet<string> = new Set(['SHIM_E_MOVED', 'SHIM_E_MIRROR', 'SHIM_E_UNKNOWN_SHIM']);
 
 /**
  * One client connection carried as a resumable session. Each direction is a numbered byte
@@ -56,7 +68,17 @@ export class Session {
   private readonly gate: ReplyGate | null;
   /** A path was attached at least once (the client end showed it holds the session's WELCOME). */
   private attachedOnce = false;
+  /**
+   * onMove resend: the client program's bytes since the service last answered (client end), or
+   * the client's bytes given to the service since it last answered (server end).
+   */
+  private readonly unanswered: Unanswered | null;
+  /** Server end, onMove resend: replaces the service connection when the service's process died. */
+  private readonly relink: ServiceRelink | null;
+  /** Server end: while the service connection is being replaced, the client's bytes that arrive meanwhile (null: not replacing). */
+  private relinkQueue: Buffer[] | null = null;
   readonly openedAt = Date.now();
+  readonly onMove: 'close' | 'reopen' | 'resend';
 
   /**
    * `barrier` (server end, shim option waitForMirror): what the service sends reaches the client
@@ -67,9 +89,12 @@ export class Session {
     private local: net.Socket,
     readonly bounds: SessionBounds,
     private readonly owner: SessionOwner,
-    options: { barrier?: ReplyBarrier | null } = {},
+    options: { barrier?: ReplyBarrier | null; onMove?: 'close' | 'reopen' | 'resend'; relink?: ServiceRelink | null } = {},
   ) {
     this.out = new ReplayBuffer(bounds.buffer);
+    this.onMove = options.onMove ?? 'close';
+    this.unanswered = this.onMove === 'resend' ? new Unanswered(bounds.buffer) : null;
+    this.relink = role === 'server' && this.onMove === 'resend' ? (options.relink ?? null) : null;
     this.stateNow = 'connecting';
     this.ctx = { role, resumes: 0 };
     this.gate = options.barrier
@@ -123,6 +148,15 @@ export class Session {
     return this.out.end - this.sendable;
   }
 
+  /**
+   * What this session does now that the service moved: its onMove, except that a resend whose
+   * unanswered request was too large to keep closes instead (the client would wait for a reply
+   * that never comes).
+   */
+  get movePolicy(): 'close' | 'reopen' | 'resend' {
+    return this.onMove === 'resend' && this.unanswered?.pending === null ? 'close' : this.onMove;
+  }
+
   get hasPath(): boolean {
     return this.path !== null;
   }
@@ -138,12 +172,58 @@ export class Session {
 
   private bindLocal(local: net.Socket): void {
     local.setNoDelay(true);
-    local.on('data', (chunk: Buffer) => this.onLocalData(chunk));
-    local.on('end', () => this.onLocalEnd());
-    local.on('error', (e) => this.onLocalError(e));
-    local.on('close', () => {
-      this.localGone = true;
+    // Events of a service connection that was replaced (onMove resend) no longer count.
+    const current = () => local === this.local && this.relinkQueue === null;
+    local.on('data', (chunk: Buffer) => {
+      if (current()) this.onLocalData(chunk);
     });
+    local.on('end', () => {
+      if (current() && !this.relinkIfDied(local, 'ended its connection')) this.onLocalEnd();
+    });
+    local.on('error', (e) => {
+      if (current() && !this.relinkIfDied(local, `connection failed (${e.message})`)) this.onLocalError(e);
+    });
+    local.on('close', () => {
+      if (current() && !this.relinkIfDied(local, 'closed its connection')) this.localGone = true;
+    });
+  }
+
+  /**
+   * Server end, onMove resend: the service connection ended. When the service's process died
+   * (rather than the service choosing to close), the session goes on over a new connection to
+   * the service once it is back, and the request it had not answered is given to it again; the
+   * client end sees nothing but a slower reply. False: the end is passed on as it is.
+   */
+  private relinkIfDied(old: net.Socket, what: string): boolean {
+    const relink = this.relink;
+    if (!relink || this.stateNow === 'closed' || this.finOut !== null || this.finIn !== null || !relink.died()) return false;
+    this.relinkQueue = [];
+    old.destroy();
+    const again = this.unanswered?.pending ?? [];
+    this.owner.journal(this, null, `the service's process died (it ${what}): the session waits for it to be back, to send it again the ${this.unanswered?.bytes ?? 0} bytes of request it had not answered`);
+    relink.connect().then(
+      (socket) => {
+        if (this.stateNow === 'closed') {
+          socket.destroy();
+          return;
+        }
+        const queued = this.relinkQueue ?? [];
+        this.relinkQueue = null;
+        this.local = socket;
+        this.localGone = false;
+        this.localPaused = false;
+        this.bindLocal(socket);
+        for (const chunk of again) socket.write(chunk);
+        for (const chunk of queued) this.giveLocal(chunk);
+        this.pump();
+        this.owner.journal(this, null, 'the session goes on over a new connection to the service; its unanswered request was sent again');
+      },
+      (e: unknown) => {
+        this.relinkQueue = null;
+        this.dispatch({ type: 'abort', code: 'SHIM_E_MOVED', message: `the service did not come back on this node: ${(e as Error).message}`, tellPeer: true, deliver: true });
+      },
+    );
+    return true;
   }
 
   /** Runs one event through the table and performs its effects. */
@@ -197,7 +277,8 @@ export class Session {
         setTimeout(letGo, LINGER_MS).unref();
         return;
       }
-      case 'reset-stream':
+      case 'reset-stream': {
+        const localEnded = this.finOut !== null;
         this.out.reset(0);
         this.transmitted = 0;
         this.received = 0;
@@ -208,8 +289,13 @@ export class Session {
         this.finIn = null;
         this.id = '';
         this.secret = '';
+        // onMove resend: the new stream starts with the request the old service did not answer.
+        if (eff.resend) for (const chunk of this.unanswered?.pending ?? []) this.out.push(chunk);
+        // The program had ended its side: the new stream ends there too.
+        if (localEnded) this.finOut = this.out.end;
         this.resumeLocal();
         return;
+      }
       case 'forget':
         this.owner.forget(this, eff.code);
         return;
@@ -319,7 +405,9 @@ export class Session {
       case 'PING':
         return;
       case 'CLOSE':
-        this.dispatch({ type: 'abort', code: f.info.code as ErrorCode, message: `the other end closed the session: ${f.info.message}`, tellPeer: false });
+        // onMove resend: the server end let go of the session because the service no longer runs there.
+        if (this.role === 'client' && this.onMove === 'resend' && MOVED_CLOSES.has(f.info.code)) this.dispatch({ type: 'moved', policy: this.movePolicy });
+        else this.dispatch({ type: 'abort', code: f.info.code as ErrorCode, message: `the other end closed the session: ${f.info.message}`, tellPeer: false });
         return;
       default:
         this.protocolError(`${f.type} frame inside an open session`);
@@ -333,7 +421,19 @@ export class Session {
     if (skip >= data.length) return; // already delivered (a replay overlapping what arrived)
     const fresh = skip > 0 ? data.subarray(skip) : data;
     this.received += fresh.length;
+    // The client end: the service answered what the program sent so far.
+    if (this.role === 'client') this.unanswered?.answered();
+    if (this.relinkQueue !== null) {
+      this.relinkQueue.push(Buffer.from(fresh));
+      return;
+    }
+    this.giveLocal(fresh);
+  }
+
+  /** Writes the peer's bytes to the local program; acknowledged once its socket took them. */
+  private giveLocal(fresh: Uint8Array): void {
     if (this.localGone) return;
+    if (this.role === 'server') this.unanswered?.sent(Buffer.from(fresh.buffer, fresh.byteOffset, fresh.length));
     const n = fresh.length;
     this.local.write(fresh, (err) => {
       if (err) return;
@@ -383,6 +483,9 @@ export class Session {
 
   private onLocalData(chunk: Buffer): void {
     if (this.finOut !== null || this.stateNow === 'closed') return;
+    // The server end: the service answered what it was given so far. The client end: more request.
+    if (this.role === 'server') this.unanswered?.answered();
+    else this.unanswered?.sent(chunk);
     this.out.push(chunk);
     if (this.out.full) {
       this.localPaused = true;

@@ -5,6 +5,7 @@ import { limitJournal } from './journal-limiter.js';
 import type { ReplyBarrierOf } from './reply-gate.js';
 import { configLocator, type ActiveNodeOf, type ServerLocator } from './server-locator.js';
 import { ServerEnd } from './server-end.js';
+import type { ServiceProcess } from './service-relink.js';
 
 export interface ShimHostOptions {
   /** This node's name and TLS material (shims need an enrolled agent). */
@@ -18,6 +19,8 @@ export interface ShimHostOptions {
   locator?: ServerLocator;
   /** The mirror barrier of a service: what the replies of a shim with waitForMirror wait for. */
   barrierOf?: ReplyBarrierOf;
+  /** The main process of a service running here (onMove resend: sessions outlive its death). */
+  serviceProcess?: (service: string) => ServiceProcess | null;
 }
 
 type End = ClientEnd | ServerEnd;
@@ -52,7 +55,7 @@ export class ShimHost {
           want.set(`${service}#${i}:client`, { key, make: () => new ClientEnd(service, i, shim, material, this.locator, this.journal) });
         }
         if (runsHere.has(service)) {
-          want.set(`${service}#${i}:server`, { key, make: () => new ServerEnd(service, i, shim, material, this.options.serverHost ?? '0.0.0.0', this.journal, { barrierOf: this.options.barrierOf ?? null }) });
+          want.set(`${service}#${i}:server`, { key, make: () => new ServerEnd(service, i, shim, material, this.options.serverHost ?? '0.0.0.0', this.journal, { barrierOf: this.options.barrierOf ?? null, serviceProcess: this.serviceProcessOf(service) }) });
         }
       });
     }
@@ -63,7 +66,8 @@ export class ShimHost {
     for (const [id, cur] of [...this.ends]) {
       if (want.get(id)?.key === cur.key) continue;
       this.ends.delete(id);
-      await cur.end.stop();
+      // A server end no longer wanted: the service stopped running here (or its shim went).
+      await stopEnd(cur.end, !want.has(id));
     }
     for (const [id, w] of want) {
       if (this.ends.has(id)) continue;
@@ -86,6 +90,16 @@ export class ShimHost {
   async stop(): Promise<void> {
     const all = [...this.ends.values()];
     this.ends.clear();
-    await Promise.all(all.map((e) => e.end.stop()));
+    // The agent stops: its services run elsewhere next (a group) or under the next agent.
+    await Promise.all(all.map((e) => stopEnd(e.end, true)));
   }
+
+  private serviceProcessOf(service: string): (() => ServiceProcess | null) | null {
+    const of = this.options.serviceProcess;
+    return of ? () => of(service) : null;
+  }
+}
+
+function stopEnd(end: End, moved: boolean): Promise<void> {
+  return end instanceof ServerEnd ? end.stop(moved) : end.stop();
 }

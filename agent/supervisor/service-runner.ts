@@ -120,6 +120,12 @@ export class ServiceRunner {
     return this.proc ? this.pgid : null;
   }
 
+  /** The program's main process now (pid and start time), or null while none runs. */
+  get mainProcess(): { pid: number; startTicks: number } | null {
+    const p = this.proc;
+    return p ? { pid: p.pid, startTicks: p.startTicks } : null;
+  }
+
   get config(): ServiceConfig {
     return this.spec;
   }

@@ -121,7 +121,12 @@ export const serviceSchema = z
           target: hostPort.describe('Where the server-side end connects (host:port of the real service, on the node where it runs).'),
           port: z.number().int().min(1).max(65535).describe('TCP port of the server-side end (mutual TLS) on the node where the service runs, reached through the VIP when there is one.'),
           clients: z.array(name('node')).max(64).default([]).describe('Nodes where the client-side end runs (empty: every node of the cluster).'),
-          onMove: z.enum(['close', 'reopen']).default('close').describe('What a session does when the service moved: close it, or reopen to the new server.'),
+          onMove: z
+            .enum(['close', 'reopen', 'resend'])
+            .default('close')
+            .describe(
+              "What a session does when the service moved to another node: close it (the client program sees an orderly close), reopen (the client's connection goes on to the new server, over a new connection to the service), or resend: reopen and send the new server the request the old one did not answer, so the client sees a slower reply instead of a closed connection. With resend a session also outlives a restart of the service on the same node (the service's process died: crash, hang, restart), the same way. resend is for request/response protocols whose client waits for each reply before its next request (redis-cli and most redis clients, HTTP/1.1 without pipelining, most SQL drivers) and whose requests are safe to send twice (the old service may have done the request and died before answering), with no state held per connection (logins, selected databases, open transactions): a new connection starts without it.",
+            ),
           buffer: size({ min: 4096, max: 1024 ** 3 }).prefault('4MB').describe('Replay buffer per session and direction; when full, the end stops reading from its program (backpressure).'),
           brokenFor: duration({ min: 100 }).prefault('30s').describe('How long a session may stay broken before both ends close it.'),
           frameSize: size({ min: 1024, max: 1024 ** 2 }).prefault('64KB').describe('The most data one frame carries; larger frames from the other end are refused.'),

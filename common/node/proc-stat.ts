@@ -8,7 +8,11 @@ export interface ProcStat {
   pgrp: number;
   /** Start time in clock ticks since boot: with the pid, it names one process for good. */
   startTicks: number;
+  /** The process is on its way out (the kernel's PF_EXITING): it closed or is closing its files. */
+  exiting: boolean;
 }
+
+const PF_EXITING = 0x4;
 
 export function readProcStat(pid: number): ProcStat | null {
   let text: string;
@@ -21,7 +25,7 @@ export function readProcStat(pid: number): ProcStat | null {
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const startTicks = Number(rest[19]);
   if (!Number.isFinite(startTicks)) return null;
-  return { pid, state: rest[0] ?? '?', ppid: Number(rest[1]), pgrp: Number(rest[2]), startTicks };
+  return { pid, state: rest[0] ?? '?', ppid: Number(rest[1]), pgrp: Number(rest[2]), startTicks, exiting: (Number(rest[6]) & PF_EXITING) !== 0 };
 }
 
 /** True when the pid still names the very process that was started at startTicks and it is not a zombie. */

@@ -1,22 +1,15 @@
 import fs from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ControlClient } from '../../../../common/node/rpc-client.js';
-import { signConfig } from '../../../../main/core/config-signing.js';
-import { createClusterCa } from '../../../../main/core/pki/cluster-ca.js';
-import { issueCertificate } from '../../../../main/core/pki/issue-certificate.js';
-import { AgentHarness, canConnect, freePort } from '../../../helpers/agent-harness.js';
+import type { AgentHarness } from '../../../helpers/agent-harness.js';
+import { canConnect, freePort } from '../../../helpers/agent-harness.js';
+import { enrolledAgentRunning, enrolledPki, redisClient as connectRedis, type EnrolledPki } from '../../../helpers/enrolled-agent.js';
 import { sleep, waitFor } from '../../../helpers/wait.js';
 
-let pki: { caPem: string; agent: { certPem: string; keyPem: string }; manager: Parameters<typeof signConfig>[1] };
+let pki: EnrolledPki;
 beforeAll(async () => {
-  const ca = await createClusterCa({ clusterName: 'waitmirror' });
-  pki = {
-    caPem: ca.certPem,
-    agent: await issueCertificate(ca, { role: 'agent', name: 'n1', ipAddresses: ['127.0.0.1'] }),
-    manager: await issueCertificate(ca, { role: 'manager', name: 'manager' }),
-  };
+  pki = await enrolledPki('waitmirror');
 });
 
 let h: AgentHarness | undefined;
@@ -27,45 +20,12 @@ afterEach(async () => {
   h = undefined;
 });
 
-/**
- * An enrolled agent (node n1 on loopback) running what a configuration signed by its manager
- * places on it: `yaml` gets the agent's port and a scratch folder (removed with the agent's).
- */
-async function enrolledAgentRunning(yaml: (agentPort: number, dir: string) => string): Promise<AgentHarness> {
-  const harness = new AgentHarness('');
-  h = harness;
-  const tlsDir = path.join(harness.stateDir, 'tls');
-  fs.mkdirSync(tlsDir, { recursive: true, mode: 0o700 });
-  fs.writeFileSync(path.join(tlsDir, 'ca.pem'), pki.caPem);
-  fs.writeFileSync(path.join(tlsDir, 'node.pem'), pki.agent.certPem);
-  fs.writeFileSync(path.join(tlsDir, 'node.key'), pki.agent.keyPem, { mode: 0o600 });
-  const port = freePort();
-  await harness.startWith(['run', '--listen', `127.0.0.1:${port}`]);
-  const manager = await ControlClient.connectTls({ host: '127.0.0.1', port, caPem: pki.caPem, certPem: pki.manager.certPem, keyPem: pki.manager.keyPem, expectName: 'n1' });
-  try {
-    await manager.call('config.push', { config: signConfig({ version: 1, issuedAt: new Date().toISOString(), cluster: 'waitmirror', yaml: yaml(port, harness.dir) }, pki.manager) });
-  } finally {
-    manager.close();
-  }
-  return harness;
+async function enrolledAgent(yaml: (agentPort: number, dir: string) => string): Promise<AgentHarness> {
+  h = await enrolledAgentRunning(pki, yaml);
+  return h;
 }
 
-const resp = (...args: string[]) => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
-
-/** A redis client on the shim's client end: what it received so far, as text. */
-async function redisClient(port: number) {
-  const s = net.connect({ host: '127.0.0.1', port });
-  sockets.push(s);
-  const got = { text: '', closed: false };
-  s.on('data', (d: Buffer) => (got.text += d.toString()));
-  s.on('close', () => (got.closed = true));
-  s.on('error', () => undefined);
-  await new Promise<void>((r, j) => {
-    s.once('connect', () => r());
-    s.once('error', j);
-  });
-  return { socket: s, got, send: (...args: string[]) => s.write(resp(...args)) };
-}
+const redisClient = (port: number) => connectRedis(port, sockets);
 
 /** Every file under `dir` (recursively, the mirror's staging left out) that contains `needle`. */
 function filesContaining(dir: string, needle: string): string[] {
@@ -87,7 +47,7 @@ describe('a shim with waitForMirror in front of redis (AOF fsynced per write) mi
     const shimPort = freePort();
     let data = '';
     let disk = '';
-    const harness = await enrolledAgentRunning((agentPort, dir) => {
+    const harness = await enrolledAgent((agentPort, dir) => {
       data = path.join(dir, 'redis-data');
       disk = path.join(dir, 'disk2');
       fs.mkdirSync(data);

@@ -8,6 +8,7 @@ const EVENTS: readonly SessionEvent[] = [
   { type: 'expired' },
   { type: 'moved', policy: 'close' },
   { type: 'moved', policy: 'reopen' },
+  { type: 'moved', policy: 'resend' },
   { type: 'finished' },
   { type: 'abort', code: 'SHIM_E_ABORTED', message: 'reset', tellPeer: true },
   { type: 'abort', code: 'SHIM_E_PROTOCOL', message: 'bad', tellPeer: false },
@@ -42,7 +43,10 @@ function expected(state: SessionState, e: SessionEvent, role: 'client' | 'server
     case 'broken/lost':
       return { to: 'broken', effects: rc };
     case 'broken/moved':
-      return (e as { policy: string }).policy === 'reopen' ? { to: 'connecting', effects: ['reset-stream', ...rc, 'journal'] } : { to: 'closed', effects: close };
+      return (e as { policy: string }).policy !== 'close' ? { to: 'connecting', effects: ['reset-stream', ...rc, 'journal'] } : { to: 'closed', effects: close };
+    // The server end closed the session because the service no longer runs there (onMove resend).
+    case 'open/moved':
+      return (e as { policy: string }).policy !== 'close' ? { to: 'connecting', effects: ['drop-path', 'start-broken-timer', 'reset-stream', ...rc, 'journal'] } : { to: 'closed', effects: close };
     case 'broken/finished':
       return { to: 'closed', effects: ['stop-broken-timer', 'forget'] };
     default:
@@ -80,5 +84,8 @@ describe('the shim session table', () => {
     expect(closed.effects).toContainEqual({ kind: 'forget', code: 'SHIM_E_BROKEN_TOO_LONG' });
     const moved = step(SESSION_TABLE, 'broken', client, { type: 'moved', policy: 'close' }, 0);
     expect(moved.effects).toContainEqual(expect.objectContaining({ kind: 'journal', code: 'SHIM_E_MOVED' }));
+    // Only resend starts the new stream with the unanswered request.
+    expect(step(SESSION_TABLE, 'broken', client, { type: 'moved', policy: 'resend' }, 0).effects).toContainEqual({ kind: 'reset-stream', resend: true });
+    expect(step(SESSION_TABLE, 'open', client, { type: 'moved', policy: 'reopen' }, 0).effects).toContainEqual({ kind: 'reset-stream', resend: false });
   });
 });

@@ -1,0 +1,65 @@
+import net from 'node:net';
+import { readProcStat } from '../../common/node/proc-stat.js';
+import type { ServiceRelink } from './session.js';
+
+/** The service's main process as the supervisor knows it: pid and start time. */
+export interface ServiceProcess {
+  pid: number;
+  startTicks: number;
+}
+
+const RETRY_MS = 20;
+const CONNECT_MS = 250;
+
+/**
+ * The server end's way to replace a session's connection to the service (onMove resend): the
+ * connection counts as lost to a death when the service's process it was made with is gone,
+ * a zombie or exiting (the kernel closes a dying process's sockets while it exits, so this holds
+ * by the time the end of the connection is seen). A new connection is tried every 20 ms until
+ * `withinMs` is over or `stopped()` says the end was stopped (the service no longer runs here).
+ */
+export function serviceRelink(target: { host: string; port: number }, current: () => ServiceProcess | null, withinMs: number, stopped: () => boolean): ServiceRelink {
+  let instance = current();
+  return {
+    died: () => {
+      if (!instance) return false;
+      const s = readProcStat(instance.pid);
+      return s === null || s.startTicks !== instance.startTicks || s.state === 'Z' || s.state === 'X' || s.exiting;
+    },
+    connect: async () => {
+      const deadline = Date.now() + withinMs;
+      let last = 'not tried';
+      while (Date.now() < deadline && !stopped()) {
+        try {
+          const socket = await connectOnce(target, Math.min(CONNECT_MS, Math.max(1, deadline - Date.now())));
+          instance = current();
+          return socket;
+        } catch (e) {
+          last = (e as Error).message;
+        }
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+      }
+      throw new Error(stopped() ? 'the shim end stopped (the service no longer runs here)' : `no connection to ${target.host}:${target.port} within ${withinMs} ms (${last})`);
+    },
+  };
+}
+
+function connectOnce(target: { host: string; port: number }, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no connection within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('error', (e) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(e);
+    });
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+  });
+}
