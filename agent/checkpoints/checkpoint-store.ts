@@ -6,6 +6,7 @@ import { ArmoryError } from '../../common/errors/armory-error.js';
 import { fsyncDir } from '../../common/node/fsync.js';
 import type { CheckpointMeta } from '../../common/wire/checkpoint-protocol.js';
 import { CHECKPOINT_FILE, checkCheckpointFile, checkpointFileName, encodeTrailer } from './checkpoint-file.js';
+import { writeFully } from '../../common/node/write-fully.js';
 
 export interface CheckpointStoreOptions {
   /** The service's folder of checkpoints. */
@@ -62,7 +63,7 @@ export class CheckpointWriter {
     const data = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    await this.fh.write(data);
+    await writeFully(this.fh, data);
   }
 
   /** Writes the trailer, fsyncs, renames into place, fsyncs the folder, prunes old versions. */

@@ -6,6 +6,7 @@ import { fsyncDir } from '../../common/node/fsync.js';
 import type { AgentEventInput } from '../../common/wire/service-status.js';
 import type { ServiceRoles } from '../replication/service-roles.js';
 import type { Checkpoints } from './checkpoints.js';
+import { writeFully } from '../../common/node/write-fully.js';
 
 export interface FileCheckpointsDeps {
   node: string;
@@ -91,7 +92,7 @@ export class FileCheckpoints {
         await fsp.mkdir(path.dirname(file), { recursive: true });
         const fh = await fsp.open(tmp, 'w', st ? st.mode & 0o7777 : 0o600);
         try {
-          for await (const chunk of store.openData(newest)) await fh.write(chunk as Buffer);
+          for await (const chunk of store.openData(newest)) await writeFully(fh, chunk as Buffer);
           await fh.sync();
         } finally {
           await fh.close();

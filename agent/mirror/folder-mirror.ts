@@ -49,6 +49,7 @@ type Seen = 'watcher' | 'barrier';
 const ATTEMPTS = 5;
 
 const PROBE_MS = 500;
+const DISK_RETRY_MAX_MS = 10_000;
 const RECHECK_MS = 30;
 /** Events that count as a burst; the quiet after it before the full comparison, or the longest wait. */
 const BURST_EVENTS = 1000;
@@ -80,6 +81,9 @@ class TargetState {
   /** Changes given up after ATTEMPTS failures: a barrier waits for them and retries them. */
   readonly stuck = new Map<string, Entry>();
   up = true;
+  /** A target down for a disk error is not tried again before this (its disk is not fixed in a moment). */
+  downUntil = 0;
+  diskBackoff = 0;
   resync: { since: number; seq: number } | null = null;
   lastError: string | null = null;
   lastScrub: string | null = null;
@@ -376,7 +380,7 @@ export class FolderMirror {
     s.running = true;
     try {
       const silent = s.target instanceof PeerTarget && this.options.peerSilent?.(s.target.node) === true;
-      if (!s.up && !silent && (await s.target.available())) {
+      if (!s.up && !silent && Date.now() >= s.downUntil && (await s.target.available())) {
         s.up = true;
         // What it lacks is pending (numbered); the comparison is for what no event told.
         s.resync ??= { since: s.oldest(Date.now()) ?? Date.now(), seq: this.nextSeq() };
@@ -385,6 +389,7 @@ export class FolderMirror {
       if (s.up) {
         if (s.resync) await this.resync(s, { checksums: false });
         await this.drain(s);
+        s.diskBackoff = 0;
       }
     } catch (e) {
       this.failed(s, e);
@@ -407,6 +412,12 @@ export class FolderMirror {
     if (err.code === 'MIRROR_E_TARGET_DOWN' || err.code === 'AGENT_E_UNREACHABLE') {
       if (s.up) this.options.event(`mirror target ${s.target.name} is down: ${err.message}; its changes are kept until it returns`, { target: s.target.name, code: err.code });
       s.up = false;
+      // A full or failing disk answers "available" at once and fails the catch-up again: while
+      // it does, it is tried less and less often (up to every 10 s), and no barrier waits for it.
+      if (typeof err.context.errno === 'string') {
+        s.diskBackoff = Math.min(Math.max(PROBE_MS, s.diskBackoff * 2), DISK_RETRY_MAX_MS);
+        s.downUntil = Date.now() + s.diskBackoff;
+      }
       this.checkBarriers();
     }
   }
@@ -625,6 +636,7 @@ export class FolderMirror {
       const window = new TailWindow();
       const hash = createHash('sha256');
       let hashedTo = 0;
+      let sha256: string | null = null;
       const buf = Buffer.alloc(Math.min(t.chunkBytes, Math.max(1, st.size)));
       let offset = 0;
       if (st.size > buf.length) {
@@ -654,7 +666,8 @@ export class FolderMirror {
             this.requeue(s, e);
             return false;
           }
-          const sha256 = hashedTo === st.size ? hash.digest('hex') : await fileSha256(file);
+          // Once: a final chunk the target could not keep (its disk filled) is sent again from where it is.
+          sha256 ??= hashedTo === st.size ? hash.digest('hex') : await fileSha256(file);
           final = { sha256, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs };
         }
         const r = await t.apply({ kind: 'put', rel: e.rel, version, offset, total: st.size, data, ...(final ? { final } : {}) });

@@ -6,6 +6,7 @@ import { ArmoryError } from '../../common/errors/armory-error.js';
 import { fsyncDir } from '../../common/node/fsync.js';
 import { APPEND_BASE_BYTES, relPathSchema, type MirrorApplyResult, type MirrorFile } from '../../common/wire/mirror-wire.js';
 import { SharedRounds } from './shared-rounds.js';
+import { writeFully } from '../../common/node/write-fully.js';
 
 /** The staging folder a receiver keeps inside the copy (same file system, so renames are atomic). */
 export const STAGING = '.armory-mirror';
@@ -231,7 +232,7 @@ export class MirrorReceiver {
           throw gone(st.file);
         }
       }
-      if (op.data.length > 0) await fh.write(op.data);
+      if (op.data.length > 0) await writeFully(fh, op.data);
       let h = this.hashes.get(st.file);
       if (!h || h.at !== have) h = { hash: createHash('sha256'), at: 0 };
       if (h.at === have) h.hash.update(op.data);
@@ -282,7 +283,7 @@ export class MirrorReceiver {
       const st = await fh.stat();
       if (guard && st.dev !== guard.dev) throw gone(dest);
       if (!st.isFile() || st.size !== op.offset || (await tailSha256(fh, op.offset)) !== op.base) return { have: st.size, mismatch: true };
-      if (op.data.length > 0) await fh.write(op.data, 0, op.data.length, op.offset);
+      if (op.data.length > 0) await writeFully(fh, op.data, op.offset);
       const have = op.offset + op.data.length;
       if (!op.final) return { have };
       await fh.chmod(op.final.mode & 0o7777);

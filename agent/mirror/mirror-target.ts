@@ -7,6 +7,12 @@ import { MirrorReceiver, type TargetOp } from './mirror-receiver.js';
 
 const DISK_DOWN = new Set(['ENOSPC', 'EROFS', 'EIO', 'EDQUOT']);
 
+/** The disk error (full, read-only, failing) an error of a target says, or null. */
+export function diskErrno(e: unknown): string | null {
+  const errno = e instanceof ArmoryError ? e.context.errno : undefined;
+  return typeof errno === 'string' && DISK_DOWN.has(errno) ? errno : null;
+}
+
 /** Where a mirrored folder's changes go: a local folder on another disk, or a standby node. */
 export interface MirrorTarget {
   readonly name: string;
@@ -95,8 +101,8 @@ export class LocalTarget implements MirrorTarget {
       return await this.receiver.apply(op, { dev });
     } catch (e) {
       // A full, read-only or failing disk is a target that is down: its changes wait for it.
-      const errno = e instanceof ArmoryError ? e.context.errno : undefined;
-      if (typeof errno === 'string' && DISK_DOWN.has(errno)) throw new ArmoryError('MIRROR_E_TARGET_DOWN', `${this.to}: ${(e as Error).message}`, { errno });
+      const errno = diskErrno(e);
+      if (errno) throw new ArmoryError('MIRROR_E_TARGET_DOWN', `${this.to}: ${(e as Error).message}`, { errno });
       // A disk unmounted in the middle of the change.
       if (!(e instanceof ArmoryError && e.code === 'MIRROR_E_TARGET_DOWN') && this.device() !== dev) throw this.down();
       throw e;
@@ -140,6 +146,9 @@ export class PeerTarget implements MirrorTarget {
       return await this.links.call(this.node, 'mirror.apply', { service: this.service, folder: this.folder, epoch: this.epoch(), op: wire });
     } catch (e) {
       if (e instanceof ArmoryError && e.code === 'AGENT_E_UNREACHABLE') throw new ArmoryError('MIRROR_E_TARGET_DOWN', e.message, { node: this.node });
+      // The standby's disk is full, read-only or failing: it is down for the mirror until that passes.
+      const errno = diskErrno(e);
+      if (errno) throw new ArmoryError('MIRROR_E_TARGET_DOWN', `${this.node}: ${(e as Error).message}`, { node: this.node, errno });
       throw e;
     }
   }

@@ -37,7 +37,8 @@ export const TUNING = {
   restart: { backoffInitial: '50ms', budget: { restarts: 2, window: '1m' } },
   stopGrace: '1s',
   group: { heartbeat: '50ms', failAfter: '250ms' },
-  shim: { heartbeat: '100ms', brokenFor: '10s' },
+  // resend: a write in flight when redis dies or moves is sent again (SET of a numbered key: safe twice).
+  shim: { heartbeat: '100ms', brokenFor: '10s', onMove: 'resend' },
 } as const;
 
 /** One injected fault, as the harness saw it (wall-clock ms). */
@@ -103,6 +104,7 @@ services:
         clients: [client]
         heartbeat: ${t.shim.heartbeat}
         brokenFor: ${t.shim.brokenFor}
+        onMove: ${t.shim.onMove}
         waitForMirror: true
 groups:
   g:

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -146,6 +147,36 @@ describe('the mirror barrier', () => {
       peer.thaw();
       await waitFor('the standby to catch up', () => fm.laggingNodes().length === 0 && fs.readFileSync(path.join(peerCopy, 'f'), 'utf8') === 'two', { timeoutMs: 20_000, everyMs: 50 });
     } finally {
+      await close();
+    }
+  }, 30_000);
+
+  it('a standby whose disk is full stops holding barriers and is counted as lagging; it catches up once the disk has room', async () => {
+    const { fm, src, to, peerCopy, close, events } = await mirroredToLocalAndPeer();
+    fs.mkdirSync(peerCopy, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', peerCopy]);
+    try {
+      fs.writeFileSync(path.join(src, 'small'), 'one');
+      await fm.barrier();
+      expect(fs.readFileSync(path.join(peerCopy, 'small'), 'utf8')).toBe('one');
+      // The standby's disk fills up: a 200 KB file cannot be written there.
+      fs.writeFileSync(path.join(peerCopy, 'filler'), Buffer.alloc(400 * 1024));
+      fs.writeFileSync(path.join(src, 'big'), Buffer.alloc(200 * 1024, 1));
+      const b = track(fm.barrier());
+      await waitFor('the barrier to let go of the full standby', () => b.settled, { timeoutMs: 5000, everyMs: 10 });
+      expect(b.error).toBeNull();
+      // Nothing cut short was put in place of the file on the standby.
+      expect(fs.existsSync(path.join(peerCopy, 'big'))).toBe(false);
+      expect(fs.statSync(path.join(to, src, 'big')).size).toBe(200 * 1024);
+      expect(fm.laggingNodes()).toEqual(['n2']);
+      expect(fm.status()[1]?.lastError).toMatch(/ENOSPC|no space/i);
+      // Room again: it is tried again (after a short backoff) and catches up.
+      fs.rmSync(path.join(peerCopy, 'filler'));
+      const caughtUp = () => fm.laggingNodes().length === 0 && fs.existsSync(path.join(peerCopy, 'big')) && fs.statSync(path.join(peerCopy, 'big')).size === 200 * 1024;
+      await waitFor('the standby to catch up', () => caughtUp() || Promise.reject(new Error(JSON.stringify({ status: fm.status()[1], events }))), { timeoutMs: 20_000, everyMs: 50 });
+      expect(fs.readFileSync(path.join(peerCopy, 'big')).equals(fs.readFileSync(path.join(src, 'big')))).toBe(true);
+    } finally {
+      execFileSync('umount', ['-l', peerCopy]);
       await close();
     }
   }, 30_000);

@@ -180,6 +180,17 @@ describe('bounds', () => {
   }, 60_000);
 });
 
+/** A client program connected to the client end: what it received, whether it saw an end or errors. */
+function watchedClient(port: number) {
+  const client = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+  const seen = { ended: false, errors: [] as string[], data: '' };
+  client.on('error', (e) => seen.errors.push(e.message));
+  client.on('end', () => (seen.ended = true));
+  client.on('data', (d: Buffer) => (seen.data += d.toString()));
+  cleanups.push(() => client.destroy());
+  return { client, seen };
+}
+
 describe('when the service moved (the server end has no session state)', () => {
   async function movedSetup(onMove: 'close' | 'reopen') {
     const target = await tcpServer((sock) => {
@@ -189,12 +200,7 @@ describe('when the service moved (the server end has no session state)', () => {
     });
     cleanups.push(() => target.close());
     const pair = await pairFor(target.port, { onMove, heartbeat: '100ms' });
-    const client = net.connect({ host: '127.0.0.1', port: pair.client.port, allowHalfOpen: true });
-    const seen = { ended: false, errors: [] as string[], data: '' };
-    client.on('error', (e) => seen.errors.push(e.message));
-    client.on('end', () => (seen.ended = true));
-    client.on('data', (d: Buffer) => (seen.data += d.toString()));
-    cleanups.push(() => client.destroy());
+    const { client, seen } = watchedClient(pair.client.port);
     client.write('one;');
     await waitFor('the first answer', () => seen.data === 'one;');
     // The service moves: a new server end (on the standby) knows nothing of the session.
@@ -223,6 +229,77 @@ describe('when the service moved (the server end has no session state)', () => {
     await waitFor('the answer from the new server', () => seen.data === 'one;two;');
     expect(seen.ended).toBe(false);
     expect(seen.errors).toEqual([]);
+  });
+});
+
+describe('onMove resend: the service moved while a request was unanswered', () => {
+  /**
+   * The old service answers `one;` and never `two;` (it died before answering); the new one echoes
+   * everything. `how`: the old server end closes the session (the service stopped running on its
+   * node) or vanishes (its node died: the new server end does not know the session).
+   */
+  async function resendSetup(how: 'closed' | 'vanished') {
+    const oldService = await tcpServer((sock) => {
+      sock.on('error', () => undefined);
+      sock.on('data', (d: Buffer) => {
+        if (!d.toString().includes('two')) sock.write(d);
+      });
+    });
+    const newHeard: string[] = [];
+    const newService = await tcpServer((sock) => {
+      sock.on('error', () => undefined);
+      sock.on('data', (d: Buffer) => {
+        newHeard.push(d.toString());
+        sock.write(d);
+      });
+    });
+    cleanups.push(() => oldService.close(), () => newService.close());
+    const pair = await pairFor(oldService.port, { onMove: 'resend', heartbeat: '100ms' });
+    const { client, seen } = watchedClient(pair.client.port);
+    client.write('one;');
+    await waitFor('the first answer', () => seen.data === 'one;');
+    client.write('two;');
+    await waitFor('the old service to have the second request', () => oldService.sockets.size === 1 && pair.server.sessions.size === 1);
+    await sleep(100);
+    const old = pair.server;
+    const fresh = new ServerEnd('svc', 0, { ...old.shim, target: `127.0.0.1:${newService.port}` }, pki.server, '127.0.0.1', (e) => pair.events.push(e));
+    await fresh.start();
+    if (how === 'closed') {
+      pair.server = fresh;
+      await old.stop(true);
+    } else {
+      pair.server = fresh;
+      pair.relay.cut();
+      await old.stop();
+    }
+    return { pair, seen, newHeard };
+  }
+
+  for (const how of ['closed', 'vanished'] as const) {
+    it(`the old server end ${how === 'closed' ? 'closed the session (SHIM_E_MOVED)' : 'vanished (the new one does not know the session)'}: the new service is sent the unanswered request, and only that; the client connection goes on`, async () => {
+      const { pair, seen, newHeard } = await resendSetup(how);
+      await waitFor('the answer from the new service', () => seen.data === 'one;two;', { timeoutMs: 10_000 });
+      expect(newHeard.join('')).toBe('two;');
+      expect(seen.ended).toBe(false);
+      expect(seen.errors).toEqual([]);
+      expect(pair.events.some((e) => e.code === 'SHIM_E_MOVED' && /onMove: resend/.test(e.text))).toBe(true);
+    });
+  }
+
+  it('a request larger than the buffer is not kept: the session closes in order rather than leave the client waiting', async () => {
+    const target = await tcpServer((sock) => sock.on('error', () => undefined));
+    cleanups.push(() => target.close());
+    const pair = await pairFor(target.port, { onMove: 'resend', heartbeat: '100ms', buffer: '4KB' });
+    const client = net.connect({ host: '127.0.0.1', port: pair.client.port, allowHalfOpen: true });
+    const seen = { ended: false };
+    client.on('error', () => undefined);
+    client.on('end', () => (seen.ended = true));
+    cleanups.push(() => client.destroy());
+    client.write(Buffer.alloc(10_000, 7));
+    await waitFor('the bytes at the service', () => pair.server.sessions.size === 1 && [...pair.server.sessions.values()][0]?.counts.received === 10_000);
+    await pair.server.stop(true);
+    await waitFor('the orderly close', () => seen.ended, { timeoutMs: 5000 });
+    expect(pair.events.some((e) => e.code === 'SHIM_E_MOVED' && /onMove: close/.test(e.text))).toBe(true);
   });
 });
 
