@@ -86,7 +86,7 @@ export function campaignSvg(input: CampaignInput, report: CampaignReport, hosts:
 /** An HTML page: the timeline and the per-fault table. */
 export function campaignHtml(svg: string, report: CampaignReport): string {
   const rows = report.perFault
-    .map((f, i) => `<tr><td>${i + 1}</td><td>${esc(f.kind)}</td><td>${esc(f.node)}</td><td>${f.detectMs ?? '—'}</td><td>${f.recoveryMs}</td><td>${f.outageMs}</td><td>${esc(f.movedTo ?? '')}</td><td>${f.lostWrites}</td><td>${f.settled ? 'yes' : 'NO'}</td><td>${esc([f.detectedBy ?? '', ...f.notes].join('; '))}</td></tr>`)
+    .map((f, i) => `<tr><td>${i + 1}</td><td>${esc(f.kind)}</td><td>${esc(f.node)}</td><td>${f.detectMs ?? '—'}</td><td>${f.recoveryMs}</td><td>${f.outageMs}</td><td>${f.longestCommandMs}</td><td>${esc(f.movedTo ?? '')}</td><td>${f.lostWrites}</td><td>${f.settled ? 'yes' : 'NO'}</td><td>${esc([f.detectedBy ?? '', ...f.notes].join('; '))}</td></tr>`)
     .join('\n');
   return `<!doctype html><meta charset="utf-8"><title>Armory availability campaign</title>
 <style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px;text-align:left}</style>
@@ -95,7 +95,7 @@ export function campaignHtml(svg: string, report: CampaignReport): string {
 ${report.doubleActive.vipSamples} samples with two VIP holders, ${report.doubleActive.answeringSamples} with two redis instances answering;
 ${report.failovers.filter((m) => m.fault === null).length} failovers with no fault injected.</p>
 ${svg}
-<table><tr><th>#</th><th>fault</th><th>node</th><th>detect ms</th><th>recovery ms</th><th>outage ms</th><th>moved to</th><th>writes lost</th><th>settled</th><th>first journal event; notes</th></tr>
+<table><tr><th>#</th><th>fault</th><th>node</th><th>detect ms</th><th>recovery ms</th><th>outage ms</th><th>longest command ms</th><th>moved to</th><th>writes lost</th><th>settled</th><th>first journal event; notes</th></tr>
 ${rows}
 </table>
 `;

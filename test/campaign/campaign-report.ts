@@ -44,6 +44,8 @@ export interface FaultOutcome {
   /** Client time spent in failed commands in the fault's window. */
   outageMs: number;
   failedCommands: number;
+  /** The client's longest command in the fault's window, answered or not: what a masked fault still costs it (a slower reply). */
+  longestCommandMs: number;
   movedTo: string | null;
   settled: boolean;
   settleMs: number;
@@ -87,7 +89,7 @@ export interface CampaignReport {
   commands: { total: number; failed: number; readMisses: number };
   writes: { acknowledged: number; lost: number; lostByKind: Partial<Record<FaultKind, number>> };
   doubleActive: { vipSamples: number; vipSampleCount: number; answeringSamples: number; answeringSampleCount: number; intervals: Interval[] };
-  byKind: Partial<Record<FaultKind, { count: number; detectMs: (number | null)[]; recoveryMs: number[]; outageMs: number[]; lostWrites: number; movedAway: number; what: string }>>;
+  byKind: Partial<Record<FaultKind, { count: number; detectMs: (number | null)[]; recoveryMs: number[]; outageMs: number[]; longestCommandMs: number[]; lostWrites: number; movedAway: number; what: string }>>;
   perFault: FaultOutcome[];
   /** Every move of the VIP; those with no fault are failovers nobody asked for (a node judged dead while it was slow). */
   failovers: Failover[];
@@ -198,6 +200,7 @@ export function campaignReport(input: CampaignInput): CampaignReport {
       recoveryMs: Math.max(0, Math.round(recoveryMs)),
       outageMs: Math.round(probeAvailability(ops, f.injectAt, windowEnd).downMs),
       failedCommands: failed.length,
+      longestCommandMs: Math.round(Math.max(0, ...inWindow.map((o) => o.end - o.start))),
       movedTo: f.after !== null && f.after !== f.node ? f.after : null,
       settled: f.recovered,
       settleMs: f.settledAt - f.injectAt,
@@ -208,11 +211,12 @@ export function campaignReport(input: CampaignInput): CampaignReport {
 
   const byKind: CampaignReport['byKind'] = {};
   for (const o of perFault) {
-    const k = (byKind[o.kind] ??= { count: 0, detectMs: [], recoveryMs: [], outageMs: [], lostWrites: 0, movedAway: 0, what: FAULT_TEXT[o.kind] });
+    const k = (byKind[o.kind] ??= { count: 0, detectMs: [], recoveryMs: [], outageMs: [], longestCommandMs: [], lostWrites: 0, movedAway: 0, what: FAULT_TEXT[o.kind] });
     k.count += 1;
     k.detectMs.push(o.detectMs);
     k.recoveryMs.push(o.recoveryMs);
     k.outageMs.push(o.outageMs);
+    k.longestCommandMs.push(o.longestCommandMs);
     k.lostWrites += o.lostWrites;
     if (o.movedTo) k.movedAway += 1;
   }
