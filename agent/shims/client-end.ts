@@ -9,7 +9,7 @@ import type { TlsMaterial } from '../api/tls-server.js';
 import { attemptTimeouts, reconnectDelay, reconnectPolicy, type ReconnectPolicy } from './reconnect-policy.js';
 import { newNonce, proofMatches, proofOf } from './resume-proof.js';
 import type { ServerLocator } from './server-locator.js';
-import { Session, type SessionOwner } from './session.js';
+import { MOVED_CLOSES, Session, type SessionOwner } from './session.js';
 import { parseHostPort, sessionBounds, type SessionBounds, type ShimConfig } from './shim-options.js';
 import { ShimPath } from './shim-path.js';
 
@@ -278,7 +278,10 @@ export class ClientEnd implements SessionOwner {
       session.id = '';
       session.secret = '';
       session.attemptFailed(code, f.info.message);
-    } else if (session.id && code === 'SHIM_E_UNKNOWN_SESSION') session.dispatch({ type: 'moved', policy: session.movePolicy });
+    } else if (session.id && (code === 'SHIM_E_UNKNOWN_SESSION' || (session.onMove === 'resend' && session.state !== 'connecting' && MOVED_CLOSES.has(code)))) {
+      // The server end does not know the session, or (resend) ended it because the service left its node.
+      session.dispatch({ type: 'moved', policy: session.movePolicy });
+    }
     // The server end finished the session (everything both ways delivered and acknowledged) while our path was down.
     else if (session.id && code === 'SHIM_E_ENDED') session.dispatch({ type: 'finished' });
     else if (RETRYABLE.has(code)) session.attemptFailed(code, f.info.message);

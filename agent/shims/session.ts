@@ -30,8 +30,11 @@ export interface ServiceRelink {
   connect(): Promise<net.Socket>;
 }
 
-/** What the server end closes a session with that a client end with onMove resend takes as "the service moved": it reopens and sends its request again. */
-const MOVED_CLOSES: ReadonlySet<string> = new Set(['SHIM_E_MOVED', 'SHIM_E_MIRROR', 'SHIM_E_UNKNOWN_SHIM']);
+/** What the server end closes (or refuses) a session with that a client end with onMove resend takes as "the service moved": it reopens and sends its request again. */
+export const MOVED_CLOSES: ReadonlySet<string> = new Set(['SHIM_E_MOVED', 'SHIM_E_MIRROR', 'SHIM_E_UNKNOWN_SHIM']);
+
+/** Moves in a row with no reply in between after which a resend gives up (a server end that closes every new session would be reopened forever). */
+const MAX_UNANSWERED_MOVES = 3;
 
 /**
  * One client connection carried as a resumable session. Each direction is a numbered byte
@@ -77,6 +80,8 @@ export class Session {
   private readonly relink: ServiceRelink | null;
   /** Server end: while the service connection is being replaced, the client's bytes that arrive meanwhile (null: not replacing). */
   private relinkQueue: Buffer[] | null = null;
+  /** Client end, onMove resend: reopens since the service last answered. */
+  private movesUnanswered = 0;
   readonly openedAt = Date.now();
   readonly onMove: 'close' | 'reopen' | 'resend';
 
@@ -154,7 +159,8 @@ export class Session {
    * that never comes).
    */
   get movePolicy(): 'close' | 'reopen' | 'resend' {
-    return this.onMove === 'resend' && this.unanswered?.pending === null ? 'close' : this.onMove;
+    if (this.onMove !== 'resend') return this.onMove;
+    return this.unanswered?.pending === null || this.movesUnanswered >= MAX_UNANSWERED_MOVES ? 'close' : 'resend';
   }
 
   get hasPath(): boolean {
@@ -290,7 +296,10 @@ export class Session {
         this.id = '';
         this.secret = '';
         // onMove resend: the new stream starts with the request the old service did not answer.
-        if (eff.resend) for (const chunk of this.unanswered?.pending ?? []) this.out.push(chunk);
+        if (eff.resend) {
+          this.movesUnanswered += 1;
+          for (const chunk of this.unanswered?.pending ?? []) this.out.push(chunk);
+        }
         // The program had ended its side: the new stream ends there too.
         if (localEnded) this.finOut = this.out.end;
         this.resumeLocal();
@@ -422,7 +431,10 @@ export class Session {
     const fresh = skip > 0 ? data.subarray(skip) : data;
     this.received += fresh.length;
     // The client end: the service answered what the program sent so far.
-    if (this.role === 'client') this.unanswered?.answered();
+    if (this.role === 'client') {
+      this.unanswered?.answered();
+      this.movesUnanswered = 0;
+    }
     if (this.relinkQueue !== null) {
       this.relinkQueue.push(Buffer.from(fresh));
       return;

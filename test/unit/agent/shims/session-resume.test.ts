@@ -286,6 +286,21 @@ describe('onMove resend: the service moved while a request was unanswered', () =
     });
   }
 
+  it('a server end that closes every session it is given (here: no mirror barrier for waitForMirror) is reopened at most three times, then the client sees an orderly close', async () => {
+    const target = await tcpServer((sock) => {
+      sock.on('error', () => undefined);
+      sock.on('data', (d: Buffer) => sock.write(d));
+    });
+    cleanups.push(() => target.close());
+    const pair = await pairFor(target.port, { onMove: 'resend', heartbeat: '100ms', waitForMirror: true });
+    const { client, seen } = watchedClient(pair.client.port);
+    client.write('x;');
+    await waitFor('the orderly close', () => seen.ended, { timeoutMs: 10_000 });
+    expect(seen.data).toBe('');
+    expect(pair.events.filter((e) => e.end === 'client' && /onMove: resend/.test(e.text))).toHaveLength(3);
+    expect(pair.events.some((e) => e.end === 'client' && /onMove: close/.test(e.text))).toBe(true);
+  });
+
   it('a request larger than the buffer is not kept: the session closes in order rather than leave the client waiting', async () => {
     const target = await tcpServer((sock) => sock.on('error', () => undefined));
     cleanups.push(() => target.close());
