@@ -103,11 +103,20 @@ async function activeRole(dir, ports) {
   const rig = await importTs(ROOT, 'test/bench', ['_mirror-rig.ts']);
   const pki = JSON.parse(fs.readFileSync(path.join(dir, 'pki.json'), 'utf8'));
   const links = ports.map((port, i) => rig.peerTargetTo(pki, port, path.join(dir, `standby${i + 1}`)));
+  // Calls made to the standbys (each a round trip over TLS).
+  let calls = 0;
+  for (const l of links) {
+    const apply = l.target.apply.bind(l.target);
+    l.target.apply = (op) => {
+      calls += 1;
+      return apply(op);
+    };
+  }
   const fm = new rig.FolderMirror({ service: 'svc', folder: path.join(dir, 'src'), targets: links.map((l) => l.target), lagAlertMs: 600_000, scrubMs: 36_000_000, event: () => undefined });
   await fm.start();
   await fm.barrier();
   serve({
-    cpu: cpuNow,
+    cpu: () => ({ ...cpuNow(), calls }),
     barrier: async () => {
       const t0 = now();
       await fm.barrier();
@@ -171,7 +180,8 @@ async function oneRate(tracker, dir, active, standby, rate) {
   const src = path.join(dir, 'src', AOF);
   const copies = ['standby1', 'standby2'].map((n) => path.join(dir, n, AOF));
   await active.ask('barrier');
-  const before = { active: (await active.ask('cpu')).cpuMs, standby: (await standby.ask('cpu')).cpuMs };
+  const a0 = await active.ask('cpu');
+  const before = { active: a0.cpuMs, calls: a0.calls, standby: (await standby.ask('cpu')).cpuMs };
   const writerPy = path.join(dir, 'writer.py');
   const writer = spawn(PYTHON, ['-S', writerPy, src, String(rate), String(SECONDS), String(RECORD)], { stdio: ['ignore', 'pipe', 'inherit'] });
   tracker.track(writer.pid);
@@ -197,7 +207,8 @@ async function oneRate(tracker, dir, active, standby, rate) {
     }
     await sleep(1);
   }
-  const after = { active: (await active.ask('cpu')).cpuMs, standby: (await standby.ask('cpu')).cpuMs };
+  const a1 = await active.ask('cpu');
+  const after = { active: a1.cpuMs, calls: a1.calls, standby: (await standby.ask('cpu')).cpuMs };
   const w = JSON.parse(out);
   const barrier = await active.ask('barrier');
   const identical = copies.every((c) => fs.readFileSync(c).equals(fs.readFileSync(src)));
@@ -207,14 +218,15 @@ async function oneRate(tracker, dir, active, standby, rate) {
     appends: w.appends,
     writerWallMs: round(w.wallMs, 0),
     cpuMsPer1k: { active: per1k(after.active - before.active), standbys: per1k(after.standby - before.standby), mirror: per1k(after.active - before.active + after.standby - before.standby), writer: per1k(w.cpuMs) },
-    bytesBehind: summarize(behind, 0),
+    callsPer1k: round(((after.calls - before.calls) * 1000) / w.appends, 1),
+    bytesBehind: { ...summarize(behind, 0), unit: 'B' },
     lagMsEstimate: { median: round((summarize(behind).median / (rate * RECORD)) * 1000, 1), max: round((Math.max(...behind) / (rate * RECORD)) * 1000, 1) },
     caughtUpAfterLastAppendMs: round(caughtUpMs, 1),
     barrierAfterMs: round(barrier.barrierMs, 1),
     identical,
   };
   console.log(
-    `  ${rate}/s × ${SECONDS} s (${w.appends} appends of ${RECORD} B): CPU per 1,000 appends: active ${r.cpuMsPer1k.active} ms, standbys ${r.cpuMsPer1k.standbys} ms, writer ${r.cpuMsPer1k.writer} ms; behind median ${r.bytesBehind.median} B / max ${r.bytesBehind.max} B (≈ ${r.lagMsEstimate.max} ms); all there ${r.caughtUpAfterLastAppendMs} ms after the last append; identical: ${identical}`,
+    `  ${rate}/s × ${SECONDS} s (${w.appends} appends of ${RECORD} B): CPU per 1,000 appends: active ${r.cpuMsPer1k.active} ms, standbys ${r.cpuMsPer1k.standbys} ms, writer ${r.cpuMsPer1k.writer} ms; ${r.callsPer1k} calls to the standbys per 1,000; behind median ${r.bytesBehind.median} B / max ${r.bytesBehind.max} B (≈ ${r.lagMsEstimate.max} ms); all there ${r.caughtUpAfterLastAppendMs} ms after the last append; identical: ${identical}`,
   );
   return r;
 }
