@@ -26,7 +26,8 @@ export interface FolderMirrorOptions {
   /**
    * A file is copied to a target at most once in this long unless a barrier waits: a file written
    * without pause (an AOF) goes as one append per interval, not one per settle (each is a call to
-   * a standby, and costs both sides far more CPU than the bytes it carries). Default 50 ms.
+   * a standby, and costs both sides far more CPU than the bytes it carries). Default 50 ms
+   * (mirror.interval).
    */
   copyIntervalMs?: number;
   /**

@@ -12,8 +12,9 @@
 // both copies have every byte; the copies identical after a barrier.
 //
 //   node test/bench/mirror-appends.js   (BENCH_RATES=2000,10000 appends/s, BENCH_SECONDS=5 per rate,
-//                                        BENCH_RECORD=100 bytes, BENCH_PROF=DIR to write .cpuprofile
-//                                        files of the active and standby processes into DIR)
+//                                        BENCH_RECORD=100 bytes, BENCH_INTERVAL=50 ms (mirror.interval),
+//                                        BENCH_PROF=DIR to write .cpuprofile files of the active and
+//                                        standby processes into DIR)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -30,6 +31,7 @@ const RATES = (process.env.BENCH_RATES ?? '2000,10000').split(',').map((r) => {
 });
 const SECONDS = envInt('BENCH_SECONDS', 5, { min: 1, max: 120 });
 const RECORD = envInt('BENCH_RECORD', 100, { min: 1, max: 65_536 });
+const INTERVAL = envInt('BENCH_INTERVAL', 50, { min: 1, max: 10_000 });
 const PROF = process.env.BENCH_PROF ? path.resolve(process.env.BENCH_PROF) : null;
 const AOF = 'appendonlydir/appendonly.aof.1.incr.aof';
 /** Target: the mirror (active + standbys) spends at most this share of the writer's own CPU per append. */
@@ -112,7 +114,7 @@ async function activeRole(dir, ports) {
       return apply(op);
     };
   }
-  const fm = new rig.FolderMirror({ service: 'svc', folder: path.join(dir, 'src'), targets: links.map((l) => l.target), lagAlertMs: 600_000, scrubMs: 36_000_000, event: () => undefined });
+  const fm = new rig.FolderMirror({ service: 'svc', folder: path.join(dir, 'src'), targets: links.map((l) => l.target), lagAlertMs: 600_000, scrubMs: 36_000_000, copyIntervalMs: INTERVAL, event: () => undefined });
   await fm.start();
   await fm.barrier();
   serve({
@@ -245,7 +247,7 @@ async function main(tracker) {
   fs.writeFileSync(path.join(dir, 'pki.json'), JSON.stringify(await rig.shimPki()), { mode: 0o600 });
   const standby = await child(tracker, 'standby', [dir], 'standbys');
   const active = await child(tracker, 'active', [dir, ...standby.first.ports.map(String)], 'active');
-  console.log(`FolderMirror (one process) → two standby ends (one process) over mutual TLS on loopback; folder on ${base}:`);
+  console.log(`FolderMirror (one process, mirror.interval ${INTERVAL} ms) → two standby ends (one process) over mutual TLS on loopback; folder on ${base}:`);
   const runs = [];
   for (const rate of RATES) runs.push(await oneRate(tracker, dir, active, standby, rate));
   await active.stop();
@@ -255,7 +257,7 @@ async function main(tracker) {
   const ratio = round(top.cpuMsPer1k.mirror / top.cpuMsPer1k.writer, 2);
   writeResult({
     name: NAME,
-    figures: Object.fromEntries(runs.map((r) => [`${r.rate}PerS`, r])),
+    figures: { intervalMs: INTERVAL, ...Object.fromEntries(runs.map((r) => [`${r.rate}PerS`, r])) },
     anchors: { writerCpuMsPer1k: Object.fromEntries(runs.map((r) => [`${r.rate}PerS`, r.cpuMsPer1k.writer])) },
     headline: runs.map((r) => `${r.rate}/s: mirror ${r.cpuMsPer1k.mirror} ms CPU per 1,000 appends (active ${r.cpuMsPer1k.active}, two standbys ${r.cpuMsPer1k.standbys}) vs the writer's ${r.cpuMsPer1k.writer} ms; copies ≤ ${r.bytesBehind.max} B behind, complete ${r.caughtUpAfterLastAppendMs} ms after the last append`).join('; '),
     ratio,
@@ -263,7 +265,7 @@ async function main(tracker) {
     met: ratio <= TARGET_RATIO && runs.every((r) => r.identical),
     notes: [
       `Writer: ${PYTHON} -S, one process, appends ${RECORD}-byte records (a RESP-like SET line) to ${AOF} at a fixed rate, os.write then os.fdatasync each (redis's appendfsync always), paced every 0.5 ms; its CPU is its own os.times() over the run (the anchor: what the service spends to make the appends; redis itself spent 15–19 ms per 1,000 requests in the campaign).`,
-      'Mirror: the agent\'s FolderMirror (its settings as an agent runs it) in one node process, sending to two standby ends (the agent\'s Mirrors behind its control server on two mutual-TLS ports of 127.0.0.1) in a second node process; every folder on tmpfs (/dev/shm). CPU = process.cpuUsage() of each process from just before the writer starts until both copies have every byte (so the catch-up counts), divided by the appends.',
+      `Mirror: the agent's FolderMirror (its settings as an agent runs it, mirror.interval ${INTERVAL} ms) in one node process, sending to two standby ends (the agent's Mirrors behind its control server on two mutual-TLS ports of 127.0.0.1) in a second node process; every folder on tmpfs (/dev/shm). CPU = process.cpuUsage() of each process from just before the writer starts until both copies have every byte (so the catch-up counts), divided by the appends.`,
       'Bytes behind = the source file\'s size minus the smaller copy\'s, sampled every 20 ms while the writer runs; the ms figure is that divided by the write rate. "All there" = from the writer\'s exit until both copies have the final size (polled every ms). A barrier then confirms the copies, which are compared byte for byte.',
       `ratio = mirror CPU per 1,000 appends / the writer's, at the highest rate (${top.rate}/s).`,
     ],
