@@ -161,8 +161,8 @@ class TargetState {
 }
 
 /**
- * Duplicates every settled write under one folder to each of its targets: chokidar reports the
- * changes; each target has a bounded queue of pending paths (a path pending twice is one entry,
+ * Duplicates every settled write under one folder to each of its targets: a TreeWatcher reports
+ * the changes; each target has a bounded queue of pending paths (a path pending twice is one entry,
  * the oldest time kept for the lag); a worker copies through the target's atomic receiver,
  * following deletes and renames. A target that is down keeps its queue and is resynced in full
  * when it returns; a queue that overflows gives way to the same full resync, so nothing is ever
@@ -262,12 +262,23 @@ export class FolderMirror {
   /**
    * A further write to a file whose copy waits on every target (the same inode, nothing given up):
    * that copy reads the file when it starts, so it takes this write too. Only what barriers compare
-   * with is updated: no new change, no timer (a file appended thousands of times a second).
+   * with is updated, in place (a barrier's look under way still compares the file with it): no new
+   * change, no timer (a file appended thousands of times a second).
    */
   private joinsPending(rel: string, st: Stats): boolean {
     if (this.inodes.get(rel) !== st.ino || !this.waitsEverywhere(rel)) return false;
-    this.remember(rel, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, fresh: false });
+    this.seenAs(rel, st, false);
     return true;
+  }
+
+  /** Updates what barriers compare a file with, in place when it is known. */
+  private seenAs(rel: string, st: Stats, fresh: boolean): void {
+    const k = this.known.get(rel);
+    if (!k) return this.remember(rel, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, fresh });
+    k.ino = st.ino;
+    k.size = st.size;
+    k.mtimeMs = st.mtimeMs;
+    k.fresh = fresh;
   }
 
   /**
@@ -309,8 +320,8 @@ export class FolderMirror {
   /** A new folder: what was written into it before the watch on it began is queued too. */
   private onNewDir(rel: string): void {
     this.enqueue(rel, { kind: 'mkdir' });
-    // chokidar watches a new folder only after it noticed it; what was written into it before
-    // that has no event. Look now and again once the watch surely stands.
+    // The watcher lists a new folder once its watch stands and reports what it held; these looks
+    // (now and a little later) are a net for anything written between two of its looks.
     const look = () => {
       if (this.closed) return;
       void listTree(path.join(this.options.folder, rel), undefined, 100_000, false).then((r) => {
@@ -337,7 +348,7 @@ export class FolderMirror {
   }
 
   /**
-   * The kernel's queue of file events is bounded (fs.inotify.max_queued_events), and chokidar
+   * The kernel's queue of file events is bounded (fs.inotify.max_queued_events), and the watcher
    * watches a new folder only some time after it appeared; past the bound events are dropped and
    * Node does not say so. So after many events, once it is quiet again (or every 10 s while it is
    * not), every target is compared in full (sizes and times): a lost event costs time, never a file.
@@ -552,7 +563,7 @@ export class FolderMirror {
     // What is copied now is what barriers compare with: writes the watcher did not report while
     // this copy waited (see waitsEverywhere) are in it. A write right after this look may keep this
     // time (a coarse clock): the next barrier copies it again.
-    if (this.inodes.get(e.rel) === st.ino) this.remember(e.rel, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, fresh: looked - st.mtimeMs < FRESH_MS });
+    if (this.inodes.get(e.rel) === st.ino) this.seenAs(e.rel, st, looked - st.mtimeMs < FRESH_MS);
     else if (looked - st.mtimeMs < FRESH_MS) {
       const k = this.known.get(e.rel);
       if (k) k.fresh = true;
@@ -764,12 +775,12 @@ export class FolderMirror {
       if (same) s.stuck.delete(rel);
       // A copy whose checksum differs is copied whole (its end may well be right).
       else if (options.checksums) s.held.delete(rel);
-      if (same || s.pending.has(rel)) continue;
+      if (same || this.alsoPending(s, rel, seq)) continue;
       s.pending.set(rel, { kind: f.type === 'dir' ? 'mkdir' : 'put', rel, since: options.checksums ? now : since, due: now, seq });
       queued += 1;
     }
     for (const rel of [...theirs.keys()].sort().reverse()) {
-      if (ours.has(rel) || s.pending.has(rel)) continue;
+      if (ours.has(rel) || this.alsoPending(s, rel, seq)) continue;
       s.pending.set(rel, { kind: 'remove', rel, since: options.checksums ? now : since, due: now, seq });
       queued += 1;
     }
@@ -778,6 +789,17 @@ export class FolderMirror {
     if (s.resync === mark) s.resync = null;
     this.checkBarriers();
     return queued;
+  }
+
+  /**
+   * True when a change of the path is pending already: it then stands for the comparison's change
+   * too, so it takes the comparison's number if that is older (a barrier waiting for the comparison
+   * waits for it; it may have been queued after the barrier's look, numbered after its mark).
+   */
+  private alsoPending(s: TargetState, rel: string, seq: number): boolean {
+    const p = s.pending.get(rel);
+    if (p) p.seq = Math.min(p.seq, seq);
+    return p !== undefined;
   }
 
   /** Compares checksums with every target that is up and repairs the copies that differ. */
