@@ -35,11 +35,13 @@ const stampOf = (st: Stats) => `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}
  * the paths marked during one turn of the event loop are then looked at once each (lstat), in the
  * order they were first marked, and reported as add / change (with the lstat) / unlink, or addDir /
  * unlinkDir (a new folder is watched and what it holds reported as new; a folder gone takes what
- * was below it). A file written 10,000 times a second thus costs one mark per write and one lstat
- * per turn, where chokidar read the folder again for each event and stat-ed the file per event.
- * Symbolic links are reported as files (never followed). What existed at start() is not reported.
- * The kernel's event queue is bounded: a caller that must not lose a change compares in full now
- * and then (FolderMirror does after a burst).
+ * was below it). A folder whose files are written without pause is looked at every PAUSE_MS
+ * instead (see HOT_EVENTS), and a write to a file the caller already means to look at is dropped at
+ * once (`settled`): chokidar read the folder again for each event in it and stat-ed the file per
+ * event. Symbolic links are reported as files (never followed). What existed at start() is not
+ * reported. The kernel's event queue is bounded and a watch may fail ('error'): a caller that must
+ * not lose a change compares in full now and then (FolderMirror does after a burst, and barriers
+ * look for themselves).
  */
 export class TreeWatcher extends EventEmitter<TreeWatcherEvents> {
   /** What is known under the root: '' is the root; each folder's children by name. */
@@ -106,7 +108,11 @@ export class TreeWatcher extends EventEmitter<TreeWatcherEvents> {
     const abs = dir === '' ? this.root : path.join(this.root, dir);
     try {
       const w = fs.watch(abs, { persistent: true }, (type, name) => this.onEvent(dir, type, name));
-      w.on('error', () => this.unwatch(dir));
+      w.on('error', (e) => {
+        // Its changes are no longer reported: said, and left to the caller's full comparisons.
+        this.unwatch(dir);
+        this.emit('error', e);
+      });
       this.watchers.set(dir, w);
       return true;
     } catch (e) {
