@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AgentEvent, ServiceStatus } from '../../common/wire/service-status.js';
 import { waitFor } from './wait.js';
+import { liveGroupMembers } from '../../common/node/proc-stat.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 export const AGENT_BIN = path.join(ROOT, 'bin/armory-agent.js');
@@ -200,16 +201,5 @@ export function freePort(): number {
 
 /** Live members of a process group, from /proc. */
 export function groupMembers(pgid: number): number[] {
-  const out: number[] = [];
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(rest[2]) === pgid && rest[0] !== 'Z') out.push(Number(e));
-    } catch {
-      // gone
-    }
-  }
-  return out;
+  return liveGroupMembers(pgid).map((m) => m.pid);
 }
