@@ -4,8 +4,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { AgentEvent, ServiceStatus } from '../../common/wire/service-status.js';
-import { waitFor } from './wait.js';
 import { liveGroupMembers } from '../../common/node/proc-stat.js';
+import { claimPort } from './port-claims.js';
+import { waitFor } from './wait.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 export const AGENT_BIN = path.join(ROOT, 'bin/armory-agent.js');
@@ -168,7 +169,9 @@ export function canConnect(port: number): Promise<boolean> {
 }
 
 // Below the ephemeral range (32768 and up), 127 blocks of 100: each test file (a process of its
-// own) starts in the block of its pid, and skips ports something already listens on.
+// own) starts in the block of its pid, and skips ports something already listens on and ports
+// another test file of the run claimed (two files whose pids share a block would otherwise pick
+// the same port before either listens on it).
 let nextPort = 20_000 + (process.pid % 127) * 100;
 
 /** TCP ports in LISTEN state on this host (any address), from /proc/net/tcp and tcp6. */
@@ -194,7 +197,7 @@ export function freePort(): number {
   const busy = listeningPorts();
   for (let i = 0; i < 1000; i += 1) {
     nextPort = nextPort >= 32_700 ? 20_001 : nextPort + 1;
-    if (!busy.has(nextPort)) return nextPort;
+    if (!busy.has(nextPort) && claimPort(nextPort)) return nextPort;
   }
   throw new Error('no free TCP port found between 20001 and 32700');
 }
