@@ -19,7 +19,16 @@ export class ServiceDetailPage {
 
   /** Waits until the service shows `text` (e.g. "ready") on the node. */
   async waitState(node: string, text: string, timeoutMs = 20_000): Promise<void> {
-    await waitFor(`${this.name} to be ${text} on ${node}`, async () => (await this.state(node).textContent().catch(() => null)) === text, { timeoutMs, everyMs: 100 });
+    await waitFor(
+      `${this.name} to be ${text} on ${node}`,
+      async () => {
+        const shown = await this.state(node).textContent().catch(() => null);
+        if (shown === text) return true;
+        // A timeout then says what the screen showed instead.
+        throw new Error(`the screen shows ${JSON.stringify(shown)}`);
+      },
+      { timeoutMs, everyMs: 100 },
+    );
   }
 
   async pid(node: string): Promise<number> {
