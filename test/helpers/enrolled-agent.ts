@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { afterEach, beforeAll } from 'vitest';
 import { ControlClient } from '../../common/node/rpc-client.js';
 import { signConfig } from '../../main/core/config-signing.js';
 import { createClusterCa } from '../../main/core/pki/cluster-ca.js';
@@ -68,4 +69,31 @@ export async function redisClient(port: number, sockets: net.Socket[]) {
     s.once('error', j);
   });
   return { socket: s, got, send: (...args: string[]) => s.write(resp(...args)) };
+}
+
+/**
+ * For a test file: a cluster CA made once (beforeAll), and after each test its redis clients
+ * closed and its agent disposed (afterEach). `run` starts an enrolled agent running `yaml`;
+ * `redis` connects a client that the clean-up closes.
+ */
+export function useEnrolledAgent(cluster: string) {
+  let pki: EnrolledPki | undefined;
+  let harness: AgentHarness | undefined;
+  const sockets: net.Socket[] = [];
+  beforeAll(async () => {
+    pki = await enrolledPki(cluster);
+  });
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    await harness?.dispose();
+    harness = undefined;
+  });
+  return {
+    run: async (yaml: (agentPort: number, dir: string) => string): Promise<AgentHarness> => {
+      if (!pki) throw new Error('useEnrolledAgent: run() before beforeAll');
+      harness = await enrolledAgentRunning(pki, yaml);
+      return harness;
+    },
+    redis: (port: number) => redisClient(port, sockets),
+  };
 }

@@ -1,26 +1,13 @@
-import type net from 'node:net';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentHarness } from '../../../helpers/agent-harness.js';
+import { describe, expect, it } from 'vitest';
 import { canConnect, freePort } from '../../../helpers/agent-harness.js';
-import { enrolledAgentRunning, enrolledPki, redisClient, type EnrolledPki } from '../../../helpers/enrolled-agent.js';
+import { useEnrolledAgent } from '../../../helpers/enrolled-agent.js';
 import { sleep, waitFor } from '../../../helpers/wait.js';
 
-let pki: EnrolledPki;
-beforeAll(async () => {
-  pki = await enrolledPki('resend');
-});
-
-let h: AgentHarness | undefined;
-const sockets: net.Socket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
-  await h?.dispose();
-  h = undefined;
-});
+const agent = useEnrolledAgent('resend');
 
 /** The pid redis says it has (INFO server), asked directly, not through the shim. */
 async function redisPid(port: number): Promise<number> {
-  const c = await redisClient(port, sockets);
+  const c = await agent.redis(port);
   c.send('INFO', 'server');
   const m = await waitFor('redis to say its pid', () => /process_id:(\d+)/.exec(c.got.text));
   c.socket.destroy();
@@ -32,8 +19,7 @@ describe('a shim with onMove resend in front of redis, on an enrolled agent', ()
     const redisPort = freePort();
     const listen = freePort();
     const shimPort = freePort();
-    h = await enrolledAgentRunning(
-      pki,
+    const h = await agent.run(
       (agentPort, dir) => `nodes:
   n1: { address: 127.0.0.1, agentPort: ${agentPort} }
 services:
@@ -54,7 +40,7 @@ services:
     );
     await waitFor('redis and the shim to accept connections', async () => (await canConnect(redisPort)) && (await canConnect(listen)), { timeoutMs: 20_000 });
 
-    const c = await redisClient(listen, sockets);
+    const c = await agent.redis(listen);
     c.send('SET', 'k1', 'answered-before');
     await waitFor('the reply to the first write', () => c.got.text === '+OK\r\n', { timeoutMs: 10_000 });
 

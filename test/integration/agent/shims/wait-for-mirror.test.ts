@@ -1,31 +1,12 @@
 import fs from 'node:fs';
-import type net from 'node:net';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentHarness } from '../../../helpers/agent-harness.js';
+import { describe, expect, it } from 'vitest';
 import { canConnect, freePort } from '../../../helpers/agent-harness.js';
-import { enrolledAgentRunning, enrolledPki, redisClient as connectRedis, type EnrolledPki } from '../../../helpers/enrolled-agent.js';
+import { useEnrolledAgent } from '../../../helpers/enrolled-agent.js';
 import { sleep, waitFor } from '../../../helpers/wait.js';
 
-let pki: EnrolledPki;
-beforeAll(async () => {
-  pki = await enrolledPki('waitmirror');
-});
-
-let h: AgentHarness | undefined;
-const sockets: net.Socket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
-  await h?.dispose();
-  h = undefined;
-});
-
-async function enrolledAgent(yaml: (agentPort: number, dir: string) => string): Promise<AgentHarness> {
-  h = await enrolledAgentRunning(pki, yaml);
-  return h;
-}
-
-const redisClient = (port: number) => connectRedis(port, sockets);
+const agent = useEnrolledAgent('waitmirror');
+const redisClient = (port: number) => agent.redis(port);
 
 /** Every file under `dir` (recursively, the mirror's staging left out) that contains `needle`. */
 function filesContaining(dir: string, needle: string): string[] {
@@ -47,7 +28,7 @@ describe('a shim with waitForMirror in front of redis (AOF fsynced per write) mi
     const shimPort = freePort();
     let data = '';
     let disk = '';
-    const harness = await enrolledAgent((agentPort, dir) => {
+    const harness = await agent.run((agentPort, dir) => {
       data = path.join(dir, 'redis-data');
       disk = path.join(dir, 'disk2');
       fs.mkdirSync(data);
