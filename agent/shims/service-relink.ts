@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { readProcStat } from '../../common/node/proc-stat.js';
+import { hasExited } from '../../common/node/proc-stat.js';
 import type { ServiceRelink } from './session.js';
 
 /** The service's main process as the supervisor knows it: pid and start time. */
@@ -21,11 +21,7 @@ const CONNECT_MS = 250;
 export function serviceRelink(target: { host: string; port: number }, current: () => ServiceProcess | null, withinMs: number, stopped: () => boolean): ServiceRelink {
   let instance = current();
   return {
-    died: () => {
-      if (!instance) return false;
-      const s = readProcStat(instance.pid);
-      return s === null || s.startTicks !== instance.startTicks || s.state === 'Z' || s.state === 'X' || s.exiting;
-    },
+    died: () => instance !== null && hasExited(instance.pid, instance.startTicks),
     connect: async () => {
       const deadline = Date.now() + withinMs;
       let last = 'not tried';

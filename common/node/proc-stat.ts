@@ -34,6 +34,12 @@ export function isSameLiveProcess(pid: number, startTicks: number): boolean {
   return s !== null && s.startTicks === startTicks && s.state !== 'Z' && s.state !== 'X';
 }
 
+/** True when the process started at startTicks as `pid` is gone, a zombie, or on its way out (its sockets are closing). */
+export function hasExited(pid: number, startTicks: number): boolean {
+  const s = readProcStat(pid);
+  return s === null || s.startTicks !== startTicks || s.state === 'Z' || s.state === 'X' || s.exiting;
+}
+
 /** The processes of group `pgid` that are not zombies (children outlive their parent for a moment). */
 export function liveGroupMembers(pgid: number): ProcStat[] {
   const members: ProcStat[] = [];
