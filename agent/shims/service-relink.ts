@@ -2,10 +2,11 @@ import net from 'node:net';
 import { hasExited } from '../../common/node/proc-stat.js';
 import type { ServiceRelink } from './session.js';
 
-/** The service's main process as the supervisor knows it: pid and start time. */
+/** The service's main process as the supervisor knows it: pid, start time, and whether it is ready (its readiness: notify, probes). */
 export interface ServiceProcess {
   pid: number;
   startTicks: number;
+  ready: boolean;
 }
 
 const RETRY_MS = 20;
@@ -15,8 +16,11 @@ const CONNECT_MS = 250;
  * The server end's way to replace a session's connection to the service (onMove resend): the
  * connection counts as lost to a death when the service's process it was made with is gone,
  * a zombie or exiting (the kernel closes a dying process's sockets while it exits, so this holds
- * by the time the end of the connection is seen). A new connection is tried every 20 ms until
- * `withinMs` is over or `stopped()` says the end was stopped (the service no longer runs here).
+ * by the time the end of the connection is seen). The new connection waits for a new process
+ * that the supervisor says is ready: a service accepts connections before it serves (redis
+ * answers `-LOADING` while it reads its data), and the request sent again must reach a service
+ * that answers it. It is tried every 20 ms until `withinMs` is over or `stopped()` says the end
+ * was stopped (the service no longer runs here).
  */
 export function serviceRelink(target: { host: string; port: number }, current: () => ServiceProcess | null, withinMs: number, stopped: () => boolean): ServiceRelink {
   let instance = current();
@@ -24,14 +28,19 @@ export function serviceRelink(target: { host: string; port: number }, current: (
     died: () => instance !== null && hasExited(instance.pid, instance.startTicks),
     connect: async () => {
       const deadline = Date.now() + withinMs;
-      let last = 'not tried';
+      let last = 'the service was not started again';
       while (Date.now() < deadline && !stopped()) {
-        try {
-          const socket = await connectOnce(target, Math.min(CONNECT_MS, Math.max(1, deadline - Date.now())));
-          instance = current();
-          return socket;
-        } catch (e) {
-          last = (e as Error).message;
+        const now = current();
+        if (!now || (instance !== null && now.pid === instance.pid && now.startTicks === instance.startTicks)) last = 'the service was not started again';
+        else if (!now.ready) last = 'the service was started again but is not ready';
+        else {
+          try {
+            const socket = await connectOnce(target, Math.min(CONNECT_MS, Math.max(1, deadline - Date.now())));
+            instance = now;
+            return socket;
+          } catch (e) {
+            last = (e as Error).message;
+          }
         }
         await new Promise((r) => setTimeout(r, RETRY_MS));
       }

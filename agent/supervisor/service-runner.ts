@@ -120,10 +120,15 @@ export class ServiceRunner {
     return this.proc ? this.pgid : null;
   }
 
-  /** The program's main process now (pid and start time), or null while none runs. */
-  get mainProcess(): { pid: number; startTicks: number } | null {
+  /** The program's main process now (pid, start time, and whether it is ready), or null while none runs. */
+  get mainProcess(): { pid: number; startTicks: number; ready: boolean } | null {
     const p = this.proc;
-    return p ? { pid: p.pid, startTicks: p.startTicks } : null;
+    return p ? { pid: p.pid, startTicks: p.startTicks, ready: this.ready } : null;
+  }
+
+  /** Running, and ready as its readiness (notify, probes) says when it has one. */
+  private get ready(): boolean {
+    return this.state === 'running' && (!this.ctx.needsReadiness || this.monitor.ready);
   }
 
   get config(): ServiceConfig {
@@ -337,7 +342,7 @@ export class ServiceRunner {
       name: this.name,
       state: PUBLIC_STATE[this.state],
       desired: this.ctx.desired,
-      ready: this.state === 'running' && (!this.ctx.needsReadiness || this.monitor.ready),
+      ready: this.ready,
       pid: this.proc?.pid ?? null,
       restarts: this.ctx.tracker.totalRestarts,
       reason: this.reason,

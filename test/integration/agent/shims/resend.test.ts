@@ -28,6 +28,12 @@ services:
     args: ["--port", "${redisPort}", "--bind", "127.0.0.1", "--dir", ${JSON.stringify(dir)}, "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no"]
     cwd: /
     restart: { backoff: { initial: 50ms } }
+    # Ready once redis serves: it accepts connections while it loads its data and answers -LOADING
+    # then (redis-cli exits 0 on an error reply, hence the grep).
+    probes:
+      - exec: [/bin/sh, -c, "/usr/bin/redis-cli -p ${redisPort} PING | grep -qx PONG"]
+        interval: 100ms
+        timeout: 2s
     placement: { nodes: [n1] }
     shims:
       - listen: "127.0.0.1:${listen}"
@@ -53,7 +59,10 @@ services:
     process.kill(first, 'SIGKILL');
 
     // The agent restarts redis; the session gives it the unanswered write; the client just waited.
-    await waitFor('the reply to the write redis did not answer', () => c.got.text === '+OK\r\n+OK\r\n', { timeoutMs: 15_000 });
+    await waitFor('the reply to the write redis did not answer', () => c.got.text === '+OK\r\n+OK\r\n', { timeoutMs: 15_000 }).catch(async (e: Error) => {
+      const journal = (await h.events()).filter((ev) => ev.kind === 'shim' || ev.service === 'redis').map((ev) => `${ev.time} ${ev.kind}: ${ev.reason}`);
+      throw new Error(`${e.message}; the client had ${JSON.stringify(c.got)}; the agent journaled:\n${journal.join('\n')}`);
+    });
     expect(c.got.closed).toBe(false);
     expect(c.got.errors).toEqual([]);
     expect(await redisPid(redisPort)).not.toBe(first);
