@@ -65,6 +65,8 @@ const LIST_PAGE = 1000;
 const FRESH_MS = 20;
 const STAT_BATCH = 64;
 const STUCK_RETRY_MS = 5000;
+/** Chunks in a row a target answers without taking a byte more before a copy counts as failed. */
+const STALLED_ROUNDS = 3;
 
 /** How often a barrier that waits looks whether a standby's heartbeats fell silent. */
 const SILENCE_CHECK_MS = 20;
@@ -633,12 +635,19 @@ export class FolderMirror {
     const fh = await fsp.open(file, 'r').catch(() => null);
     if (!fh) return false;
     try {
+      // Replaced between the look and the open (a rename over it): this is another file, maybe
+      // shorter than `st` says; it is copied once it settled (its own event is queued).
+      if ((await fh.stat()).ino !== st.ino) {
+        this.requeue(s, e);
+        return false;
+      }
       const window = new TailWindow();
       const hash = createHash('sha256');
       let hashedTo = 0;
       let sha256: string | null = null;
       const buf = Buffer.alloc(Math.min(t.chunkBytes, Math.max(1, st.size)));
       let offset = 0;
+      let stalled = 0;
       if (st.size > buf.length) {
         // A file of several chunks: ask first how much of this version the target has staged
         // (a copy cut off by a broken link or a restart goes on from there).
@@ -652,6 +661,11 @@ export class FolderMirror {
       for (let rounds = 0; rounds < 10_000_000; rounds += 1) {
         const len = Math.min(buf.length, st.size - offset);
         const { bytesRead } = len > 0 ? await fh.read(buf, 0, len, offset) : { bytesRead: 0 };
+        if (bytesRead === 0 && len > 0) {
+          // Shrank meanwhile (truncated in place): copied again once it settled.
+          this.requeue(s, e);
+          return false;
+        }
         const data = buf.subarray(0, bytesRead);
         if (offset === hashedTo) {
           hash.update(data);
@@ -679,6 +693,9 @@ export class FolderMirror {
           return true;
         }
         // A resumed copy (the target already had part of it) re-reads from where the target is.
+        // A target that keeps answering with no progress is an error (retried later), not a loop.
+        stalled = have > offset ? 0 : stalled + 1;
+        if (stalled >= STALLED_ROUNDS) throw new ArmoryError('MIRROR_E_IO', `the copy of ${e.rel} to ${t.name} makes no progress: the target stays at byte ${have} of ${st.size}`, { rel: e.rel });
         offset = have;
       }
       return false;

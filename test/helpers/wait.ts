@@ -1,3 +1,5 @@
+import { withTimeout } from '../../common/node/with-timeout.js';
+
 /** Waits until `check` returns a truthy value, polling every `everyMs`; fails after `timeoutMs`. */
 export async function waitFor<T>(what: string, check: () => T | Promise<T>, options: { timeoutMs?: number; everyMs?: number } = {}): Promise<NonNullable<T>> {
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -18,3 +20,11 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, opti
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** `p`, or an error naming `what` (and what `state()` tells then) when it has not settled within `ms`. */
+export function within<T>(ms: number, what: string, p: Promise<T>, state: () => unknown = () => undefined): Promise<T> {
+  let late = false;
+  return withTimeout(p, ms, () => (late = true)).catch((e: unknown) => {
+    throw late ? new Error(`${what} did not settle within ${ms} ms; then: ${JSON.stringify(state())}`) : e;
+  });
+}

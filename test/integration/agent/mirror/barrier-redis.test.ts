@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { canConnect, freePort } from '../../../helpers/agent-harness.js';
 import { mirroredToLocalAndPeer } from '../../../helpers/mirror-peer.js';
-import { waitFor } from '../../../helpers/wait.js';
+import { waitFor, within } from '../../../helpers/wait.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -21,7 +21,7 @@ const cli = (port: number, ...args: string[]) => execFileSync('redis-cli', ['-p'
 
 describe('the mirror barrier with redis (appendonly, appendfsync always) in the mirrored folder', () => {
   it('every SET redis acknowledged before a barrier is in the copies: a redis started on either copy has them all', async () => {
-    const { src, to, peerCopy, fm, close } = await mirroredToLocalAndPeer();
+    const { src, to, peerCopy, fm, close, events } = await mirroredToLocalAndPeer();
     cleanups.push(close);
     const port = freePort();
     const server = redisServer(src, port);
@@ -29,15 +29,15 @@ describe('the mirror barrier with redis (appendonly, appendfsync always) in the 
     for (let i = 0; i < 60; i += 1) {
       expect(cli(port, 'SET', `key:${i}`, `value ${i}`)).toBe('OK');
       // Barriers after some writes only: the others must be in the copies all the same.
-      if (i % 3 === 0) await fm.barrier();
+      if (i % 3 === 0) await within(20_000, `the barrier after SET ${i}`, fm.barrier(), () => ({ status: fm.status(), events }));
     }
     cli(port, 'BGREWRITEAOF');
     await waitFor('the rewrite to end', () => cli(port, 'INFO', 'persistence').includes('aof_rewrite_in_progress:0'), { timeoutMs: 15_000 });
     for (let i = 60; i < 80; i += 1) expect(cli(port, 'SET', `key:${i}`, `value ${i}`)).toBe('OK');
-    await fm.barrier();
+    await within(20_000, 'the barrier after the rewrite', fm.barrier(), () => ({ status: fm.status(), events }));
     // As after a failover: the service and the mirror are gone at once, the copies are all there is.
     const sent = fm.status().map((s) => s.sentBytes);
-    await fm.close();
+    await within(20_000, 'closing the mirror', fm.close());
     server.kill('SIGKILL');
     for (const copy of [path.join(to, src), peerCopy]) {
       const p2 = freePort();

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,7 +9,7 @@ import { LocalTarget } from '../../../../agent/mirror/mirror-target.js';
 import type { ArmoryError } from '../../../../common/errors/armory-error.js';
 import { mirroredToLocalAndPeer } from '../../../helpers/mirror-peer.js';
 import { seededRandom } from '../../../helpers/seeded-random.js';
-import { waitFor } from '../../../helpers/wait.js';
+import { waitFor, within } from '../../../helpers/wait.js';
 
 const dirs: string[] = [];
 const mirrors: FolderMirror[] = [];
@@ -180,6 +180,30 @@ describe('the mirror barrier', () => {
       await close();
     }
   }, 30_000);
+
+  it('a file renamed over without pause by shorter and longer versions (as redis replaces its AOF manifest): every barrier returns, the copy ends as the last version', async () => {
+    const { fm, src, copy } = await mirrored({ settleMs: 0 });
+    const file = path.join(src, 'manifest');
+    fs.writeFileSync(file, 'first');
+    await fm.barrier();
+    // Another process replaces the file for 1.5 s, its size going 3 → 20,000 → 3 bytes…: a copy
+    // that looked at one version and opened the next finds it shorter than it looked.
+    const writer = spawn(
+      process.execPath,
+      ['-e', `const fs = require('fs'); const end = Date.now() + 1500; for (let i = 0; Date.now() < end; i += 1) { fs.writeFileSync(${JSON.stringify(`${file}.tmp`)}, (i % 2 ? 'y' : 'x').repeat(i % 2 ? 20000 : 3)); fs.renameSync(${JSON.stringify(`${file}.tmp`)}, ${JSON.stringify(file)}); }`],
+      { stdio: 'ignore' },
+    );
+    const exited = new Promise((r) => writer.once('exit', r));
+    let barriers = 0;
+    for (let done = false; !done && barriers < 10_000; barriers += 1) {
+      void exited.then(() => (done = true));
+      await within(5000, `barrier ${barriers + 1} while the file is replaced`, fm.barrier(), () => fm.status());
+    }
+    await exited;
+    await within(5000, 'the barrier after the last version', fm.barrier(), () => fm.status());
+    expect(barriers).toBeGreaterThan(1);
+    expect(fs.readFileSync(copy(0, 'manifest'), 'utf8')).toBe(fs.readFileSync(file, 'utf8'));
+  });
 
   it('close() rejects the barriers still waiting, and later ones, with MIRROR_E_CLOSED', async () => {
     const { fm, src } = await mirrored({ missing: [0] });
