@@ -22,7 +22,9 @@ fs.appendFileSync(out + '.starts', n + '\\n');
 for (;;) {
   n += 1;
   await saveCheckpoint(String(n));
-  fs.writeFileSync(out, String(n));
+  // Replaced whole (a SIGKILL between the truncation and the write of writeFileSync would leave it empty).
+  fs.writeFileSync(out + '.tmp', String(n));
+  fs.renameSync(out + '.tmp', out);
   await new Promise((r) => setTimeout(r, 10));
 }
 `;
