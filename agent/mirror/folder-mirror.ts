@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { promises as fsp, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import { APPEND_BASE_BYTES, type MirrorFile, type MirrorStatus } from '../../common/wire/mirror-wire.js';
 import { fileSha256, linkStaysInside, listTree, STAGING, tailSha256 } from './mirror-receiver.js';
 import { PeerTarget, type MirrorTarget } from './mirror-target.js';
 import { SharedRounds } from './shared-rounds.js';
 import { TailWindow } from './tail-window.js';
+import { TreeWatcher } from './tree-watcher.js';
 
 export interface FolderMirrorOptions {
   service: string;
@@ -18,8 +18,18 @@ export interface FolderMirrorOptions {
   scrubMs: number;
   /** Changes a target may have pending before the queue gives way to a full resync. */
   maxPending?: number;
-  /** A write is copied once no further event came for it for this long. */
+  /**
+   * A write is copied this long after it was reported (later writes to a file whose copy waits
+   * join that copy: a file written without pause is still copied).
+   */
   settleMs?: number;
+  /**
+   * A file is copied to a target at most once in this long unless a barrier waits: a file written
+   * without pause (an AOF) goes as one append per interval, not one per settle (each is a call to
+   * a standby, and costs both sides far more CPU than the bytes it carries). Default 50 ms
+   * (mirror.interval).
+   */
+  copyIntervalMs?: number;
   /**
    * A file that only grew since a target got it is shipped as its new bytes (default); false copies
    * every changed file whole (for comparison).
@@ -50,7 +60,6 @@ const ATTEMPTS = 5;
 
 const PROBE_MS = 500;
 const DISK_RETRY_MAX_MS = 10_000;
-const RECHECK_MS = 30;
 /** Events that count as a burst; the quiet after it before the full comparison, or the longest wait. */
 const BURST_EVENTS = 1000;
 const BURST_QUIET_MS = 500;
@@ -82,6 +91,8 @@ class TargetState {
   readonly held = new Map<string, Held>();
   /** Changes given up after ATTEMPTS failures: a barrier waits for them and retries them. */
   readonly stuck = new Map<string, Entry>();
+  /** When a copy of a path last started (forgotten once older than the copy interval). */
+  readonly copied = new Map<string, number>();
   up = true;
   /** A target down for a disk error is not tried again before this (its disk is not fixed in a moment). */
   downUntil = 0;
@@ -152,8 +163,8 @@ class TargetState {
 }
 
 /**
- * Duplicates every settled write under one folder to each of its targets: chokidar reports the
- * changes; each target has a bounded queue of pending paths (a path pending twice is one entry,
+ * Duplicates every settled write under one folder to each of its targets: a TreeWatcher reports
+ * the changes; each target has a bounded queue of pending paths (a path pending twice is one entry,
  * the oldest time kept for the lag); a worker copies through the target's atomic receiver,
  * following deletes and renames. A target that is down keeps its queue and is resynced in full
  * when it returns; a queue that overflows gives way to the same full resync, so nothing is ever
@@ -163,12 +174,13 @@ class TargetState {
  * and resolves once every change numbered up to then is on every target that is up.
  */
 export class FolderMirror {
-  private watcher: FSWatcher | null = null;
+  private watcher: TreeWatcher | null = null;
   private readonly states: TargetState[];
   private readonly inodes = new Map<string, number>();
   private readonly recentUnlinks = new Map<number, { rel: string; at: number }>();
   private readonly maxPending: number;
   private readonly settleMs: number;
+  private readonly copyIntervalMs: number;
   private tick: NodeJS.Timeout | null = null;
   private scrubTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -190,25 +202,24 @@ export class FolderMirror {
     this.states = options.targets.map((t) => new TargetState(t));
     this.maxPending = options.maxPending ?? 100_000;
     this.settleMs = options.settleMs ?? 10;
+    this.copyIntervalMs = options.copyIntervalMs ?? 50;
   }
 
   async start(): Promise<void> {
     const root = this.options.folder;
     await fsp.mkdir(root, { recursive: true });
-    this.watcher = watch(root, {
-      ignoreInitial: true,
-      followSymlinks: false,
-      alwaysStat: true,
-      ignored: (p: string) => p === path.join(root, STAGING) || p.startsWith(`${path.join(root, STAGING)}/`),
-    });
-    const rel = (p: string) => path.relative(root, p);
-    this.watcher.on('add', (p, st) => this.onWrite(rel(p), st));
-    this.watcher.on('change', (p, st) => this.onWrite(rel(p), st));
-    this.watcher.on('unlink', (p) => this.onRemove(rel(p)));
-    this.watcher.on('addDir', (p) => rel(p) !== '' && this.onNewDir(rel(p)));
-    this.watcher.on('unlinkDir', (p) => rel(p) !== '' && this.enqueue(rel(p), { kind: 'remove' }));
-    this.watcher.on('error', (e) => this.options.event(`watching ${root} failed: ${(e as Error).message}`, { code: 'MIRROR_E_IO' }));
-    await new Promise<void>((resolve) => this.watcher?.once('ready', () => resolve()));
+    this.watcher = new TreeWatcher(
+      root,
+      (rel) => rel === STAGING || rel.startsWith(`${STAGING}/`),
+      (rel) => this.waitsEverywhere(rel),
+    );
+    this.watcher.on('add', (rel, st) => this.onWrite(rel, st));
+    this.watcher.on('change', (rel, st) => this.onWrite(rel, st));
+    this.watcher.on('unlink', (rel) => this.onRemove(rel));
+    this.watcher.on('addDir', (rel) => this.onNewDir(rel));
+    this.watcher.on('unlinkDir', (rel) => this.enqueue(rel, { kind: 'remove' }));
+    this.watcher.on('error', (e) => this.options.event(`watching ${root} failed: ${e.message}`, { code: 'MIRROR_E_IO' }));
+    await this.watcher.start();
     // What barriers compare with (they wait for it); what the targets lack is found by the
     // comparison below. Not waited for here: a large folder must not hold up a takeover.
     this.learned = this.readDir('', { isNew: false }).catch((e: unknown) => {
@@ -234,6 +245,7 @@ export class FolderMirror {
 
   private onWrite(rel: string, st: Stats | undefined, by: Seen = 'watcher'): void {
     if (rel === '') return;
+    if (st && this.joinsPending(rel, st)) return;
     const ino = st?.ino;
     if (st) this.remember(rel, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, fresh: false });
     if (ino !== undefined) {
@@ -247,6 +259,38 @@ export class FolderMirror {
       }
     }
     this.enqueue(rel, { kind: 'put' }, by);
+  }
+
+  /**
+   * A further write to a file whose copy waits on every target (the same inode, nothing given up):
+   * that copy reads the file when it starts, so it takes this write too. Only what barriers compare
+   * with is updated, in place (a barrier's look under way still compares the file with it): no new
+   * change, no timer (a file appended thousands of times a second).
+   */
+  private joinsPending(rel: string, st: Stats): boolean {
+    if (this.inodes.get(rel) !== st.ino || !this.waitsEverywhere(rel)) return false;
+    this.seenAs(rel, st, false);
+    return true;
+  }
+
+  /** Updates what barriers compare a file with, in place when it is known. */
+  private seenAs(rel: string, st: Stats, fresh: boolean): void {
+    const k = this.known.get(rel);
+    if (!k) return this.remember(rel, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, fresh });
+    k.ino = st.ino;
+    k.size = st.size;
+    k.mtimeMs = st.mtimeMs;
+    k.fresh = fresh;
+  }
+
+  /**
+   * Whether a copy of the file waits on every target (none started, nothing given up): a write now
+   * is in it, since a copy reads the file when it starts (and remembers what it read for barriers).
+   */
+  private waitsEverywhere(rel: string): boolean {
+    if (!this.inodes.has(rel)) return false;
+    for (const s of this.states) if (s.pending.get(rel)?.kind !== 'put' || s.stuck.has(rel)) return false;
+    return true;
   }
 
   private remember(rel: string, k: Known): void {
@@ -278,8 +322,8 @@ export class FolderMirror {
   /** A new folder: what was written into it before the watch on it began is queued too. */
   private onNewDir(rel: string): void {
     this.enqueue(rel, { kind: 'mkdir' });
-    // chokidar watches a new folder only after it noticed it; what was written into it before
-    // that has no event. Look now and again once the watch surely stands.
+    // The watcher lists a new folder once its watch stands and reports what it held; these looks
+    // (now and a little later) are a net for anything written between two of its looks.
     const look = () => {
       if (this.closed) return;
       void listTree(path.join(this.options.folder, rel), undefined, 100_000, false).then((r) => {
@@ -306,7 +350,7 @@ export class FolderMirror {
   }
 
   /**
-   * The kernel's queue of file events is bounded (fs.inotify.max_queued_events), and chokidar
+   * The kernel's queue of file events is bounded (fs.inotify.max_queued_events), and the watcher
    * watches a new folder only some time after it appeared; past the bound events are dropped and
    * Node does not say so. So after many events, once it is quiet again (or every 10 s while it is
    * not), every target is compared in full (sizes and times): a lost event costs time, never a file.
@@ -357,7 +401,7 @@ export class FolderMirror {
       s.stuck.delete(rel);
       first = Math.min(first, old?.seq ?? first);
       // An entry already due (or one a barrier waits for) is not put off by settling again.
-      const due = old && old.due <= now ? old.due : this.awaited(first) ? now : now + settleMs;
+      const due = old && old.due <= now ? old.due : this.awaited(first) ? now : Math.max(now + settleMs, (s.copied.get(rel) ?? 0) + this.copyIntervalMs);
       s.pending.set(rel, { ...change, rel, since: old?.since ?? now, due, seq: first });
       if (s.pending.size > this.maxPending) {
         // Backpressure: past the bound, one full resync replaces the per-path queue.
@@ -455,6 +499,7 @@ export class FolderMirror {
       }
       s.pending.delete(entry.rel);
       s.inFlight.set(entry.rel, { since: entry.since, seq: entry.seq });
+      if (entry.kind === 'put') s.copied.set(entry.rel, now);
       const job = this.copy(s, entry)
         .catch((e: unknown) => {
           const code = (e as ArmoryError).code;
@@ -517,8 +562,11 @@ export class FolderMirror {
     const looked = Date.now();
     const st = await fsp.lstat(file).catch(() => null);
     if (!st) return; // gone meanwhile: its unlink is (or will be) queued
-    if (looked - st.mtimeMs < FRESH_MS) {
-      // A write right after this look may keep this time: the next barrier copies it again.
+    // What is copied now is what barriers compare with: writes the watcher did not report while
+    // this copy waited (see waitsEverywhere) are in it. A write right after this look may keep this
+    // time (a coarse clock): the next barrier copies it again.
+    if (this.inodes.get(e.rel) === st.ino) this.seenAs(e.rel, st, looked - st.mtimeMs < FRESH_MS);
+    else if (looked - st.mtimeMs < FRESH_MS) {
       const k = this.known.get(e.rel);
       if (k) k.fresh = true;
       else this.remember(e.rel, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, fresh: true });
@@ -540,18 +588,8 @@ export class FolderMirror {
     if (!st.isFile()) return;
     const held = s.held.get(e.rel);
     const tail = held && (this.options.appends !== false || e.kind === 'rename') ? await this.sendTail(s, e, file, st, held) : 'whole';
-    if (tail === 'changed') return;
-    if (tail === 'done' || (await this.sendFile(s, e, file, st))) {
-      // Timestamps are coarse (a few ms): a write right after this one may leave the same
-      // modification time, and chokidar then reports no change. Look again shortly.
-      setTimeout(() => void this.recheck(e.rel, st), RECHECK_MS).unref();
-    }
-  }
-
-  private async recheck(rel: string, sent: Stats): Promise<void> {
-    if (this.closed) return;
-    const now = await fsp.lstat(path.join(this.options.folder, rel)).catch(() => null);
-    if (now?.isFile() && (now.size !== sent.size || now.mtimeMs !== sent.mtimeMs || now.ino !== sent.ino)) this.onWrite(rel, now);
+    // A write after the look above is reported by the watcher (every write, whatever its time).
+    if (tail !== 'changed' && tail !== 'done') await this.sendFile(s, e, file, st);
   }
 
   /**
@@ -754,12 +792,12 @@ export class FolderMirror {
       if (same) s.stuck.delete(rel);
       // A copy whose checksum differs is copied whole (its end may well be right).
       else if (options.checksums) s.held.delete(rel);
-      if (same || s.pending.has(rel)) continue;
+      if (same || this.alsoPending(s, rel, seq)) continue;
       s.pending.set(rel, { kind: f.type === 'dir' ? 'mkdir' : 'put', rel, since: options.checksums ? now : since, due: now, seq });
       queued += 1;
     }
     for (const rel of [...theirs.keys()].sort().reverse()) {
-      if (ours.has(rel) || s.pending.has(rel)) continue;
+      if (ours.has(rel) || this.alsoPending(s, rel, seq)) continue;
       s.pending.set(rel, { kind: 'remove', rel, since: options.checksums ? now : since, due: now, seq });
       queued += 1;
     }
@@ -768,6 +806,17 @@ export class FolderMirror {
     if (s.resync === mark) s.resync = null;
     this.checkBarriers();
     return queued;
+  }
+
+  /**
+   * True when a change of the path is pending already: it then stands for the comparison's change
+   * too, so it takes the comparison's number if that is older (a barrier waiting for the comparison
+   * waits for it; it may have been queued after the barrier's look, numbered after its mark).
+   */
+  private alsoPending(s: TargetState, rel: string, seq: number): boolean {
+    const p = s.pending.get(rel);
+    if (p) p.seq = Math.min(p.seq, seq);
+    return p !== undefined;
   }
 
   /** Compares checksums with every target that is up and repairs the copies that differ. */
@@ -805,6 +854,7 @@ export class FolderMirror {
   private checkLag(): void {
     this.checkSilence();
     const now = Date.now();
+    for (const s of this.states) for (const [rel, at] of s.copied) if (now - at >= this.copyIntervalMs) s.copied.delete(rel);
     // Changes given up on hold the barriers waiting for them: they are tried again now and then.
     for (const s of this.states) {
       if (this.waiters.length === 0 || !s.up || s.stuck.size === 0 || now - s.stuckRetried < STUCK_RETRY_MS) continue;

@@ -286,7 +286,7 @@ export class MirrorReceiver {
       if (op.data.length > 0) await writeFully(fh, op.data, op.offset);
       const have = op.offset + op.data.length;
       if (!op.final) return { have };
-      await fh.chmod(op.final.mode & 0o7777);
+      if ((st.mode & 0o7777) !== (op.final.mode & 0o7777)) await fh.chmod(op.final.mode & 0o7777);
       const mtime = new Date(op.final.mtimeMs);
       await fh.utimes(mtime, mtime);
       await fh.sync();

@@ -84,6 +84,7 @@ export class Mirrors {
           folder,
           targets,
           lagAlertMs: spec.lagAlert,
+          copyIntervalMs: spec.interval,
           scrubMs: spec.scrub,
           peerSilent: (node) => this.deps.roles.peerSilent?.(service, node) ?? false,
           event: (reason, detail) => this.deps.event({ kind: 'mirror', service, reason, detail }),

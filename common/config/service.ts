@@ -99,6 +99,11 @@ export const serviceSchema = z
         standbys: z.boolean().default(true).describe('Duplicate writes to the standby nodes too.'),
         scrub: duration({ min: 1000 }).prefault('1h').describe('How often copies are compared and repaired.'),
         lagAlert: duration({ min: 10 }).prefault('5s').describe('Alert when the oldest unreplicated write is older than this.'),
+        interval: duration({ min: 1, max: 10_000 })
+          .prefault('50ms')
+          .describe(
+            'A file written without pause (an append-only log) is copied to each target at most once in this long; a copy a waitForMirror shim waits for never waits for it. Shorter: the copies lag less behind; longer: less CPU on this node and the standbys (each copy is a call to each standby).',
+          ),
       })
       .optional()
       .describe('File-write duplication.'),

@@ -12,16 +12,14 @@ import { parseConfigOrThrow } from '../../common/config/load.js';
 import { PROTOCOL_VERSION } from '../../common/wire/protocol.js';
 import { shimPki } from './shim-rig.js';
 
+type Pki = Awaited<ReturnType<typeof shimPki>>;
+
 /**
- * A standby's mirror receiving end over mutual TLS on loopback, in this process: node n2's Mirrors
- * (as a standby of `service`, keeping its copy in `copy`) behind the agent's control server, and a
- * PeerTarget of node n1 sending to it, as an active node's FolderMirror uses it. The copy is a
- * folder of its own, so that both nodes' "same folder" can live on one machine. The target reaches
- * it through a TCP relay that `freeze()` stops (what it has and what comes is held, as on a cut
- * link: calls hang) and `thaw()` lets go again.
+ * A standby's mirror receiving end on a mutual-TLS port of 127.0.0.1, in this process: node n2's
+ * Mirrors (as a standby of `service`, keeping its copy in `copy`) behind the agent's control server.
+ * The copy is a folder of its own, so that both nodes' "same folder" can live on one machine.
  */
-export async function mirrorPeer(copy: string, service = 'svc'): Promise<{ target: PeerTarget; freeze: () => void; thaw: () => void; close: () => Promise<void> }> {
-  const pki = await shimPki();
+export async function mirrorPeerEnd(copy: string, pki: Pki, service = 'svc'): Promise<{ port: number; close: () => Promise<void> }> {
   const config = parseConfigOrThrow(`nodes:
   n1: { address: 198.18.0.10 }
   n2: { address: 198.18.0.11 }
@@ -41,7 +39,31 @@ services:
   // Only these methods are served; any other call gets an error reply.
   const server = new ControlServer(sock, handlers as unknown as ControlHandlers);
   const tlsServer = await startTlsServer(pki.server, { host: '127.0.0.1', port: 0 }, (socket, caller) => server.attach(socket, caller));
-  const { port } = tlsServer.address() as AddressInfo;
+  return {
+    port: (tlsServer.address() as AddressInfo).port,
+    close: async () => {
+      await new Promise<void>((resolve) => tlsServer.close(() => resolve()));
+      await server.close();
+      fs.rmSync(path.dirname(sock), { recursive: true, force: true });
+    },
+  };
+}
+
+/** What an active node n1 sends a standby end (mirrorPeerEnd) on `port` of 127.0.0.1 through. */
+export function peerTargetTo(pki: Pki, port: number, copy: string, service = 'svc'): { target: PeerTarget; close: () => void } {
+  const links = new PeerLinks(pki.client, (node) => (node === 'n2' ? { host: '127.0.0.1', port } : null));
+  return { target: new PeerTarget('n2', links, service, copy, () => 1), close: () => links.close() };
+}
+
+/**
+ * A standby's end (mirrorPeerEnd) and a PeerTarget of node n1 sending to it, as an active node's
+ * FolderMirror uses it. The target reaches it through a TCP relay that `freeze()` stops (what it
+ * has and what comes is held, as on a cut link: calls hang) and `thaw()` lets go again.
+ */
+export async function mirrorPeer(copy: string, service = 'svc'): Promise<{ target: PeerTarget; freeze: () => void; thaw: () => void; close: () => Promise<void> }> {
+  const pki = await shimPki();
+  const end = await mirrorPeerEnd(copy, pki, service);
+  const port = end.port;
   const sockets = new Set<net.Socket>();
   let frozen = false;
   const relay = net.createServer((inbound) => {
@@ -58,10 +80,9 @@ services:
     }
   });
   await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', () => resolve()));
-  const relayPort = (relay.address() as AddressInfo).port;
-  const links = new PeerLinks(pki.client, (node) => (node === 'n2' ? { host: '127.0.0.1', port: relayPort } : null));
+  const link = peerTargetTo(pki, (relay.address() as AddressInfo).port, copy, service);
   return {
-    target: new PeerTarget('n2', links, service, copy, () => 1),
+    target: link.target,
     freeze: () => {
       frozen = true;
       for (const s of sockets) s.pause();
@@ -71,12 +92,10 @@ services:
       for (const s of sockets) s.resume();
     },
     close: async () => {
-      links.close();
+      link.close();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => relay.close(() => resolve()));
-      await new Promise<void>((resolve) => tlsServer.close(() => resolve()));
-      await server.close();
-      fs.rmSync(path.dirname(sock), { recursive: true, force: true });
+      await end.close();
     },
   };
 }
