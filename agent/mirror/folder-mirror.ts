@@ -8,7 +8,7 @@ import { fileSha256, linkStaysInside, listTree, STAGING, tailSha256 } from './mi
 import { PeerTarget, type MirrorTarget } from './mirror-target.js';
 import { SharedRounds } from './shared-rounds.js';
 import { TailWindow } from './tail-window.js';
-import { TreeWatcher } from './tree-watcher.js';
+import { FRESH_MS, TreeWatcher } from './tree-watcher.js';
 
 export interface FolderMirrorOptions {
   service: string;
@@ -66,12 +66,6 @@ const BURST_QUIET_MS = 500;
 const BURST_MAX_MS = 10_000;
 const NEW_DIR_RESCAN_MS = [250, 1000];
 const LIST_PAGE = 1000;
-/**
- * File and folder times come from a coarse clock (a few ms): a write less than this after the time
- * a file or folder shows may leave that time unchanged, so a version seen that young is looked at
- * again by the next barrier whatever its time says.
- */
-const FRESH_MS = 20;
 const STAT_BATCH = 64;
 const STUCK_RETRY_MS = 5000;
 /** Chunks in a row a target answers without taking a byte more before a copy counts as failed. */

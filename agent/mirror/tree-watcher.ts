@@ -26,8 +26,22 @@ const HOT_EVENTS = 8;
 const HOT_WINDOW_MS = 20;
 const PAUSE_MS = 50;
 
-/** What of a file tells that it was written: inode, size, modification and change times. */
-const stampOf = (st: Stats) => `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+/**
+ * File times come from a coarse clock (a few ms): a write less than this after the time a file
+ * shows may leave its times as they were (and its size, when it rewrites bytes in place).
+ */
+export const FRESH_MS = 20;
+
+/** What a look at a file saw: inode, size, modification and change times; `young` when it may not show a write right after. */
+interface Stamp {
+  readonly seen: string;
+  readonly young: boolean;
+}
+
+const stampOf = (st: Stats): Stamp => ({ seen: `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`, young: Date.now() - Math.max(st.mtimeMs, st.ctimeMs) < FRESH_MS });
+
+/** Whether a file looked at again may have been written since `before` (a young stamp is never trusted to show it). */
+const changedSince = (before: Stamp | undefined, now: Stamp) => before === undefined || before.young || before.seen !== now.seen;
 
 /**
  * Reports the changes under a folder (paths relative to it), one inotify watch per folder (node's
@@ -49,7 +63,7 @@ export class TreeWatcher extends EventEmitter<TreeWatcherEvents> {
   private readonly children = new Map<string, Set<string>>();
   private readonly watchers = new Map<string, fs.FSWatcher>();
   /** Each known file's stamp as last reported (or listed). */
-  private readonly stamps = new Map<string, string>();
+  private readonly stamps = new Map<string, Stamp>();
   /** Recent events per watched folder, and the folders whose watch is off for a moment. */
   private readonly heat = new Map<string, { n: number; since: number }>();
   private readonly paused = new Map<string, NodeJS.Timeout>();
@@ -229,7 +243,7 @@ export class TreeWatcher extends EventEmitter<TreeWatcherEvents> {
 
   /**
    * A known folder whose changes were not named (or not watched for a moment): new entries are
-   * reported, missing ones removed, known files whose stamp changed reported as changed.
+   * reported, missing ones removed, known files whose stamp changed (or was young) reported as changed.
    */
   private async relist(dir: string): Promise<void> {
     const abs = dir === '' ? this.root : path.join(this.root, dir);
@@ -245,8 +259,10 @@ export class TreeWatcher extends EventEmitter<TreeWatcherEvents> {
     for (const [rel, st] of now) {
       if (!st || this.closed) continue;
       if (!this.kinds.has(rel)) await this.found(rel, st, true);
-      else if (this.kinds.get(rel) === 'file' && this.stamps.get(rel) !== stampOf(st)) {
-        this.stamps.set(rel, stampOf(st));
+      else if (this.kinds.get(rel) === 'file') {
+        const stamp = stampOf(st);
+        if (!changedSince(this.stamps.get(rel), stamp)) continue;
+        this.stamps.set(rel, stamp);
         this.emit('change', rel, st);
       }
     }
