@@ -177,6 +177,9 @@ export function procStat(pid) {
     pgrp: Number(rest[2]),
     utime: Number(rest[11]),
     stime: Number(rest[12]),
+    /** CPU of its children that exited and that it waited for (an agent's probe commands). */
+    cutime: Number(rest[13]),
+    cstime: Number(rest[14]),
     startTicks: Number(rest[19]),
   };
 }
@@ -211,6 +214,12 @@ export function procMemKb(pid) {
 export function cpuTicks(pid) {
   const s = procStat(pid);
   return s ? s.utime + s.stime : null;
+}
+
+/** CPU ticks of the children `pid` waited for (exited ones: probe commands), or null when it is gone. */
+export function waitedChildTicks(pid) {
+  const s = procStat(pid);
+  return s ? s.cutime + s.cstime : null;
 }
 
 /** Pids of live processes whose command line is exactly `argv` (used only to verify, never to kill). */
