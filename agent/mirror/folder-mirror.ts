@@ -8,7 +8,7 @@ import { fileSha256, linkStaysInside, listTree, STAGING, tailSha256 } from './mi
 import { PeerTarget, type MirrorTarget } from './mirror-target.js';
 import { SharedRounds } from './shared-rounds.js';
 import { TailWindow } from './tail-window.js';
-import { FRESH_MS, TreeWatcher } from './tree-watcher.js';
+import { isYoung, TreeWatcher } from './tree-watcher.js';
 
 export interface FolderMirrorOptions {
   service: string;
@@ -559,8 +559,8 @@ export class FolderMirror {
     // What is copied now is what barriers compare with: writes the watcher did not report while
     // this copy waited (see waitsEverywhere) are in it. A write right after this look may keep this
     // time (a coarse clock): the next barrier copies it again.
-    if (this.inodes.get(e.rel) === st.ino) this.seenAs(e.rel, st, looked - st.mtimeMs < FRESH_MS);
-    else if (looked - st.mtimeMs < FRESH_MS) {
+    if (this.inodes.get(e.rel) === st.ino) this.seenAs(e.rel, st, isYoung(st.mtimeMs, looked));
+    else if (isYoung(st.mtimeMs, looked)) {
       const k = this.known.get(e.rel);
       if (k) k.fresh = true;
       else this.remember(e.rel, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, fresh: true });
@@ -737,7 +737,10 @@ export class FolderMirror {
   }
 
   private requeue(s: TargetState, e: Entry): void {
-    s.putBack(e, Date.now() + (this.awaited(e.seq) ? 0 : this.settleMs));
+    // A rename is applied before its file is checked: what is left to do is a copy (applying the
+    // rename again would move whatever the old name holds by then).
+    const left: Entry = e.kind === 'rename' ? { kind: 'put', rel: e.rel, since: e.since, due: e.due, seq: e.seq, ...(e.attempts !== undefined ? { attempts: e.attempts } : {}) } : e;
+    s.putBack(left, Date.now() + (this.awaited(e.seq) ? 0 : this.settleMs));
   }
 
   /** Whether a barrier waits for the change numbered `seq`. */
@@ -1003,7 +1006,7 @@ export class FolderMirror {
     const names = await fsp.readdir(dir).catch(() => null);
     if (!names) return;
     const queue = o.isNew || this.knownDirs.has(rel);
-    this.knownDirs.set(rel, { mtimeMs: st.mtimeMs, fresh: looked - st.mtimeMs < FRESH_MS });
+    this.knownDirs.set(rel, { mtimeMs: st.mtimeMs, fresh: isYoung(st.mtimeMs, looked) });
     if (rel !== '') this.childrenOf(path.posix.dirname(rel)).add(rel);
     const present = new Set(names.filter((n) => rel !== '' || n !== STAGING).map((n) => (rel === '' ? n : `${rel}/${n}`)));
     // Removals first: a new name of a removed file is then seen as its rename.

@@ -30,7 +30,16 @@ const PAUSE_MS = 50;
  * File times come from a coarse clock (a few ms): a write less than this after the time a file
  * shows may leave its times as they were (and its size, when it rewrites bytes in place).
  */
-export const FRESH_MS = 20;
+const FRESH_MS = 20;
+
+/**
+ * Whether a time a file or folder shows is that young (within FRESH_MS of `now`). A time ahead of
+ * the clock by more (set by hand, or the clock stepped back) is not young: the next write gives a
+ * time unlike it.
+ */
+export function isYoung(timeMs: number, now = Date.now()): boolean {
+  return Math.abs(now - timeMs) < FRESH_MS;
+}
 
 /** What a look at a file saw: inode, size, modification and change times; `young` when it may not show a write right after. */
 interface Stamp {
@@ -38,7 +47,8 @@ interface Stamp {
   readonly young: boolean;
 }
 
-const stampOf = (st: Stats): Stamp => ({ seen: `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`, young: Date.now() - Math.max(st.mtimeMs, st.ctimeMs) < FRESH_MS });
+// Every write (and every change of times) sets the change time to now: its age is the last write's.
+const stampOf = (st: Stats): Stamp => ({ seen: `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`, young: isYoung(st.ctimeMs) });
 
 /** Whether a file looked at again may have been written since `before` (a young stamp is never trusted to show it). */
 const changedSince = (before: Stamp | undefined, now: Stamp) => before === undefined || before.young || before.seen !== now.seen;

@@ -263,8 +263,9 @@ export class ServerEnd implements SessionOwner {
         upstream.destroy();
         return;
       }
-      const relink = this.shim.onMove === 'resend' && this.serviceProcess ? serviceRelink(this.target, this.serviceProcess, this.bounds.brokenFor, () => this.stopped) : null;
-      const session = new Session('server', upstream, this.bounds, this, { barrier: this.barrier, onMove: this.shim.onMove, relink });
+      // The wait for the service to be back ends with this end or with the session (its client closed it).
+      const relink = this.shim.onMove === 'resend' && this.serviceProcess ? serviceRelink(this.target, this.serviceProcess, this.bounds.brokenFor, () => this.stopped || session.state === 'closed') : null;
+      const session: Session = new Session('server', upstream, this.bounds, this, { barrier: this.barrier, onMove: this.shim.onMove, relink });
       session.id = randomBytes(SESSION_ID_BYTES).toString('hex');
       session.secret = randomBytes(SESSION_SECRET_BYTES).toString('hex');
       this.sessions.set(session.id, session);
