@@ -20,15 +20,15 @@ export const HOLD_MS = 3000;
 
 /**
  * The detection and recovery settings of the campaign's configuration, as an admin who wants 0.999
- * tunes them (the report prints them): a hang is found by a PING probe every 100 ms that fails
+ * tunes them (the report prints them): a hang is found by a PING probe (`redis-cli -e`: an error
+ * reply fails it, so a redis still loading its data is not ready) every 100 ms that fails
  * twice in a row at 150 ms (defaults: 1 s, 1 s, 3); a silent node by peer heartbeats every 50 ms
  * and a takeover after 250 ms (defaults: 100 ms, 300 ms). The lease is then 199 ms, renewed every
  * 50 ms: 149 ms of scheduling delay before an active node steps down needlessly, against 138 ms at
  * the defaults (238 ms, renewed every 100 ms). A takeover after 200 ms (lease 159 ms, 109 ms of
  * slack) gave 3 failovers nobody asked for in a 6-minute run at a load of 5 on 2 cores. A
  * silent shim path after three 100 ms heartbeats (default 1 s). A disk-full fault needs no probe
- * of its own here: redis with `appendfsync always` exits when an AOF write fails (and redis-cli
- * exits 0 on an error reply, so a SET probe would need a shell around it); what shortens it is the
+ * of its own here: redis with `appendfsync always` exits when an AOF write fails; what shortens it is the
  * restart budget: after 2 restarts within a minute the service moves to a standby (default 5),
  * instead of failing on the full disk again and again.
  */
@@ -90,7 +90,7 @@ services:
     stop: { grace: ${t.stopGrace} }
     restart: { backoff: { initial: ${t.restart.backoffInitial} }, budget: { restarts: ${t.restart.budget.restarts}, window: ${t.restart.budget.window} } }
     probes:
-      - exec: [/usr/bin/redis-cli, -p, "${REDIS_PORT}", PING]
+      - exec: [/usr/bin/redis-cli, -e, -p, "${REDIS_PORT}", PING]
         interval: ${t.probe.interval}
         timeout: ${t.probe.timeout}
         failures: ${t.probe.failures}

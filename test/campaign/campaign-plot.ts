@@ -86,7 +86,7 @@ export function campaignSvg(input: CampaignInput, report: CampaignReport, hosts:
 /** An HTML page: the timeline and the per-fault table. */
 export function campaignHtml(svg: string, report: CampaignReport): string {
   const rows = report.perFault
-    .map((f, i) => `<tr><td>${i + 1}</td><td>${esc(f.kind)}</td><td>${esc(f.node)}</td><td>${f.detectMs ?? '—'}</td><td>${f.recoveryMs}</td><td>${f.outageMs}</td><td>${f.longestCommandMs}</td><td>${esc(f.movedTo ?? '')}</td><td>${f.lostWrites}</td><td>${f.settled ? 'yes' : 'NO'}</td><td>${esc([f.detectedBy ?? '', ...f.notes].join('; '))}</td></tr>`)
+    .map((f, i) => `<tr><td>${i + 1}</td><td>${esc(f.kind)}</td><td>${esc(f.node)}</td><td>${f.detectMs ?? '—'}</td><td>${f.recoveryMs}</td><td>${f.outageMs}</td><td>${f.longestCommandMs}</td><td>${esc(f.movedTo ?? '')}</td><td>${f.lostWrites}</td><td>${f.settled ? 'yes' : 'NO'}</td><td>${esc([f.detectedBy ?? '', ...f.notes, ...(f.failedWhy.length > 0 ? [`failed commands got: ${f.failedWhy.join(', ')}`] : [])].join('; '))}</td></tr>`)
     .join('\n');
   return `<!doctype html><meta charset="utf-8"><title>Armory availability campaign</title>
 <style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px;text-align:left}</style>

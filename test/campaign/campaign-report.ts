@@ -44,6 +44,8 @@ export interface FaultOutcome {
   /** Client time spent in failed commands in the fault's window. */
   outageMs: number;
   failedCommands: number;
+  /** What the failed commands got (the client's words, each once, in order): an error reply, a closed connection, a timeout. */
+  failedWhy: string[];
   /** The client's longest command in the fault's window, answered or not: what a masked fault still costs it (a slower reply). */
   longestCommandMs: number;
   movedTo: string | null;
@@ -200,6 +202,7 @@ export function campaignReport(input: CampaignInput): CampaignReport {
       recoveryMs: Math.max(0, Math.round(recoveryMs)),
       outageMs: Math.round(probeAvailability(ops, f.injectAt, windowEnd).downMs),
       failedCommands: failed.length,
+      failedWhy: [...new Set(failed.map((o) => o.why))],
       longestCommandMs: Math.round(Math.max(0, ...inWindow.map((o) => o.end - o.start))),
       movedTo: f.after !== null && f.after !== f.node ? f.after : null,
       settled: f.recovered,

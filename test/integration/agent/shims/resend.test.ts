@@ -29,9 +29,9 @@ services:
     cwd: /
     restart: { backoff: { initial: 50ms } }
     # Ready once redis serves: it accepts connections while it loads its data and answers -LOADING
-    # then (redis-cli exits 0 on an error reply, hence the grep).
+    # then (redis-cli -e exits 1 on an error reply).
     probes:
-      - exec: [/bin/sh, -c, "/usr/bin/redis-cli -p ${redisPort} PING | grep -qx PONG"]
+      - exec: [/usr/bin/redis-cli, -e, -p, "${redisPort}", PING]
         interval: 100ms
         timeout: 2s
     placement: { nodes: [n1] }
