@@ -10,6 +10,7 @@ import { ArmoryError } from '../../common/errors/armory-error.js';
 import { AppendLog } from '../../common/node/append-log.js';
 import { writeFileAtomic } from '../../common/node/fsync.js';
 import { ControlClient } from '../../common/node/rpc-client.js';
+import { withTimeout } from '../../common/node/with-timeout.js';
 import { failoverBudget } from '../../common/config/failover-budget.js';
 import type { GroupStatus, GroupSummary } from '../../common/wire/failover-status.js';
 import type { ServiceStatus } from '../../common/wire/service-status.js';
@@ -27,6 +28,10 @@ import { loadOrCreateClusterPki, type ClusterPki } from './pki/cluster-pki.js';
 import { issueCertificate } from './pki/issue-certificate.js';
 import { loadOrCreatePeerKey } from './pki/peer-key.js';
 import { plainKeyWrapper, type KeyWrapper } from './pki/key-store.js';
+
+/** How long the status round waits for an agent's answer, and for a batch of its events (up to 100,000). */
+const STATUS_CALL_MS = 5000;
+const EVENTS_CALL_MS = 15_000;
 
 export interface NodeStatus {
   node: string;
@@ -222,8 +227,9 @@ export class Manager {
         try {
           const c = await this.connect(node, 3000);
           try {
-            const s = await c.call('status');
-            const f = await c.call('failover.status').catch(() => ({ groups: [] }));
+            // Bounded: an agent that takes the call and never answers must not hold the GUI's live feed.
+            const s = await withTimeout(c.call('status'), STATUS_CALL_MS);
+            const f = await withTimeout(c.call('failover.status'), STATUS_CALL_MS).catch(() => ({ groups: [] }));
             return { node, address: rec.address, reachable: true, services: s.services, failover: f.groups };
           } finally {
             c.close();
@@ -316,7 +322,7 @@ export class Manager {
     const rec = this.node(node);
     const c = await this.connect(node);
     try {
-      const r = await c.call('events', { limit: 100_000, since: rec.lastEventSeq, follow: false });
+      const r = await withTimeout(c.call('events', { limit: 100_000, since: rec.lastEventSeq, follow: false }), EVENTS_CALL_MS);
       let last = rec.lastEventSeq;
       for (const e of r.events) {
         if (e.seq <= last) continue;

@@ -22,10 +22,11 @@ export class ServiceDetailPage {
     await waitFor(
       `${this.name} to be ${text} on ${node}`,
       async () => {
-        const shown = await this.state(node).textContent().catch(() => null);
+        const shown = await this.state(node).textContent({ timeout: 1000 }).catch(() => null);
         if (shown === text) return true;
-        // A timeout then says what the screen showed instead.
-        throw new Error(`the screen shows ${JSON.stringify(shown)}`);
+        // A timeout then says what the screen showed instead (with no badge for the node: what the instances area shows).
+        const instead = shown ?? `no state for ${node}; the instances area shows ${JSON.stringify(await this.app.by('service-instances').textContent({ timeout: 1000 }).catch(() => null))}`;
+        throw new Error(`the screen shows ${shown === null ? instead : JSON.stringify(shown)}`);
       },
       { timeoutMs, everyMs: 100 },
     );
