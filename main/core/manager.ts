@@ -229,6 +229,7 @@ export class Manager {
           try {
             // Bounded: an agent that takes the call and never answers must not hold the GUI's live feed.
             const s = await withTimeout(c.call('status'), STATUS_CALL_MS);
+            this.catchUp(node, s.agent.configVersion);
             const f = await withTimeout(c.call('failover.status'), STATUS_CALL_MS).catch(() => ({ groups: [] }));
             return { node, address: rec.address, reachable: true, services: s.services, failover: f.groups };
           } finally {
@@ -239,6 +240,27 @@ export class Manager {
         }
       }),
     );
+  }
+
+  private readonly catchingUp = new Set<string>();
+
+  /**
+   * A node whose agent runs an older configuration than the last one applied (it did not answer
+   * when that was pushed: starting, cut off, stopped) is sent the last one now, once at a time per
+   * node, and the journal says so. `reported` is the agent's `configVersion` ("v3", "none yet").
+   */
+  private catchUp(node: string, reported: string): void {
+    const latest = this.inventory.data.configVersions.at(-1)?.version;
+    const has = Number(/^v(\d+)$/.exec(reported)?.[1] ?? 0);
+    if (latest === undefined || has >= latest || this.catchingUp.has(node)) return;
+    this.catchingUp.add(node);
+    void this.pushTo(node)
+      .then((r) => {
+        if (!r.ok) return;
+        this.events.append({ time: new Date().toISOString(), node: 'manager', agentSeq: 0, kind: 'manager', reason: `node ${node} ran configuration ${reported}, older than v${latest} (it missed that push): v${latest} sent now` });
+      })
+      .catch(() => undefined) // closed meanwhile: the next status round tries again
+      .finally(() => this.catchingUp.delete(node));
   }
 
   // --- failover ---
