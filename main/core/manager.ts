@@ -32,6 +32,10 @@ import { plainKeyWrapper, type KeyWrapper } from './pki/key-store.js';
 /** How long the status round waits for an agent's answer, and for a batch of its events (up to 100,000). */
 const STATUS_CALL_MS = 5000;
 const EVENTS_CALL_MS = 15_000;
+/** How long a configuration push waits for the agent to take it (verify, persist, reconcile). */
+const PUSH_CALL_MS = 30_000;
+/** A node that still runs an older configuration after a catch-up push is sent the last one again after this long. */
+const CATCH_UP_AGAIN_MS = 60_000;
 
 export interface NodeStatus {
   node: string;
@@ -207,7 +211,7 @@ export class Manager {
     try {
       const c = await this.connect(node);
       try {
-        const r = await c.call('config.push', { config: signed, peerKey: this.peerKey.toString('base64') });
+        const r = await withTimeout(c.call('config.push', { config: signed, peerKey: this.peerKey.toString('base64') }), PUSH_CALL_MS);
         return { node, ok: true, message: r.message };
       } finally {
         c.close();
@@ -243,6 +247,8 @@ export class Manager {
   }
 
   private readonly catchingUp = new Set<string>();
+  /** The last catch-up push per node: a version the node refuses (or took and does not run) is not sent again every round. */
+  private readonly caughtUp = new Map<string, { version: number; at: number }>();
 
   /**
    * A node whose agent runs an older configuration than the last one applied (it did not answer
@@ -253,10 +259,14 @@ export class Manager {
     const latest = this.inventory.data.configVersions.at(-1)?.version;
     const has = Number(/^v(\d+)$/.exec(reported)?.[1] ?? 0);
     if (latest === undefined || has >= latest || this.catchingUp.has(node)) return;
+    const last = this.caughtUp.get(node);
+    if (last?.version === latest && Date.now() - last.at < CATCH_UP_AGAIN_MS) return;
     this.catchingUp.add(node);
+    // Once a minute at most per version: a node that answers and still refuses it says why in its own journal.
+    this.caughtUp.set(node, { version: latest, at: Date.now() });
     void this.pushTo(node)
       .then((r) => {
-        if (!r.ok) return;
+        if (!r.ok || r.message.startsWith('already at')) return;
         this.events.append({ time: new Date().toISOString(), node: 'manager', agentSeq: 0, kind: 'manager', reason: `node ${node} ran configuration ${reported}, older than v${latest} (it missed that push): v${latest} sent now` });
       })
       .catch(() => undefined) // closed meanwhile: the next status round tries again
