@@ -34,6 +34,7 @@ import { LOCAL_NODE } from '../common/config/placement.js';
 import { ServiceRunner } from './supervisor/service-runner.js';
 import { ShimHost } from './shims/shim-host.js';
 import { AGENT_VERSION } from './version.js';
+import { WIRE_FEATURE_ATTACHMENTS } from '../common/wire/protocol.js';
 
 export interface AgentOptions {
   /** Where the desired state comes from: a local file, or configurations the manager signed. */
@@ -379,7 +380,7 @@ export class Agent {
 
   private handlers(): ControlHandlers {
     return {
-      hello: () => ({ protocol: 1, agentVersion: AGENT_VERSION, pid: process.pid, startedAt: this.startedAt }),
+      hello: () => ({ protocol: 1, agentVersion: AGENT_VERSION, pid: process.pid, startedAt: this.startedAt, features: [WIRE_FEATURE_ATTACHMENTS] }),
       status: () => ({
         agent: { pid: process.pid, startedAt: this.startedAt, configFile: this.options.source.description, configVersion: this.configVersion },
         services: [...this.runners.values()].map((r) => r.status()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),

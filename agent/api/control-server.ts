@@ -3,7 +3,7 @@ import net from 'node:net';
 import { ArmoryError, toErrorPayload } from '../../common/errors/armory-error.js';
 import { requestSchema, type RpcResponse, type RpcStream } from '../../common/rpc/envelope.js';
 import { agentControl, type AgentControl, type AgentMethod, type ResultOf } from '../../common/wire/agent-control.js';
-import { encodeLine, LineFramer, parseJsonLine } from '../../common/wire/line-framer.js';
+import { encodeLine, LineFramer, parseFrame, type WireFrame } from '../../common/wire/line-framer.js';
 import type { z } from 'zod';
 import { mayCall } from './authorization.js';
 import { LOCAL_CALLER, type PeerIdentity } from './peer-identity.js';
@@ -63,15 +63,15 @@ export class ControlServer {
       if (!socket.destroyed) socket.write(encodeLine(msg));
     };
     socket.on('data', (chunk: Buffer) => {
-      let lines: string[];
+      let frames: WireFrame[];
       try {
-        lines = framer.push(chunk);
+        frames = framer.push(chunk);
       } catch (e) {
         send({ id: null, ok: false, error: toErrorPayload(e) });
         socket.end();
         return;
       }
-      for (const line of lines) void this.handle(line, send, (d) => disposers.push(d), caller);
+      for (const frame of frames) void this.handle(frame, send, (d) => disposers.push(d), caller);
     });
     socket.on('error', () => undefined);
     socket.on('close', () => {
@@ -80,10 +80,10 @@ export class ControlServer {
     });
   }
 
-  private async handle(line: string, send: (msg: RpcResponse | RpcStream) => void, onClose: (d: () => void) => void, caller: PeerIdentity): Promise<void> {
+  private async handle(frame: WireFrame, send: (msg: RpcResponse | RpcStream) => void, onClose: (d: () => void) => void, caller: PeerIdentity): Promise<void> {
     let id: number | null = null;
     try {
-      const req = requestSchema.safeParse(parseJsonLine(line));
+      const req = requestSchema.safeParse(parseFrame(frame));
       if (!req.success) throw new ArmoryError('WIRE_E_MALFORMED', `not a request: ${req.error.issues[0]?.message ?? 'invalid'}`);
       id = req.data.id;
       const name = req.data.method;

@@ -6,7 +6,7 @@ import { ArmoryError } from '../../common/errors/armory-error.js';
 import { REPLICATION_CHUNK_BYTES, type ParamsOf, type ResultOf } from '../../common/wire/agent-control.js';
 import type { AgentEventInput } from '../../common/wire/service-status.js';
 import type { PeerIdentity } from '../api/peer-identity.js';
-import type { PeerLinks } from '../replication/peer-links.js';
+import { bytesFor, bytesOf, type PeerLinks } from '../replication/peer-links.js';
 import { replicaNodes, type ServiceRoles } from '../replication/service-roles.js';
 import { serveCheckpointConnection } from './checkpoint-connection.js';
 import { CheckpointStore, type CheckpointWriter, type StoredCheckpoint } from './checkpoint-store.js';
@@ -161,7 +161,7 @@ export class Checkpoints {
         const len = Math.min(REPLICATION_CHUNK_BYTES, stored.meta.size - offset);
         const { bytesRead } = await fh.read(buf, 0, len, offset);
         const final = offset + bytesRead >= stored.meta.size;
-        const r = await links.call(node, 'checkpoint.put', { service, meta: stored.meta, offset, data: buf.subarray(0, bytesRead).toString('base64'), final });
+        const r = await links.call(node, 'checkpoint.put', (features) => ({ service, meta: stored.meta, offset, data: bytesFor(features, buf.subarray(0, bytesRead)), final }));
         if (r.stored) return;
         offset = r.have;
       }
@@ -198,7 +198,7 @@ export class Checkpoints {
     entry.touched = now;
     if (p.offset !== entry.writer.bytes) return { have: entry.writer.bytes, stored: false };
     try {
-      await entry.writer.write(Buffer.from(p.data, 'base64'));
+      await entry.writer.write(bytesOf(p.data));
       if (!p.final) return { have: entry.writer.bytes, stored: false };
       this.inbound.delete(key);
       await entry.writer.commit();

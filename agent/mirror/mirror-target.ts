@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ArmoryError } from '../../common/errors/armory-error.js';
 import { MIRROR_CHUNK_BYTES, type MirrorApplyResult, type MirrorFile } from '../../common/wire/mirror-wire.js';
-import type { PeerLinks } from '../replication/peer-links.js';
+import { PROTOCOL_VERSION } from '../../common/wire/protocol.js';
+import { bytesFor, type PeerLinks } from '../replication/peer-links.js';
 import { MirrorReceiver, type TargetOp } from './mirror-receiver.js';
 
 const DISK_DOWN = new Set(['ENOSPC', 'EROFS', 'EIO', 'EDQUOT']);
@@ -133,7 +134,7 @@ export class PeerTarget implements MirrorTarget {
 
   async available(): Promise<boolean> {
     try {
-      await this.links.call(this.node, 'hello', { protocol: 1 });
+      await this.links.call(this.node, 'hello', { protocol: PROTOCOL_VERSION });
       return true;
     } catch {
       return false;
@@ -141,9 +142,10 @@ export class PeerTarget implements MirrorTarget {
   }
 
   async apply(op: TargetOp): Promise<MirrorApplyResult> {
-    const wire = op.kind === 'put' || op.kind === 'append' ? { ...op, data: Buffer.from(op.data).toString('base64') } : op;
+    // Raw bytes to an agent that reads attachments; base64 text to an older one.
+    const wire = (features: ReadonlySet<string>) => (op.kind !== 'put' && op.kind !== 'append' ? op : { ...op, data: bytesFor(features, op.data) });
     try {
-      return await this.links.call(this.node, 'mirror.apply', { service: this.service, folder: this.folder, epoch: this.epoch(), op: wire });
+      return await this.links.call(this.node, 'mirror.apply', (features) => ({ service: this.service, folder: this.folder, epoch: this.epoch(), op: wire(features) }));
     } catch (e) {
       if (e instanceof ArmoryError && e.code === 'AGENT_E_UNREACHABLE') throw new ArmoryError('MIRROR_E_TARGET_DOWN', e.message, { node: this.node });
       // The standby's disk is full, read-only or failing: it is down for the mirror until that passes.

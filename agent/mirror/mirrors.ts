@@ -6,7 +6,7 @@ import type { ParamsOf, ResultOf } from '../../common/wire/agent-control.js';
 import type { MirrorStatus } from '../../common/wire/mirror-wire.js';
 import type { AgentEventInput } from '../../common/wire/service-status.js';
 import type { PeerIdentity } from '../api/peer-identity.js';
-import type { PeerLinks } from '../replication/peer-links.js';
+import { bytesOf, type PeerLinks } from '../replication/peer-links.js';
 import { replicaNodes, type ServiceRoles } from '../replication/service-roles.js';
 import { FolderMirror } from './folder-mirror.js';
 import { MirrorReceiver, STAGING, type TargetOp } from './mirror-receiver.js';
@@ -159,7 +159,7 @@ export class Mirrors {
     }
     const epoch = this.deps.roles.epochOf(p.service);
     if (p.epoch < epoch) throw new ArmoryError('MIRROR_E_STALE_EPOCH', `a write of epoch ${p.epoch} is older than this node's epoch ${epoch}`, { service: p.service });
-    const op: TargetOp = p.op.kind === 'put' || p.op.kind === 'append' ? { ...p.op, data: Buffer.from(p.op.data, 'base64') } : p.op;
+    const op: TargetOp = p.op.kind === 'put' || p.op.kind === 'append' ? { ...p.op, data: bytesOf(p.op.data) } : p.op;
     return r.apply(op);
   }
 

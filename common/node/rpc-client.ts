@@ -4,7 +4,7 @@ import { ArmoryError, fromErrorPayload } from '../errors/armory-error.js';
 import { incomingSchema } from '../rpc/envelope.js';
 import { identityFromSubjectAltName } from '../wire/certificate-identity.js';
 import type { AgentMethod, ParamsOf, ResultOf } from '../wire/agent-control.js';
-import { encodeLine, LineFramer, parseJsonLine } from '../wire/line-framer.js';
+import { encodeFrame, LineFramer, parseFrame, type WireFrame } from '../wire/line-framer.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; onItem?: (data: unknown) => void };
 
@@ -17,7 +17,7 @@ export class ControlClient {
   private constructor(private readonly socket: net.Socket) {
     socket.on('data', (chunk: Buffer) => {
       try {
-        for (const line of this.framer.push(chunk)) this.receive(line);
+        for (const frame of this.framer.push(chunk)) this.receive(frame);
       } catch (e) {
         this.failAll(e as Error);
         socket.destroy();
@@ -80,8 +80,8 @@ export class ControlClient {
     });
   }
 
-  private receive(line: string): void {
-    const msg = incomingSchema.safeParse(parseJsonLine(line));
+  private receive(frame: WireFrame): void {
+    const msg = incomingSchema.safeParse(parseFrame(frame));
     if (!msg.success) return;
     const m = msg.data;
     if ('event' in m) {
@@ -104,11 +104,21 @@ export class ControlClient {
     this.pending.clear();
   }
 
+  /**
+   * Calls a method. Byte arrays in `params` go as raw attachments (encodeFrame): only to an agent
+   * whose `hello` lists WIRE_FEATURE_ATTACHMENTS.
+   */
   call<M extends AgentMethod>(method: M, params?: ParamsOf<M>, onItem?: (data: unknown) => void): Promise<ResultOf<M>> {
     const id = this.nextId++;
     return new Promise<ResultOf<M>>((resolve, reject) => {
+      let frame: string | Uint8Array;
+      try {
+        frame = encodeFrame(params === undefined ? { id, method } : { id, method, params });
+      } catch (e) {
+        return reject(e as Error);
+      }
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, ...(onItem ? { onItem } : {}) });
-      this.socket.write(encodeLine(params === undefined ? { id, method } : { id, method, params }));
+      this.socket.write(frame);
     });
   }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { method } from '../rpc/envelope.js';
 import { jobReplicaAnswerSchema, jobReplicaParamsSchema, jobResultsAnswerSchema, jobResultsParamsSchema, jobRunParamsSchema, jobRunSchema } from './jobs.js';
 import { PROTOCOL_VERSION } from './protocol.js';
+import { chunkBytes } from './chunk-bytes.js';
 import { groupStatusSchema } from './failover-status.js';
 import { checkpointMetaSchema } from './checkpoint-protocol.js';
 import { mirrorApplyResultSchema, mirrorOpSchema, mirrorFileSchema, mirrorStatusSchema } from './mirror-wire.js';
@@ -10,7 +11,6 @@ import { drillInjectParamsSchema, drillInjectResultSchema } from './drill.js';
 
 /** Base64 characters of one replication chunk: 512 KiB of bytes, well under the message bound. */
 export const REPLICATION_CHUNK_BYTES = 512 * 1024;
-const MAX_CHUNK_B64 = 4 * Math.ceil(REPLICATION_CHUNK_BYTES / 3);
 
 const serviceName = z.strictObject({ name: z.string().min(1).max(63) });
 const done = z.strictObject({ message: z.string() });
@@ -19,7 +19,14 @@ const done = z.strictObject({ message: z.string() });
 export const agentControl = {
   hello: method(
     z.strictObject({ protocol: z.number().int() }),
-    z.strictObject({ protocol: z.literal(PROTOCOL_VERSION), agentVersion: z.string(), pid: z.number().int(), startedAt: z.string() }),
+    z.strictObject({
+      protocol: z.literal(PROTOCOL_VERSION),
+      agentVersion: z.string(),
+      pid: z.number().int(),
+      startedAt: z.string(),
+      /** What this agent's control connections understand beyond the base protocol (WIRE_FEATURE_*); absent from older agents. */
+      features: z.array(z.string().max(64)).max(64).optional(),
+    }),
   ),
   status: method(
     z.strictObject({}).optional(),
@@ -81,7 +88,7 @@ export const agentControl = {
   'job.results': method(jobResultsParamsSchema, jobResultsAnswerSchema),
   /** A peer replicates a checkpoint here in chunks; `have` says how many bytes are staged (to resume). */
   'checkpoint.put': method(
-    z.strictObject({ service: z.string().min(1).max(63), meta: checkpointMetaSchema, offset: z.number().int().nonnegative(), data: z.base64().max(MAX_CHUNK_B64), final: z.boolean() }),
+    z.strictObject({ service: z.string().min(1).max(63), meta: checkpointMetaSchema, offset: z.number().int().nonnegative(), data: chunkBytes(REPLICATION_CHUNK_BYTES), final: z.boolean() }),
     z.strictObject({ have: z.number().int().nonnegative(), stored: z.boolean() }),
   ),
   /** A peer mirrors one change of a watched folder here (the active node's writes to a standby). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { chunkBytes } from './chunk-bytes.js';
 
 /** A path relative to a mirrored folder: plain components, no `.`/`..`, no NUL, not absolute. */
 export const relPathSchema = z
@@ -15,6 +16,8 @@ export const MIRROR_CHUNK_BYTES = 512 * 1024;
 export const APPEND_BASE_BYTES = 4096;
 const MAX_FILE_BYTES = Number.MAX_SAFE_INTEGER;
 
+const chunkData = chunkBytes(MIRROR_CHUNK_BYTES);
+
 /** One change of a mirrored folder, as the active node sends it to a standby. */
 export const mirrorOpSchema = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -24,7 +27,7 @@ export const mirrorOpSchema = z.discriminatedUnion('kind', [
     version: z.string().min(1).max(200),
     offset: z.number().int().nonnegative().max(MAX_FILE_BYTES),
     total: z.number().int().nonnegative().max(MAX_FILE_BYTES),
-    data: z.base64().max(4 * Math.ceil(MIRROR_CHUNK_BYTES / 3)),
+    data: chunkData,
     /** With the last chunk: what the whole file must be. */
     final: z.strictObject({ sha256: sha256Hex, mode: fileMode, mtimeMs: z.number() }).optional(),
   }),
@@ -37,7 +40,7 @@ export const mirrorOpSchema = z.discriminatedUnion('kind', [
     rel: relPathSchema,
     offset: z.number().int().nonnegative().max(MAX_FILE_BYTES),
     base: sha256Hex,
-    data: z.base64().max(4 * Math.ceil(MIRROR_CHUNK_BYTES / 3)),
+    data: chunkData,
     /** With the last chunk: what the file must be then. */
     final: z.strictObject({ size: z.number().int().nonnegative().max(MAX_FILE_BYTES), mode: fileMode, mtimeMs: z.number() }).optional(),
   }),

@@ -9,7 +9,7 @@ import { Mirrors } from '../../agent/mirror/mirrors.js';
 import { LocalTarget, PeerTarget } from '../../agent/mirror/mirror-target.js';
 import { PeerLinks } from '../../agent/replication/peer-links.js';
 import { parseConfigOrThrow } from '../../common/config/load.js';
-import { PROTOCOL_VERSION } from '../../common/wire/protocol.js';
+import { PROTOCOL_VERSION, WIRE_FEATURE_ATTACHMENTS } from '../../common/wire/protocol.js';
 import { shimPki } from './shim-rig.js';
 
 type Pki = Awaited<ReturnType<typeof shimPki>>;
@@ -18,8 +18,9 @@ type Pki = Awaited<ReturnType<typeof shimPki>>;
  * A standby's mirror receiving end on a mutual-TLS port of 127.0.0.1, in this process: node n2's
  * Mirrors (as a standby of `service`, keeping its copy in `copy`) behind the agent's control server.
  * The copy is a folder of its own, so that both nodes' "same folder" can live on one machine.
+ * `features` is what its `hello` lists: the agent's own by default, none for an older agent.
  */
-export async function mirrorPeerEnd(copy: string, pki: Pki, service = 'svc'): Promise<{ port: number; close: () => Promise<void> }> {
+export async function mirrorPeerEnd(copy: string, pki: Pki, service = 'svc', features: readonly string[] = [WIRE_FEATURE_ATTACHMENTS]): Promise<{ port: number; close: () => Promise<void> }> {
   const config = parseConfigOrThrow(`nodes:
   n1: { address: 198.18.0.10 }
   n2: { address: 198.18.0.11 }
@@ -31,7 +32,7 @@ services:
 `);
   const mirrors = new Mirrors({ node: 'n2', roles: { epochOf: () => 1, isActive: () => false }, config: () => config, links: null, event: () => undefined });
   const handlers = {
-    hello: () => ({ protocol: PROTOCOL_VERSION, agentVersion: 'test', pid: process.pid, startedAt: new Date().toISOString() }),
+    hello: () => ({ protocol: PROTOCOL_VERSION, agentVersion: 'test', pid: process.pid, startedAt: new Date().toISOString(), ...(features.length ? { features: [...features] } : {}) }),
     'mirror.apply': (p, _emit, _onClose, caller) => mirrors.apply(p, caller),
     'mirror.list': (p, _emit, _onClose, caller) => mirrors.list(p, caller),
   } satisfies Partial<ControlHandlers>;
@@ -58,16 +59,23 @@ export function peerTargetTo(pki: Pki, port: number, copy: string, service = 'sv
 /**
  * A standby's end (mirrorPeerEnd) and a PeerTarget of node n1 sending to it, as an active node's
  * FolderMirror uses it. The target reaches it through a TCP relay that `freeze()` stops (what it
- * has and what comes is held, as on a cut link: calls hang) and `thaw()` lets go again.
+ * has and what comes is held, as on a cut link: calls hang) and `thaw()` lets go again;
+ * `wireBytes()` counts what went through it to the standby (TLS records included).
  */
-export async function mirrorPeer(copy: string, service = 'svc'): Promise<{ target: PeerTarget; freeze: () => void; thaw: () => void; close: () => Promise<void> }> {
+export async function mirrorPeer(
+  copy: string,
+  service = 'svc',
+  features?: readonly string[],
+): Promise<{ target: PeerTarget; freeze: () => void; thaw: () => void; wireBytes: () => number; close: () => Promise<void> }> {
   const pki = await shimPki();
-  const end = await mirrorPeerEnd(copy, pki, service);
+  const end = await mirrorPeerEnd(copy, pki, service, features);
+  let toEnd = 0;
   const port = end.port;
   const sockets = new Set<net.Socket>();
   let frozen = false;
   const relay = net.createServer((inbound) => {
     const outbound = net.connect({ host: '127.0.0.1', port });
+    inbound.on('data', (chunk: Buffer) => (toEnd += chunk.length));
     for (const [a, b] of [[inbound, outbound], [outbound, inbound]] as const) {
       sockets.add(a);
       a.on('error', () => b.destroy());
@@ -91,6 +99,7 @@ export async function mirrorPeer(copy: string, service = 'svc'): Promise<{ targe
       frozen = false;
       for (const s of sockets) s.resume();
     },
+    wireBytes: () => toEnd,
     close: async () => {
       link.close();
       for (const s of sockets) s.destroy();
@@ -104,17 +113,19 @@ export async function mirrorPeer(copy: string, service = 'svc'): Promise<{ targe
  * A folder `src` mirrored by a started FolderMirror to a local folder `to` and to a standby end
  * (its copy in `peerCopy`, reached through mirrorPeer's relay), all under one fresh directory.
  * `copies(rel)` are where the two copies of `rel` are; `close()` stops everything and removes it.
+ * `peerFeatures`: what the standby's `hello` lists (see mirrorPeerEnd).
  */
-export async function mirroredToLocalAndPeer(options: Partial<Omit<FolderMirrorOptions, 'folder' | 'targets'>> = {}) {
+export async function mirroredToLocalAndPeer(options: Partial<Omit<FolderMirrorOptions, 'folder' | 'targets'>> & { peerFeatures?: readonly string[] } = {}) {
+  const { peerFeatures, ...fmOptions } = options;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-mirrored-'));
   const src = path.join(dir, 'src');
   const to = path.join(dir, 'to');
   const peerCopy = path.join(dir, 'peer-copy');
   fs.mkdirSync(src);
   fs.mkdirSync(to);
-  const peer = await mirrorPeer(peerCopy);
+  const peer = await mirrorPeer(peerCopy, 'svc', peerFeatures);
   const events: string[] = [];
-  const fm = new FolderMirror({ service: 'svc', lagAlertMs: 60_000, scrubMs: 3_600_000, event: (r) => events.push(r), ...options, folder: src, targets: [new LocalTarget(to, src), peer.target] });
+  const fm = new FolderMirror({ service: 'svc', lagAlertMs: 60_000, scrubMs: 3_600_000, event: (r) => events.push(r), ...fmOptions, folder: src, targets: [new LocalTarget(to, src), peer.target] });
   await fm.start();
   return {
     dir,

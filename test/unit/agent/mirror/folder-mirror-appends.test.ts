@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WIRE_FEATURE_ATTACHMENTS } from '../../../../common/wire/protocol.js';
 import { mirroredToLocalAndPeer } from '../../../helpers/mirror-peer.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -10,7 +11,7 @@ afterEach(async () => {
 });
 
 /** `src` mirrored to a local folder and to a standby over mutual TLS on loopback. */
-async function mirrored(options: { appends?: boolean } = {}) {
+async function mirrored(options: { appends?: boolean; peerFeatures?: readonly string[] } = {}) {
   const m = await mirroredToLocalAndPeer(options);
   cleanups.push(m.close);
   const sent = () => m.fm.status().map((s) => s.sentBytes);
@@ -21,6 +22,27 @@ function expectSame(src: string, copies: string[]): void {
   const want = fs.readFileSync(src);
   for (const c of copies) expect(fs.readFileSync(c).equals(want), c).toBe(true);
 }
+
+describe('the wire to a standby', () => {
+  it.each([
+    ['an agent that reads attachments gets the bytes raw', [WIRE_FEATURE_ATTACHMENTS], 1, 1.05],
+    ['an older agent (no features in its hello) gets them as base64', [], 4 / 3, 1.4],
+  ] as const)('%s; both copies end identical', async (_label, peerFeatures, atLeast, below) => {
+    const { fm, src, copies, peer } = await mirrored({ peerFeatures });
+    const f = path.join(src, 'blob');
+    const size = 3 * 1024 * 1024;
+    fs.writeFileSync(f, randomBytes(size));
+    await fm.barrier();
+    for (let i = 0; i < 20; i += 1) {
+      fs.appendFileSync(f, randomBytes(50_000));
+      await fm.barrier();
+    }
+    expectSame(f, copies('blob'));
+    const sent = size + 20 * 50_000;
+    expect(peer.wireBytes()).toBeGreaterThanOrEqual(sent * atLeast);
+    expect(peer.wireBytes()).toBeLessThan(sent * below);
+  });
+});
 
 describe('append shipping', () => {
   it('an AOF-like file appended 1,000 times ends byte-identical on both targets, and only the new bytes are sent', async () => {

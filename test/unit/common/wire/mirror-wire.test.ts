@@ -35,7 +35,7 @@ describe('mirror ops on the wire', () => {
           if ('rel' in r.data) expect(relPathSchema.safeParse(r.data.rel).success).toBe(true);
           if (r.data.kind === 'append') {
             expect(r.data.base).toMatch(/^[0-9a-f]{64}$/);
-            expect(Buffer.from(r.data.data, 'base64').length).toBeLessThanOrEqual(MIRROR_CHUNK_BYTES);
+            expect((typeof r.data.data === 'string' ? Buffer.from(r.data.data, 'base64') : r.data.data).length).toBeLessThanOrEqual(MIRROR_CHUNK_BYTES);
           }
         },
       ),
