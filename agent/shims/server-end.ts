@@ -254,6 +254,31 @@ export class ServerEnd implements SessionOwner {
       refuse('SHIM_E_TOO_MANY_SESSIONS', `this end already carries ${this.sessions.size} sessions (maxSessions)`);
       return;
     }
+    let session: Session | null = null;
+    // Waits for the service (to be ready, to be back); they end with this end or with the session (its client closed it).
+    const relink = this.serviceProcess ? serviceRelink(this.target, this.serviceProcess, this.bounds.brokenFor, () => this.stopped || session?.state === 'closed') : null;
+    const open = (upstream: net.Socket, serviceLater?: Promise<net.Socket>) => {
+      const s = new Session('server', upstream, this.bounds, this, { barrier: this.barrier, onMove: this.shim.onMove, relink: this.shim.onMove === 'resend' ? relink : null, ...(serviceLater ? { serviceLater } : {}) });
+      session = s;
+      s.id = randomBytes(SESSION_ID_BYTES).toString('hex');
+      s.secret = randomBytes(SESSION_SECRET_BYTES).toString('hex');
+      this.sessions.set(s.id, s);
+      path.send({ type: 'WELCOME', welcome: { session: s.id, secret: s.secret, received: 0 } });
+      if (this.shim.transport === 'tcp') {
+        // The data comes over a plain path the client end opens next; this one has done its job.
+        path.end();
+        s.awaitPath(this.helloTimeoutMs);
+      } else s.attach(path, 0);
+    };
+    // The service was started here but is not ready yet (a failover's new active node, a restart):
+    // connected now, redis would answer `-LOADING`. The session is opened at once (the client end
+    // waits for its WELCOME only so long) and connected to the service once the supervisor says it
+    // is ready; the client's bytes wait meanwhile (an unconnected socket stands in).
+    const now = this.serviceProcess?.() ?? null;
+    if (relink && now !== null && !now.ready) {
+      open(new net.Socket(), relink.connect('ready'));
+      return;
+    }
     const upstream = net.connect({ host: this.target.host, port: this.target.port, allowHalfOpen: true });
     const onError = (e: Error) => refuse('SHIM_E_TARGET', `cannot reach the service at ${this.shim.target}: ${e.message}`);
     upstream.once('error', onError);
@@ -263,18 +288,7 @@ export class ServerEnd implements SessionOwner {
         upstream.destroy();
         return;
       }
-      // The wait for the service to be back ends with this end or with the session (its client closed it).
-      const relink = this.shim.onMove === 'resend' && this.serviceProcess ? serviceRelink(this.target, this.serviceProcess, this.bounds.brokenFor, () => this.stopped || session.state === 'closed') : null;
-      const session: Session = new Session('server', upstream, this.bounds, this, { barrier: this.barrier, onMove: this.shim.onMove, relink });
-      session.id = randomBytes(SESSION_ID_BYTES).toString('hex');
-      session.secret = randomBytes(SESSION_SECRET_BYTES).toString('hex');
-      this.sessions.set(session.id, session);
-      path.send({ type: 'WELCOME', welcome: { session: session.id, secret: session.secret, received: 0 } });
-      if (this.shim.transport === 'tcp') {
-        // The data comes over a plain path the client end opens next; this one has done its job.
-        path.end();
-        session.awaitPath(this.helloTimeoutMs);
-      } else session.attach(path, 0);
+      open(upstream);
     });
   }
 }

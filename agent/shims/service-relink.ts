@@ -20,19 +20,21 @@ const CONNECT_MS = 250;
  * that the supervisor says is ready: a service accepts connections before it serves (redis
  * answers `-LOADING` while it reads its data), and the request sent again must reach a service
  * that answers it. It is tried every 20 ms until `withinMs` is over or `stopped()` says the end
- * was stopped (the service no longer runs here).
+ * was stopped (the service no longer runs here). A new session while the service is starting
+ * waits the same way for the process that runs, once it is ready (`connect('ready')`).
  */
 export function serviceRelink(target: { host: string; port: number }, current: () => ServiceProcess | null, withinMs: number, stopped: () => boolean): ServiceRelink {
   let instance = current();
   return {
     died: () => instance !== null && hasExited(instance.pid, instance.startTicks),
-    connect: async () => {
+    connect: async (which) => {
       const deadline = Date.now() + withinMs;
       let last = 'the service was not started again';
       while (Date.now() < deadline && !stopped()) {
         const now = current();
-        if (!now || (instance !== null && now.pid === instance.pid && now.startTicks === instance.startTicks)) last = 'the service was not started again';
-        else if (!now.ready) last = 'the service was started again but is not ready';
+        if (!now) last = which === 'new' ? 'the service was not started again' : 'the service is not running';
+        else if (which === 'new' && instance !== null && now.pid === instance.pid && now.startTicks === instance.startTicks) last = 'the service was not started again';
+        else if (!now.ready) last = which === 'new' ? 'the service was started again but is not ready' : 'the service is not ready';
         else {
           try {
             const socket = await connectOnce(target, Math.min(CONNECT_MS, Math.max(1, deadline - Date.now())));

@@ -26,8 +26,13 @@ export interface SessionOwner {
 export interface ServiceRelink {
   /** True when the service's process that held the connection died (crash, kill, stop), not when the service chose to close it. */
   died(): boolean;
-  /** A new connection to the service once it listens again; rejects when it does not in time or no longer runs here. */
-  connect(): Promise<net.Socket>;
+  /**
+   * A connection to the service once it is ready: 'new', a process other than the one the last
+   * connection was made with (after its death); 'ready', whatever process runs (a new session
+   * while the service is starting). Rejects when that does not happen in time or the service no
+   * longer runs here.
+   */
+  connect(which: 'new' | 'ready'): Promise<net.Socket>;
 }
 
 /** What the server end closes (or refuses) a session with that a client end with onMove resend takes as "the service moved": it reopens and sends its request again. */
@@ -94,7 +99,7 @@ export class Session {
     private local: net.Socket,
     readonly bounds: SessionBounds,
     private readonly owner: SessionOwner,
-    options: { barrier?: ReplyBarrier | null; onMove?: 'close' | 'reopen' | 'resend'; relink?: ServiceRelink | null } = {},
+    options: { barrier?: ReplyBarrier | null; onMove?: 'close' | 'reopen' | 'resend'; relink?: ServiceRelink | null; serviceLater?: Promise<net.Socket> } = {},
   ) {
     this.out = new ReplayBuffer(bounds.buffer);
     this.onMove = options.onMove ?? 'close';
@@ -113,6 +118,11 @@ export class Session {
       : null;
     this.bindLocal(local);
     if (role === 'client') this.startBrokenTimer();
+    // Server end, the service not ready yet: `local` stands in until the connection comes; the client's bytes wait.
+    if (options.serviceLater) {
+      this.relinkQueue = [];
+      this.swapLocal(options.serviceLater, [], 'the service is ready: the session is connected to it', (e) => `the service did not become ready on this node: ${e.message}`);
+    }
   }
 
   get state(): SessionState {
@@ -207,7 +217,18 @@ export class Session {
     old.destroy();
     const again = this.unanswered?.pending ?? [];
     this.owner.journal(this, null, `the service's process died (it ${what}): the session waits for it to be back, to send it again the ${this.unanswered?.bytes ?? 0} bytes of request it had not answered`);
-    relink.connect().then(
+    this.swapLocal(relink.connect('new'), again, 'the session goes on over a new connection to the service; its unanswered request was sent again', (e) => `the service did not come back on this node: ${e.message}`);
+    return true;
+  }
+
+  /**
+   * Server end: the service connection becomes `next` once it comes (relinkQueue holds the client's
+   * bytes meanwhile): `again` is written first, then what was queued, then the client's FIN if it
+   * came. When it does not come the session ends as moved (a client end with onMove resend or
+   * reopen goes on elsewhere).
+   */
+  private swapLocal(next: Promise<net.Socket>, again: readonly Buffer[], done: string, failed: (e: Error) => string): void {
+    next.then(
       (socket) => {
         if (this.stateNow === 'closed') {
           socket.destroy();
@@ -215,21 +236,23 @@ export class Session {
         }
         const queued = this.relinkQueue ?? [];
         this.relinkQueue = null;
+        const old = this.local;
         this.local = socket;
+        old.destroy();
         this.localGone = false;
         this.localPaused = false;
         this.bindLocal(socket);
         for (const chunk of again) socket.write(chunk);
         for (const chunk of queued) this.giveLocal(chunk);
+        if (this.finIn !== null) socket.end(() => this.queueAck());
         this.pump();
-        this.owner.journal(this, null, 'the session goes on over a new connection to the service; its unanswered request was sent again');
+        this.owner.journal(this, null, done);
       },
       (e: unknown) => {
         this.relinkQueue = null;
-        this.dispatch({ type: 'abort', code: 'SHIM_E_MOVED', message: `the service did not come back on this node: ${(e as Error).message}`, tellPeer: true, deliver: true });
+        this.dispatch({ type: 'abort', code: 'SHIM_E_MOVED', message: failed(e as Error), tellPeer: true, deliver: true });
       },
     );
-    return true;
   }
 
   /** Runs one event through the table and performs its effects. */
@@ -462,6 +485,8 @@ export class Session {
     }
     if (offset !== this.received) return this.protocolError(`FIN at ${offset} but ${this.received} bytes arrived`);
     this.finIn = offset;
+    // While the service connection is being made or replaced, the FIN follows the queued bytes (swapLocal).
+    if (this.relinkQueue !== null) return this.checkFinished();
     if (!this.localGone) this.local.end(() => this.queueAck());
     else this.queueAck();
     this.queueAck();

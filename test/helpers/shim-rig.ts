@@ -6,6 +6,7 @@ import { issueCertificate } from '../../main/core/pki/issue-certificate.js';
 import type { TlsMaterial } from '../../agent/api/tls-server.js';
 import { ClientEnd, type ShimJournal } from '../../agent/shims/client-end.js';
 import type { ReplyBarrierOf } from '../../agent/shims/reply-gate.js';
+import type { ServiceProcess } from '../../agent/shims/service-relink.js';
 import { ServerEnd } from '../../agent/shims/server-end.js';
 import type { ShimConfig } from '../../agent/shims/shim-options.js';
 
@@ -118,16 +119,22 @@ export interface ShimPair {
  * A client end and a server end for one shim on loopback, joined through a PathRelay: the path
  * that carries the sessions (the mutual-TLS one, or with transport tcp the plain one, the opens
  * then going straight to the server end). `barrierOf` is what the server end's replies wait for
- * with waitForMirror (the agent's mirror barrier).
+ * with waitForMirror (the agent's mirror barrier); `serviceProcess`, the service's main process as
+ * the supervisor reports it (its readiness).
  */
-export async function shimPair(pki: Awaited<ReturnType<typeof shimPki>>, targetPort: number, fields: Record<string, unknown> = {}, options: { barrierOf?: ReplyBarrierOf } = {}): Promise<ShimPair> {
+export async function shimPair(
+  pki: Awaited<ReturnType<typeof shimPki>>,
+  targetPort: number,
+  fields: Record<string, unknown> = {},
+  options: { barrierOf?: ReplyBarrierOf; serviceProcess?: () => ServiceProcess | null } = {},
+): Promise<ShimPair> {
   const events: Array<Parameters<ShimJournal>[0]> = [];
   const journal: ShimJournal = (e) => {
     events.push(e);
     if (process.env.SHIM_DEBUG) console.log(Date.now() % 100000, e.end, e.code, e.text);
   };
   const cfg = shimConfig({ target: `127.0.0.1:${targetPort}`, port: 0, tcpPort: 0, ...fields });
-  const server = new ServerEnd('svc', 0, cfg, pki.server, '127.0.0.1', journal, { barrierOf: options.barrierOf ?? null });
+  const server = new ServerEnd('svc', 0, cfg, pki.server, '127.0.0.1', journal, { barrierOf: options.barrierOf ?? null, serviceProcess: options.serviceProcess ?? null });
   await server.start();
   const plain = cfg.transport === 'tcp';
   const relay = new PathRelay(() => (plain ? pair.server.dataPort : pair.server.port));

@@ -47,7 +47,7 @@ describe('serviceRelink: the server end of an onMove resend shim, after the serv
     const relink = serviceRelink({ host: '127.0.0.1', port: svc.port }, () => now, 10_000, () => false);
     first.child.kill('SIGKILL');
     let connected: net.Socket | null = null;
-    void relink.connect().then((s) => (connected = s));
+    void relink.connect('new').then((s) => (connected = s));
     // The dead process is still the one reported (not yet reaped), then none, then a new one that
     // listens (the port accepts) but is not ready yet: no connection is made for any of them.
     await sleep(150);
@@ -75,10 +75,10 @@ describe('serviceRelink: the server end of an onMove resend shim, after the serv
     let now = first.info(true);
     const relink = serviceRelink({ host: '127.0.0.1', port: svc.port }, () => now, 300, () => false);
     now = second.info(false);
-    await expect(relink.connect()).rejects.toThrow(/within 300 ms \(the service was started again but is not ready\)/);
+    await expect(relink.connect('new')).rejects.toThrow(/within 300 ms \(the service was started again but is not ready\)/);
     let stopped = false;
     const other = serviceRelink({ host: '127.0.0.1', port: svc.port }, () => first.info(true), 60_000, () => stopped);
-    const attempt = other.connect();
+    const attempt = other.connect('new');
     stopped = true;
     await expect(attempt).rejects.toThrow(/the shim end stopped/);
     expect(svc.accepted()).toBe(0);
