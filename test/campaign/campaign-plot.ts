@@ -92,7 +92,7 @@ export function campaignHtml(svg: string, report: CampaignReport): string {
 <style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px;text-align:left}</style>
 <h1>Availability campaign (seed ${report.seed})</h1>
 <p>Availability ${report.availability} over ${report.seconds} s (${report.downtimeMs} ms of failed client commands); ${report.writes.lost} of ${report.writes.acknowledged} acknowledged writes lost;
-${report.doubleActive.vipSamples} samples with two VIP holders, ${report.doubleActive.answeringSamples} with two redis instances answering;
+${report.doubleActive.vipSamples} samples with two VIP holders, ${report.doubleActive.answeringSamples} with two redis instances answering${report.doubleActive.intervals.length ? ` (${report.doubleActive.intervals.map((i) => `${i.what} ${i.hosts.join('+')} at ${i.from} for ${i.ms} ms: ${i.during ?? 'no hand-over explains it'}`).map(esc).join('; ')})` : ''};
 ${report.failovers.filter((m) => m.fault === null).length} failovers with no fault injected.</p>
 ${svg}
 <table><tr><th>#</th><th>fault</th><th>node</th><th>detect ms</th><th>recovery ms</th><th>outage ms</th><th>longest command ms</th><th>moved to</th><th>writes lost</th><th>settled</th><th>first journal event; notes</th></tr>

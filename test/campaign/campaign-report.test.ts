@@ -53,6 +53,7 @@ describe('the campaign report', () => {
       { node: 'h2', time: new Date(5001).toISOString(), kind: 'mirror', service: 'redis', reason: 'background' },
       { node: 'h2', time: new Date(5300).toISOString(), kind: 'failover', from: 'standby', to: 'candidate', reason: 'candidate' },
     ],
+    stopGraceMs: 1000,
     acked: new Map([
       [1, 950],
       [2, 1450],
@@ -104,7 +105,37 @@ describe('the campaign report', () => {
   it('merges samples with two VIP holders into intervals', () => {
     const r = campaignReport(input());
     expect(r.doubleActive.vipSamples).toBe(2);
-    expect(r.doubleActive.intervals).toEqual([{ from: new Date(5200).toISOString(), ms: 20, hosts: ['h1', 'h2'] }]);
+    expect(r.doubleActive.intervals).toEqual([{ what: 'vip', from: new Date(5200).toISOString(), ms: 20, hosts: ['h1', 'h2'], during: null }]);
+  });
+
+  it('names the hand-over two answering redis fell in: the old one stopping after its step-down, or a killed agent\'s keeper at work; nothing else', () => {
+    const i = input();
+    const stopping = (node: string, t: number, to: string) => ({ node, time: new Date(t).toISOString(), kind: 'transition', service: 'redis', from: 'running', to, reason: 'group g stepped down here' });
+    i.faults.push({ ...fault('agent-kill', 8500, 9000), node: 'h2', after: 'h3' });
+    i.events.push(stopping('h1', 5150, 'stopping'), stopping('h1', 5290, 'stopped'));
+    i.answering = [
+      { t: 5100, answering: ['h1'] },
+      // h1 stopping, h2 started: a hand-over.
+      { t: 5200, answering: ['h1', 'h2'] },
+      { t: 5300, answering: ['h2'] },
+      // h1 answers again after its redis stopped: two actives.
+      { t: 5400, answering: ['h1', 'h2'] },
+      { t: 5500, answering: ['h2'] },
+      // h2's agent killed at 8500; its keeper has until 9500 to stop redis.
+      { t: 8600, answering: ['h2', 'h3'] },
+      { t: 8700, answering: ['h2', 'h3'] },
+      { t: 8800, answering: ['h3'] },
+      { t: 9600, answering: ['h2', 'h3'] },
+      { t: 9700, answering: ['h3'] },
+    ];
+    const answering = campaignReport(i).doubleActive.intervals.filter((x) => x.what === 'answering');
+    expect(answering.map((x) => [x.from, x.ms, x.during?.replace(/ .*/, '') ?? null])).toEqual([
+      [new Date(5200).toISOString(), 100, 'h1'],
+      [new Date(5400).toISOString(), 100, null],
+      [new Date(8600).toISOString(), 200, "h2's"],
+      [new Date(9600).toISOString(), 100, null],
+    ]);
+    expect(answering[0]?.during).toBe('h1 was stopping its redis (for 50 ms; group g stepped down here)');
   });
 
   it('draws the timeline as an SVG inside the page', () => {

@@ -25,6 +25,8 @@ export interface CampaignInput {
   /** Which hosts' redis answered PING, sampled (wall-clock ms). */
   answering: { t: number; answering: string[] }[];
   events: JournalEvent[];
+  /** The program's stop grace: how long a keeper may take to stop redis after its agent was killed. */
+  stopGraceMs: number;
   /** Every acknowledged write, with the time of its acknowledgement. */
   acked: Map<number, number>;
   /** What the final read-back found (null: missing). */
@@ -77,9 +79,18 @@ export interface Failover {
 }
 
 export interface Interval {
+  /** Two holders of the VIP, or two hosts' redis answering PING at their own addresses. */
+  what: 'vip' | 'answering';
   from: string;
   ms: number;
   hosts: string[];
+  /**
+   * For two answering: the hand-over it fell in, if any. A node that steps down lets go of the VIP
+   * first, then sends its program the stop signal; the program may answer at its own address until
+   * it has handled that signal (redis: at its next cron tick) — no client reaches it by the VIP any
+   * more. After an agent SIGKILL its keeper does the same. Null: no hand-over explains it.
+   */
+  during: string | null;
 }
 
 export interface CampaignReport {
@@ -124,8 +135,8 @@ export function probeAvailability(ops: readonly ClientOp[], from: number, until:
 }
 
 /** Runs of consecutive samples with more than one host, merged into intervals. */
-function doubleIntervals(samples: readonly { t: number; hosts: string[] }[]): Interval[] {
-  const out: Interval[] = [];
+function doubleIntervals(what: Interval['what'], samples: readonly { t: number; hosts: string[] }[]): Omit<Interval, 'during'>[] {
+  const out: Omit<Interval, 'during'>[] = [];
   let cur: { from: number; to: number; hosts: Set<string> } | null = null;
   for (const s of samples) {
     if (s.hosts.length > 1) {
@@ -133,12 +144,28 @@ function doubleIntervals(samples: readonly { t: number; hosts: string[] }[]): In
       cur.to = s.t;
       for (const h of s.hosts) cur.hosts.add(h);
     } else if (cur) {
-      out.push({ from: iso(cur.from), ms: Math.round(s.t - cur.from), hosts: [...cur.hosts] });
+      out.push({ what, from: iso(cur.from), ms: Math.round(s.t - cur.from), hosts: [...cur.hosts] });
       cur = null;
     }
   }
-  if (cur) out.push({ from: iso(cur.from), ms: Math.round(cur.to - cur.from), hosts: [...cur.hosts] });
+  if (cur) out.push({ what, from: iso(cur.from), ms: Math.round(cur.to - cur.from), hosts: [...cur.hosts] });
   return out;
+}
+
+/**
+ * The hand-over that a sample at `t` with two hosts' redis answering falls in: one of them was
+ * stopping its redis at `t` (its journal says `stopping`, and not yet what came after), or its agent
+ * had been SIGKILLed and its keeper had at most the stop grace left to stop redis.
+ */
+function handoverAt(t: number, hosts: readonly string[], events: readonly (JournalEvent & { t: number })[], faults: readonly FaultRecord[], stopGraceMs: number): string | null {
+  for (const h of hosts) {
+    const mine = events.filter((e) => e.node === h && e.kind === 'transition' && e.service === 'redis');
+    const last = mine.filter((e) => e.t <= t).at(-1);
+    if (last?.to === 'stopping') return `${h} was stopping its redis (for ${Math.round(t - last.t)} ms; ${last.reason})`;
+    const kill = faults.find((f) => f.kind === 'agent-kill' && f.node === h && t >= f.injectAt && t <= Math.max(f.settledAt, f.injectAt + stopGraceMs));
+    if (kill) return `${h}'s agent was killed ${Math.round(t - kill.injectAt)} ms before; its keeper stops its redis`;
+  }
+  return null;
 }
 
 /** Times the VIP came to a new node: a host that did not hold it in the sample before, other than the last holder. */
@@ -243,7 +270,15 @@ export function campaignReport(input: CampaignInput): CampaignReport {
       vipSampleCount: vip.length,
       answeringSamples: answering.filter((s) => s.answering.length > 1).length,
       answeringSampleCount: answering.length,
-      intervals: [...doubleIntervals(vip.map((s) => ({ t: s.t, hosts: s.holders }))), ...doubleIntervals(answering.map((s) => ({ t: s.t, hosts: s.answering })))],
+      intervals: [
+        ...doubleIntervals('vip', vip.map((s) => ({ t: s.t, hosts: s.holders }))).map((i) => ({ ...i, during: null })),
+        ...doubleIntervals('answering', answering.map((s) => ({ t: s.t, hosts: s.answering }))).map((i) => {
+          // Every sample of the interval needs the explanation, not only its first.
+          const from = Date.parse(i.from);
+          const whys = answering.filter((s) => s.answering.length > 1 && s.t >= from && s.t <= from + i.ms).map((s) => handoverAt(s.t, s.answering, events, faults, input.stopGraceMs));
+          return { ...i, during: whys.every((w) => w !== null) ? (whys[0] ?? null) : null };
+        }),
+      ],
     },
     byKind,
     perFault,

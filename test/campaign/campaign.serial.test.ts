@@ -21,18 +21,19 @@ beforeAll(async () => {
 afterAll(() => bed.down());
 
 describe(`availability campaign (seed ${SEED}): redis behind a VIP, mirrored, shimmed, one fault of each kind`, () => {
-  it('never has two holders of the VIP; two redis instances could answer at once only while a killed agent\'s keeper is still stopping its redis', () => {
-    const { doubleActive, perFault } = result.report;
+  it('never has two holders of the VIP; two redis instances answer at once only inside a hand-over, while the old one is being stopped', () => {
+    const { doubleActive } = result.report;
     expect(doubleActive.vipSampleCount).toBeGreaterThan(100);
     expect(doubleActive.answeringSampleCount).toBeGreaterThan(50);
     expect(doubleActive.vipSamples).toBe(0);
-    // After an agent SIGKILL the keeper removes the VIP and then stops the group's redis (at most its
-    // 1 s stop grace) before it starts the agent again; a standby takes over meanwhile. Only a keeper
-    // slower than the takeover leaves the two answering at once, each at its own address.
-    const agentKills = perFault.filter((f) => f.kind === 'agent-kill').map((f) => [Date.parse(f.injectAt), Date.parse(f.injectAt) + f.settleMs]);
+    // A node that steps down (lease run out, disk full) lets go of the VIP first and then stops its
+    // redis; after an agent SIGKILL its keeper does the same. Until redis has handled its stop signal
+    // (at its next cron tick, up to 100 ms) it still answers at its own address, which no client
+    // uses. Anywhere else two answering would be two actives. The report names the hand-over.
     for (const i of doubleActive.intervals) {
-      const t = Date.parse(i.from);
-      expect(agentKills.some(([a, b]) => t >= (a as number) && t <= (b as number)), JSON.stringify(i)).toBe(true);
+      expect(i.what, JSON.stringify(i)).toBe('answering');
+      expect(i.during, JSON.stringify(i)).not.toBeNull();
+      expect(i.ms, JSON.stringify(i)).toBeLessThanOrEqual(1000 + 200);
     }
   });
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { groupDeadlines, type GroupDeadlines } from '../../agent/peers/deadlines.js';
+import { parseDuration } from '../../common/config/units.js';
 import { sleep } from '../helpers/wait.js';
 import { MEMBERS, TUNING, type CampaignBed, type FaultRecord } from './campaign-bed.js';
 import { campaignHtml, campaignSvg } from './campaign-plot.js';
@@ -92,6 +93,7 @@ export async function runCampaign(bed: CampaignBed, options: CampaignOptions): P
     vip: bed.sampler.samples.map((s) => ({ t: origin + s.t, holders: s.holders })),
     answering: bed.answers.samples,
     events,
+    stopGraceMs: parseDuration(TUNING.stopGrace) ?? 1000,
     acked,
     readBack: back.values,
     readBackFrom: back.node,
