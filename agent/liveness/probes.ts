@@ -11,31 +11,59 @@ export interface ProbeResult {
 
 const MAX_BODY = 64 * 1024;
 
+/** How a probe's text is shown in a label or a detail: quoted, with \r and \n visible. */
+const shown = (text: string) => JSON.stringify(text);
+
 /** A short name for a probe, used in status and events. */
 export function probeLabel(p: ProbeConfig): string {
-  if ('tcp' in p) return `tcp ${p.tcp}`;
+  if ('tcp' in p) return `tcp ${p.tcp}${p.send !== undefined ? ` send ${shown(p.send)}` : ''}${p.expect !== undefined ? ` expect ${shown(p.expect)}` : ''}`;
   if ('http' in p) return `http ${p.http}`;
   return `exec ${p.exec.join(' ')}`;
 }
 
 /** Runs one probe once; it always settles, by its own timeout at the latest. */
 export function runProbe(p: ProbeConfig): Promise<ProbeResult> {
-  if ('tcp' in p) return tcpProbe(p.tcp, p.timeout);
+  if ('tcp' in p) return tcpProbe(p.tcp, p.send, p.expect, p.timeout);
   if ('http' in p) return httpProbe(p.http, p.status, p.body, p.timeout);
   return execProbe(p.exec, p.timeout);
 }
 
-function tcpProbe(target: string, timeoutMs: number): Promise<ProbeResult> {
+/**
+ * Connects; with `expect`, sends `send` (if any) and reads until the answer holds `expect`. A new
+ * connection each time: what a program answers after a probe gave up must not pass the next one.
+ */
+function tcpProbe(target: string, send: string | undefined, expect: string | undefined, timeoutMs: number): Promise<ProbeResult> {
   const { host, port } = splitHostPort(target);
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
+    let connected = false;
+    let answer = Buffer.alloc(0);
     const done = (r: ProbeResult) => {
       clearTimeout(timer);
       socket.destroy();
       resolve(r);
     };
-    const timer = setTimeout(() => done({ ok: false, detail: `no connection to ${target} within ${timeoutMs}ms` }), timeoutMs);
-    socket.once('connect', () => done({ ok: true, detail: `connected to ${target}` }));
+    const timer = setTimeout(
+      () => done({ ok: false, detail: !connected ? `no connection to ${target} within ${timeoutMs}ms` : `${target}: no answer with ${shown(expect ?? '')} within ${timeoutMs}ms${answer.length ? `; it said ${shown(answer.subarray(0, 80).toString('latin1'))}` : ''}` }),
+      timeoutMs,
+    );
+    socket.once('connect', () => {
+      connected = true;
+      if (expect === undefined) return done({ ok: true, detail: `connected to ${target}` });
+      if (send !== undefined) socket.write(send);
+    });
+    if (expect !== undefined) {
+      const wanted = Buffer.from(expect, 'utf8');
+      socket.on('data', (chunk: Buffer) => {
+        // Only the tail that could still hold the text is kept beside the new data.
+        const from = Math.max(0, answer.length - wanted.length + 1);
+        const seen = answer.length;
+        answer = Buffer.concat([answer, chunk]);
+        if (answer.includes(wanted, from)) return done({ ok: true, detail: `${target} answered ${shown(expect)}` });
+        if (seen + chunk.length > MAX_BODY) done({ ok: false, detail: `${target}: no ${shown(expect)} in the first ${MAX_BODY} bytes of its answer` });
+      });
+      socket.once('end', () => done({ ok: false, detail: `${target}: closed the connection without answering ${shown(expect)}${answer.length ? `; it said ${shown(answer.subarray(0, 80).toString('latin1'))}` : ''}` }));
+    }
     socket.once('error', (e: NodeJS.ErrnoException) => done({ ok: false, detail: `${target}: ${e.code ?? e.message}` }));
   });
 }

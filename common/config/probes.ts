@@ -28,9 +28,28 @@ const hostPort = z
     return port >= 1 && port <= 65535;
   }, 'the port must be 1-65535');
 
+/** The most a TCP probe sends, and the longest text it waits for. */
+export const MAX_PROBE_TEXT = 4096;
+
 export const tcpProbeSchema = z
-  .strictObject({ tcp: hostPort.describe('Address the probe connects to (host:port); success is an accepted connection.'), ...probeTiming })
-  .describe('TCP connect probe.');
+  .strictObject({
+    tcp: hostPort.describe('Address the probe connects to (host:port); success is an accepted connection (and, with expect, the text in its answer).'),
+    send: z
+      .string()
+      .min(1, 'give the text to send, or leave send out')
+      .max(MAX_PROBE_TEXT)
+      .optional()
+      .describe('Text written once connected, like "PING\\r\\n" (double quotes in YAML take \\r\\n); needs expect.'),
+    expect: z
+      .string()
+      .min(1, 'give the text the answer must contain, or leave expect out')
+      .max(MAX_PROBE_TEXT)
+      .optional()
+      .describe('Text the answer must contain within the timeout, like "+PONG" (the first 64 KB are searched); without send, what the program says first (a banner). A program that accepts connections but does not answer (hung) fails.'),
+    ...probeTiming,
+  })
+  .refine((p) => p.send === undefined || p.expect !== undefined, { message: 'a tcp probe that sends needs expect: the text its answer must contain', path: ['expect'] })
+  .describe('TCP probe: a connection, or a request and the text its answer must contain.');
 
 export const httpProbeSchema = z
   .strictObject({

@@ -20,8 +20,8 @@ export const HOLD_MS = 3000;
 
 /**
  * The detection and recovery settings of the campaign's configuration, as an admin who wants 0.999
- * tunes them (the report prints them): a hang is found by a PING probe (`redis-cli -e`: an error
- * reply fails it, so a redis still loading its data is not ready) every 100 ms that fails
+ * tunes them (the report prints them): a hang is found by a TCP probe that sends PING and expects
+ * +PONG (a redis still loading its data answers -LOADING: not ready) every 100 ms that fails
  * twice in a row at 150 ms (defaults: 1 s, 1 s, 3); a silent node by peer heartbeats every 50 ms
  * and a takeover after 250 ms (defaults: 100 ms, 300 ms). The lease is then 199 ms, renewed every
  * 50 ms: 149 ms of scheduling delay before an active node steps down needlessly, against 138 ms at
@@ -90,7 +90,9 @@ services:
     stop: { grace: ${t.stopGrace} }
     restart: { backoff: { initial: ${t.restart.backoffInitial} }, budget: { restarts: ${t.restart.budget.restarts}, window: ${t.restart.budget.window} } }
     probes:
-      - exec: [/usr/bin/redis-cli, -e, -p, "${REDIS_PORT}", PING]
+      - tcp: "127.0.0.1:${REDIS_PORT}"
+        send: "PING\\r\\n"
+        expect: "+PONG"
         interval: ${t.probe.interval}
         timeout: ${t.probe.timeout}
         failures: ${t.probe.failures}

@@ -56,4 +56,29 @@ describe.skipIf(!fs.existsSync(REDIS))('protecting a real third-party server (De
     const logs = fs.readFileSync(`${h.stateDir}/logs/cache.log`, 'utf8');
     expect(logs).toMatch(/Ready to accept connections/);
   });
+
+  it('a TCP probe that sends PING and expects +PONG sees redis hung (SIGSTOP) and has it restarted; no command is run to probe', async () => {
+    const port = freePort();
+    h = new AgentHarness(`services:
+  cache:
+    command: ${REDIS}
+    args: ["--port", "${port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
+    cwd: /tmp
+    stop: { signal: SIGTERM, grace: 2s }
+    probes:
+      - { tcp: "127.0.0.1:${port}", send: "PING\\r\\n", expect: "+PONG", interval: 100ms, timeout: 200ms, failures: 2 }
+`);
+    await h.start();
+    const first = await h.waitService('cache', 'ready', (s) => s.state === 'running' && s.ready, 20_000);
+    // Up and answering: the probe keeps passing, nothing restarts.
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await h.service('cache')).pid).toBe(first.pid);
+    // A stopped redis still accepts connections (the kernel's backlog); it no longer answers.
+    process.kill(first.pid as number, 'SIGSTOP');
+    const second = await h.waitService('cache', 'restarted', (s) => s.state === 'running' && s.ready && s.pid !== first.pid, 20_000);
+    expect(second.restarts).toBe(1);
+    const hang = (await h.events()).find((e) => e.kind === 'liveness' && /hang detected/.test(e.reason));
+    expect(hang?.reason).toContain(`tcp 127.0.0.1:${port} send "PING\\r\\n" expect "+PONG" failed 2/2: 127.0.0.1:${port}: no answer with "+PONG" within 200ms`);
+    expect(await redis(port, 'PING')).toBe('+PONG');
+  });
 });

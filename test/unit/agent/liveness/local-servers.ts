@@ -17,13 +17,14 @@ async function listen(server: net.Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-/** A TCP server that accepts every connection and says nothing. */
-export async function startTcpServer(): Promise<LocalServer> {
+/** A TCP server that accepts every connection and says nothing, unless `talk` speaks on it. */
+export async function startTcpServer(talk?: (s: net.Socket) => void): Promise<LocalServer> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((s) => {
     sockets.add(s);
     s.on('error', () => undefined);
     s.on('close', () => sockets.delete(s));
+    talk?.(s);
   });
   const port = await listen(server);
   return {

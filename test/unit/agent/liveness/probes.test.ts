@@ -28,11 +28,74 @@ describe('probeLabel', () => {
   it.each([
     [{ tcp: '127.0.0.1:6379' }, 'tcp 127.0.0.1:6379'],
     [{ tcp: '[::1]:80' }, 'tcp [::1]:80'],
+    [{ tcp: '127.0.0.1:6379', send: 'PING\r\n', expect: '+PONG' }, 'tcp 127.0.0.1:6379 send "PING\\r\\n" expect "+PONG"'],
+    [{ tcp: '127.0.0.1:25', expect: '220 ' }, 'tcp 127.0.0.1:25 expect "220 "'],
     [{ http: 'http://127.0.0.1:8080/health' }, 'http http://127.0.0.1:8080/health'],
     [{ exec: ['/usr/bin/redis-cli', 'ping'] }, 'exec /usr/bin/redis-cli ping'],
     [{ exec: ['/bin/true'] }, 'exec /bin/true'],
   ])('names %j as %j', (input, label) => {
     expect(probeLabel(probe(input))).toBe(label);
+  });
+});
+
+describe('the tcp probe\'s send and expect', () => {
+  it('are refused when send comes without expect, or either is empty or too long', () => {
+    const issues = (input: Record<string, unknown>) => probeSchema.safeParse(input).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
+    expect(issues({ tcp: '127.0.0.1:1', send: 'PING\r\n' }).join()).toContain('expect: a tcp probe that sends needs expect');
+    expect(issues({ tcp: '127.0.0.1:1', send: '', expect: 'x' }).join()).toContain('give the text to send');
+    expect(issues({ tcp: '127.0.0.1:1', expect: '' }).join()).toContain('give the text the answer must contain');
+    expect(issues({ tcp: '127.0.0.1:1', expect: 'x'.repeat(4097) })).not.toEqual([]);
+    expect(issues({ tcp: '127.0.0.1:1', send: 'PING\r\n', expect: '+PONG' })).toEqual([]);
+  });
+
+  /** A server that answers `PING\r\n` with `reply` (written in the pieces given), once per request. */
+  const pinged = (...reply: string[]) =>
+    track(
+      startTcpServer((s) => {
+        let got = '';
+        s.on('data', (d) => {
+          got += d.toString();
+          if (!got.includes('PING\r\n')) return;
+          got = '';
+          reply.forEach((piece, i) => setTimeout(() => s.write(piece), i * 20));
+        });
+      }),
+    );
+
+  it('passes once the answer holds the expected text, even split across reads', async () => {
+    const server = await pinged('+PO', 'NG\r\n');
+    const target = `127.0.0.1:${server.port}`;
+    expect(await runProbe(probe({ tcp: target, send: 'PING\r\n', expect: '+PONG' }))).toEqual({ ok: true, detail: `${target} answered "+PONG"` });
+  });
+
+  it('fails at once when the program answers something else and closes, saying what it said', async () => {
+    const server = await track(startTcpServer((s) => s.on('data', () => s.end('-LOADING Redis is loading the dataset in memory\r\n'))));
+    const r = await timed({ tcp: `127.0.0.1:${server.port}`, send: 'PING\r\n', expect: '+PONG', timeout: '5s' });
+    expect(r.ok).toBe(false);
+    expect(r.detail).toBe(`127.0.0.1:${server.port}: closed the connection without answering "+PONG"; it said "-LOADING Redis is loading the dataset in memory\\r\\n"`);
+    expect(r.ms).toBeLessThan(1000);
+  });
+
+  it('fails at its timeout when the program accepts the connection and never answers (hung)', async () => {
+    const server = await track(startTcpServer());
+    const r = await timed({ tcp: `127.0.0.1:${server.port}`, send: 'PING\r\n', expect: '+PONG', timeout: '200ms' });
+    expect(r).toMatchObject({ ok: false, detail: `127.0.0.1:${server.port}: no answer with "+PONG" within 200ms` });
+    expect(r.ms).toBeGreaterThanOrEqual(190);
+    expect(r.ms).toBeLessThan(1000);
+  });
+
+  it('fails when the answer goes on past 64 KB without the text, not at its timeout', async () => {
+    const server = await track(startTcpServer((s) => s.on('data', () => s.write('x'.repeat(70 * 1024)))));
+    const r = await timed({ tcp: `127.0.0.1:${server.port}`, send: 'PING\r\n', expect: '+PONG', timeout: '5s' });
+    expect(r).toMatchObject({ ok: false, detail: `127.0.0.1:${server.port}: no "+PONG" in the first 65536 bytes of its answer` });
+    expect(r.ms).toBeLessThan(1000);
+  });
+
+  it('without send, reads what the program says first (a banner)', async () => {
+    const server = await track(startTcpServer((s) => s.write('220 mail.example ESMTP\r\n')));
+    const target = `127.0.0.1:${server.port}`;
+    expect(await runProbe(probe({ tcp: target, expect: '220 ' }))).toEqual({ ok: true, detail: `${target} answered "220 "` });
+    expect((await runProbe(probe({ tcp: target, expect: '421 ', timeout: '200ms' }))).detail).toBe(`${target}: no answer with "421 " within 200ms; it said "220 mail.example ESMTP\\r\\n"`);
   });
 });
 
