@@ -28,16 +28,19 @@ function redis(port: number, ...args: string[]): Promise<string> {
   });
 }
 
-describe.skipIf(!fs.existsSync(REDIS))('protecting a real third-party server (Debian redis-server)', () => {
-  it('restarts redis after a crash, survives the agent dying, and stops it cleanly', async () => {
-    const port = freePort();
-    h = new AgentHarness(`services:
+/** A redis of the service `cache` on `port`, without persistence, with the probes given (YAML list items). */
+const cacheConfig = (port: number, probes?: string) => `services:
   cache:
     command: ${REDIS}
     args: ["--port", "${port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
     cwd: /tmp
     stop: { signal: SIGTERM, grace: 5s }
-`);
+${probes ? `    probes:\n${probes}\n` : ''}`;
+
+describe.skipIf(!fs.existsSync(REDIS))('protecting a real third-party server (Debian redis-server)', () => {
+  it('restarts redis after a crash, survives the agent dying, and stops it cleanly', async () => {
+    const port = freePort();
+    h = new AgentHarness(cacheConfig(port));
     await h.start();
     const first = await h.waitService('cache', 'running', (s) => s.state === 'running');
     await waitFor('redis to answer PING', async () => (await redis(port, 'PING')) === '+PONG');
@@ -59,15 +62,7 @@ describe.skipIf(!fs.existsSync(REDIS))('protecting a real third-party server (De
 
   it('a TCP probe that sends PING and expects +PONG sees redis hung (SIGSTOP) and has it restarted; no command is run to probe', async () => {
     const port = freePort();
-    h = new AgentHarness(`services:
-  cache:
-    command: ${REDIS}
-    args: ["--port", "${port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
-    cwd: /tmp
-    stop: { signal: SIGTERM, grace: 2s }
-    probes:
-      - { tcp: "127.0.0.1:${port}", send: "PING\\r\\n", expect: "+PONG", interval: 100ms, timeout: 200ms, failures: 2 }
-`);
+    h = new AgentHarness(cacheConfig(port, `      - { tcp: "127.0.0.1:${port}", send: "PING\\r\\n", expect: "+PONG", interval: 100ms, timeout: 200ms, failures: 2 }`));
     await h.start();
     const first = await h.waitService('cache', 'ready', (s) => s.state === 'running' && s.ready, 20_000);
     // Up and answering: the probe keeps passing, nothing restarts.
