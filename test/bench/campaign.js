@@ -17,7 +17,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { importTs } from './_import-ts.js';
-import { CLK_TCK, RESULTS_DIR, ROOT, cpuTicks, envInt, median, round, runBenchmark, sleep, waitFor, waitedChildTicks, writeResult } from './lib.js';
+import { CLK_TCK, RESULTS_DIR, ROOT, cpuTicks, envInt, median, redisBenchmark, round, runBenchmark, sleep, waitFor, waitedChildTicks, writeResult } from './lib.js';
 
 const NAME = 'campaign';
 const MINUTES = envInt('BENCH_MINUTES', 10, { min: 1, max: 600 });
@@ -25,23 +25,6 @@ const SEED = envInt('BENCH_SEED', 20261123, { min: 1, max: 2 ** 31 - 1 });
 const REQUESTS = envInt('BENCH_REQUESTS', 100_000, { min: 100, max: 10_000_000 });
 const ROUNDS = envInt('BENCH_ROUNDS', 5, { min: 1, max: 20 });
 const BARE_PORT = 6391;
-
-/** redis-benchmark in a host's namespace: requests per second of SET and GET. */
-function redisBenchmark(netns, host, port, requests) {
-  return new Promise((resolve, reject) => {
-    const args = ['netns', 'exec', netns, '/usr/bin/redis-benchmark', '-h', host, '-p', String(port), '-t', 'set,get', '-n', String(requests), '-c', '10', '-P', '1', '-r', '100000', '--csv'];
-    execFile('ip', args, { timeout: 300_000 }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`redis-benchmark ${host}:${port}: ${error.message} ${stderr}`));
-      const rps = {};
-      for (const line of stdout.split('\n')) {
-        const m = /^"(SET|GET)","([\d.]+)"/.exec(line);
-        if (m) rps[m[1].toLowerCase()] = Number(m[2]);
-      }
-      if (rps.set === undefined || rps.get === undefined) return reject(new Error(`redis-benchmark printed no figures: ${stdout} ${stderr}`));
-      resolve(rps);
-    });
-  });
-}
 
 async function throughput(bed, tracker) {
   const { REDIS_PORT, SHIM_LISTEN_PORT, MEMBERS } = bed.constants;
@@ -76,7 +59,7 @@ async function throughput(bed, tracker) {
             const activeAgent = [bed.agentPid(active)];
             const served = [k === 'bare' ? bare.pid : bed.redisPid(active)];
             const before = { agents: cpuMs(agents), activeAgent: cpuMs(activeAgent), commands: cpuMs(agents, waitedChildTicks), redis: cpuMs(served) };
-            const rps = await redisBenchmark(client, host, port, requests);
+            const rps = await redisBenchmark({ netns: client, host, port, requests });
             const per1k = (ms) => round(ms / ((2 * requests) / 1000), 2);
             rps.cpuMsPer1k = {
               agents: per1k(cpuMs(agents) - before.agents),

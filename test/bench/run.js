@@ -22,7 +22,8 @@ if (args.includes('--help') || args.includes('-h')) {
   console.log(`usage: npm run bench [-- NAME...]\nbenchmarks: ${available.join(', ')}
 environment: BENCH_TRIALS (crash-restart, 30; hang-restart, 20; enrollment, 5; job-vote, 20), BENCH_SECONDS (idle-footprint, probe-cost, 60),
              BENCH_WARMUP (idle-footprint, probe-cost, 12), BENCH_ADOPTED=0 (idle-footprint: skip the re-adopted window),
-             BENCH_REPS (readoption, 5), BENCH_MINUTES (campaign, 10 faults one a minute), BENCH_PORT_BASE (crash-restart 19100, hang-restart 19200, probe-cost 19300, enrollment 19400),
+             BENCH_REPS (readoption, 5), BENCH_MINUTES (campaign, 10 faults one a minute), BENCH_PORT_BASE (crash-restart 19100, hang-restart 19200, probe-cost 19300, enrollment 19400, supervision-overhead 19600),
+             BENCH_ROUNDS (campaign, 5; supervision-overhead, 7), BENCH_REQUESTS (campaign, supervision-overhead: 100000),
              BENCH_NO_BUILD=1 (use dist/agent.js as it is),
              BENCH_RESULTS_DIR (default bench-results/)`);
   process.exit(0);

@@ -81,6 +81,12 @@ describe('the console in chromium, with the local agent', () => {
     await waitFor('the name error', async () => (await form.error('name').textContent())?.includes('service name'));
     expect(await form.error('restart.budget.restarts').textContent()).toMatch(/number/);
     expect(await form.field('stop.grace').getAttribute('aria-invalid')).toBe('true');
+    // The probes field's example is valid as it stands; a probe that sends without expect is not.
+    const example = (await form.field('probes').getAttribute('placeholder'))?.replace(/^JSON, e\.g\. /, '') ?? '';
+    await form.fill({ probes: '[{ "tcp": "127.0.0.1:6379", "send": "PING" }]' });
+    await waitFor('the probe error', async () => (await form.error('probes').textContent())?.includes('needs expect'));
+    await form.fill({ probes: example });
+    await waitFor('the probe example accepted', async () => (await form.error('probes').textContent()) === '');
     await form.save();
     await waitFor('the refusal', async () => /Not applied/.test((await form.result().textContent()) ?? ''));
     await screenshot(page, '07-service-form-errors');

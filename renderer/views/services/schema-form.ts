@@ -1,6 +1,11 @@
 import type { Problem } from '../../../common/bridge/common.js';
 import { field, h } from '../../components/dom.js';
 
+/** Examples shown in the JSON fields that have them (valid against the configuration's schema). */
+const JSON_EXAMPLES: Readonly<Record<string, string>> = {
+  probes: '[{ "tcp": "127.0.0.1:6379", "send": "PING\\r\\n", "expect": "+PONG", "interval": "1s" }]',
+};
+
 /** The part of JSON Schema that zod's toJSONSchema produces for the configuration. */
 export interface JsonSchema {
   type?: string;
@@ -104,7 +109,7 @@ export class SchemaForm {
       };
       write = (v) => (input.value = v === undefined ? '' : String(v));
     } else {
-      const ta = h('textarea', { rows: 4, testid, class: 'code', placeholder: 'JSON, e.g. [{ "tcp": { "port": 8080 } }]' });
+      const ta = h('textarea', { rows: 4, testid, class: 'code', placeholder: JSON_EXAMPLES[key] ? `JSON, e.g. ${JSON_EXAMPLES[key]}` : 'JSON' });
       help += ' Written as JSON.';
       control = ta;
       read = () => {
