@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { splitHostPort, statusInRange, type ProbeConfig } from '../../common/config/probes.js';
+import { AnswerMatcher, MAX_ANSWER_BYTES } from '../../common/node/answer-matcher.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -36,33 +37,27 @@ function tcpProbe(target: string, send: string | undefined, expect: string | und
   const { host, port } = splitHostPort(target);
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
+    const answer = expect !== undefined ? new AnswerMatcher(expect) : null;
     let connected = false;
-    let answer = Buffer.alloc(0);
     const done = (r: ProbeResult) => {
       clearTimeout(timer);
       socket.destroy();
       resolve(r);
     };
-    const timer = setTimeout(
-      () => done({ ok: false, detail: !connected ? `no connection to ${target} within ${timeoutMs}ms` : `${target}: no answer with ${shown(expect ?? '')} within ${timeoutMs}ms${answer.length ? `; it said ${shown(answer.subarray(0, 80).toString('latin1'))}` : ''}` }),
-      timeoutMs,
-    );
+    const said = () => (answer?.said() ? `; it said ${answer.said()}` : '');
+    const timer = setTimeout(() => done({ ok: false, detail: !connected ? `no connection to ${target} within ${timeoutMs}ms` : `${target}: no answer with ${shown(expect ?? '')} within ${timeoutMs}ms${said()}` }), timeoutMs);
     socket.once('connect', () => {
       connected = true;
-      if (expect === undefined) return done({ ok: true, detail: `connected to ${target}` });
+      if (!answer) return done({ ok: true, detail: `connected to ${target}` });
       if (send !== undefined) socket.write(send);
     });
-    if (expect !== undefined) {
-      const wanted = Buffer.from(expect, 'utf8');
+    if (answer) {
       socket.on('data', (chunk: Buffer) => {
-        // Only the tail that could still hold the text is kept beside the new data.
-        const from = Math.max(0, answer.length - wanted.length + 1);
-        const seen = answer.length;
-        answer = Buffer.concat([answer, chunk]);
-        if (answer.includes(wanted, from)) return done({ ok: true, detail: `${target} answered ${shown(expect)}` });
-        if (seen + chunk.length > MAX_BODY) done({ ok: false, detail: `${target}: no ${shown(expect)} in the first ${MAX_BODY} bytes of its answer` });
+        const r = answer.push(chunk);
+        if (r === 'found') done({ ok: true, detail: `${target} answered ${shown(answer.expect)}` });
+        else if (r === 'too-long') done({ ok: false, detail: `${target}: no ${shown(answer.expect)} in the first ${MAX_ANSWER_BYTES} bytes of its answer` });
       });
-      socket.once('end', () => done({ ok: false, detail: `${target}: closed the connection without answering ${shown(expect)}${answer.length ? `; it said ${shown(answer.subarray(0, 80).toString('latin1'))}` : ''}` }));
+      socket.once('end', () => done({ ok: false, detail: `${target}: closed the connection without answering ${shown(answer.expect)}${said()}` }));
     }
     socket.once('error', (e: NodeJS.ErrnoException) => done({ ok: false, detail: `${target}: ${e.code ?? e.message}` }));
   });

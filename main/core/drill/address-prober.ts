@@ -1,6 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { statusInRange } from '../../../common/config/probes.js';
+import { AnswerMatcher } from '../../../common/node/answer-matcher.js';
 import type { ProbeSample } from './drill-measure.js';
 import type { ProbeAddress } from './drill-target.js';
 
@@ -9,7 +10,8 @@ const MAX_IN_FLIGHT = 64;
 
 /**
  * Probes a service's address at a fixed rate for as long as it runs: each probe is a TCP connect
- * (or, with `http`, a GET whose status must be in range) that must succeed within the timeout; a
+ * (or, with `http`, a GET whose status must be in range; with `expect`, a request whose answer
+ * must contain the text, as the service's TCP probe) that must succeed within the timeout; a
  * new one starts every `everyMs` whether or not the last has ended, so a probe stuck on a dead path
  * does not slow the others. Samples are kept by start time.
  */
@@ -67,7 +69,19 @@ export class AddressProber {
       const s = net.connect({ host, port });
       socket = s;
       this.sockets.add(s);
-      s.once('connect', () => settle(true));
+      const expect = this.address.expect;
+      if (!expect) s.once('connect', () => settle(true));
+      else {
+        const answer = new AnswerMatcher(expect.text);
+        s.once('connect', () => {
+          if (expect.send !== undefined) s.write(expect.send);
+        });
+        s.on('data', (chunk: Buffer) => {
+          const r = answer.push(chunk);
+          if (r !== 'more') settle(r === 'found');
+        });
+        s.once('end', () => settle(false));
+      }
       s.once('error', () => settle(false));
     }
   }

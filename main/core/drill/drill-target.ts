@@ -26,11 +26,15 @@ export interface DrillTarget {
   budget: FailoverBudget | null;
 }
 
-/** Where the manager probes: a TCP connect, or with `http` a GET whose status must be in range (its HTTP probe). */
+/**
+ * Where the manager probes: a TCP connect, or with `http` a GET whose status must be in range (its
+ * HTTP probe), or with `expect` what its TCP probe sends and the text the answer must contain.
+ */
 export interface ProbeAddress {
   host: string;
   port: number;
   http?: { path: string; status: string };
+  expect?: { send?: string; text: string };
 }
 
 const LOOPBACK = /^(127\.|localhost$|\[?::1\]?$)/;
@@ -49,10 +53,13 @@ function urlHostPort(u: string, status: string): ProbeAddress {
  * host means the node's own address, unless the node is this machine) or its shim's client end.
  */
 export function probeAddress(spec: ServiceConfig, nodeAddress: string, nodeIsLocal: boolean): ProbeAddress | null {
-  const tcp = spec.probes.find((p) => 'tcp' in p);
+  // An HTTP probe, or a TCP probe that expects an answer, says more than a connect (a stopped
+  // program's socket still accepts): they come first.
   const http = spec.probes.find((p) => 'http' in p);
-  // An HTTP probe says more than a connect (a stopped program's socket still accepts): it comes first.
-  const own: ProbeAddress | null = http && 'http' in http ? urlHostPort(http.http, http.status) : tcp && 'tcp' in tcp ? splitHostPort(tcp.tcp) : null;
+  const tcps = spec.probes.flatMap((p) => ('tcp' in p ? [p] : []));
+  const tcp = tcps.find((p) => p.expect !== undefined) ?? tcps[0];
+  const expect = tcp?.expect !== undefined ? { expect: { ...(tcp.send !== undefined ? { send: tcp.send } : {}), text: tcp.expect } } : {};
+  const own: ProbeAddress | null = http && 'http' in http ? urlHostPort(http.http, http.status) : tcp ? { ...splitHostPort(tcp.tcp), ...expect } : null;
   if (spec.vip) {
     const vip = spec.vip.address.split('/')[0] as string;
     if (own) return { ...own, host: vip };

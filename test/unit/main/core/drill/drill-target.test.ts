@@ -98,4 +98,18 @@ describe('where a drill runs and what it probes', () => {
     expect(probeAddress(local.services.t as never, '198.18.0.2', false)).toEqual({ host: '127.0.0.1', port: 7100 });
     expect(probeAddress(local.services.v as never, '198.18.0.2', false)).toBeNull();
   });
+
+  it('asks what the service\'s TCP probe asks when it expects an answer (a stopped program still accepts connections)', () => {
+    const c = config(`services:
+  r:
+    command: /bin/true
+    probes: [{ tcp: "127.0.0.1:6379" }, { tcp: "127.0.0.1:6379", send: "PING\\r\\n", expect: "+PONG" }]
+    vip: { address: 10.0.0.5/24, interface: eth0 }
+  b:
+    command: /bin/true
+    probes: [{ tcp: "127.0.0.1:25", expect: "220 " }]
+`);
+    expect(probeAddress(c.services.r as never, '198.18.0.2', false)).toEqual({ host: '10.0.0.5', port: 6379, expect: { send: 'PING\r\n', text: '+PONG' } });
+    expect(probeAddress(c.services.b as never, '198.18.0.2', false)).toEqual({ host: '198.18.0.2', port: 25, expect: { text: '220 ' } });
+  });
 });
