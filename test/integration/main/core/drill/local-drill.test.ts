@@ -33,18 +33,17 @@ beforeAll(async () => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'armory-drill-'));
   port = freePort();
   expect((await armory('node', 'add', 'local', '--agent-port', String(freePort()))).code).toBe(0);
-  const beat = path.join(home, 'beat');
-  // A TCP server whose shell beats a heartbeat file: SIGSTOP on the group stops both, and liveness sees it.
+  // A TCP server that answers each connection with its pid and a newline: the probe expects the
+  // newline, so a stopped server (whose socket still accepts) fails it.
   const cfg = path.join(home, 'armory.yaml');
   fs.writeFileSync(
     cfg,
     `services:
   web:
-    command: /bin/sh
-    args: ["-c", "${process.execPath} ${TCP_SERVER} ${port} & while :; do touch ${beat}; sleep 0.05; done"]
+    command: ${process.execPath}
+    args: ["${TCP_SERVER}", "${port}"]
     stop: { grace: 1s }
-    heartbeat: { file: ${beat}, timeout: 500ms }
-    probes: [{ tcp: "127.0.0.1:${port}", interval: 100ms, timeout: 100ms, failures: 3 }]
+    probes: [{ tcp: "127.0.0.1:${port}", expect: "\\n", interval: 100ms, timeout: 100ms, failures: 3 }]
 `,
   );
   expect((await armory('apply', cfg)).code).toBe(0);
@@ -96,6 +95,11 @@ describe('armory drill on the local node (a real agent, no standby)', () => {
     expect(report).toMatchObject({ fault: 'hang', nodeAfter: 'local' });
     expect(report.events.some((e) => e.role === 'detection' && /hang detected/.test(e.reason))).toBe(true);
     expect(report.recoveryMs).not.toBeNull();
+    // The drill asks what the probe asks: the stopped server accepted connections and said nothing,
+    // so the outage runs from the hang (not only from the restart that ended it) past detection.
+    expect(report.failedProbes).toBeGreaterThan(0);
+    expect(report.outageMs).toBeGreaterThanOrEqual(report.detectionMs as number);
+    console.log("DBG", JSON.stringify({ d: report.detectionMs, r: report.recoveryMs, o: report.outageMs, f: report.failedProbes, t: report.totalProbes }));
     const after = await webPid();
     expect(after).not.toBe(before);
     expect(fs.readFileSync(`/proc/${after}/stat`, 'utf8').split(') ')[1]?.[0]).not.toBe('T');
