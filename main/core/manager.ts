@@ -34,6 +34,10 @@ const STATUS_CALL_MS = 5000;
 const EVENTS_CALL_MS = 15_000;
 /** How long a configuration push waits for the agent to take it (verify, persist, reconcile). */
 const PUSH_CALL_MS = 30_000;
+/** How long a control call that the agent answers at once (move, drain) waits for that answer. */
+const CONTROL_CALL_MS = 5000;
+/** How long the local agent has to answer `shutdown` (it answers, then stops its programs). */
+const SHUTDOWN_CALL_MS = 5000;
 /** A node that still runs an older configuration after a catch-up push is sent the last one again after this long. */
 const CATCH_UP_AGAIN_MS = 60_000;
 
@@ -325,7 +329,8 @@ export class Manager {
     try {
       const c = await this.connect(node);
       try {
-        return { node, ok: true, message: (await call(c)).message };
+        // Bounded: an agent that took the call and went silent (hung, its link cut) must not hold the caller.
+        return { node, ok: true, message: (await withTimeout(call(c), CONTROL_CALL_MS)).message };
       } finally {
         c.close();
       }
@@ -429,7 +434,7 @@ export class Manager {
   private async stopLocalAgent(): Promise<void> {
     const c = await this.connect(LOCAL_NODE, 2000);
     try {
-      await c.call('shutdown');
+      await withTimeout(c.call('shutdown'), SHUTDOWN_CALL_MS);
     } finally {
       c.close();
     }

@@ -6,6 +6,7 @@ import { parseConfigText } from '../../../common/config/load.js';
 import { ArmoryError } from '../../../common/errors/armory-error.js';
 import { dissentersOf, jobRunRecord, runVotedAttempts, type JobAttempt } from '../../../common/jobs/attempts.js';
 import { jobSpecSha256 } from '../../../common/node/job-fingerprint.js';
+import { withTimeout } from '../../../common/node/with-timeout.js';
 import { JobResultStore, newRunId, type Delivery } from '../../../common/node/job-results.js';
 import { jobRunSchema, type JobRun } from '../../../common/wire/jobs.js';
 import { LOCAL_NODE } from '../../../common/config/placement.js';
@@ -70,7 +71,12 @@ export class ManagerJobs {
     const node = this.localRunner(name, wanted);
     const client = await this.manager.connect(node);
     try {
-      const answer = await client.call('job.run', { name });
+      // The agent answers when the job is done: every attempt within the job's timeout, and some grace per attempt.
+      const waitMs = (spec.retries + 1) * (spec.timeout + this.answerGraceMs);
+      const answer = await withTimeout(client.call('job.run', { name }), waitMs).catch((e: unknown) => {
+        const err = e as ArmoryError;
+        throw err.code === 'AGENT_E_UNREACHABLE' && err.context.timeoutMs !== undefined ? new ArmoryError('AGENT_E_UNREACHABLE', `node ${node} gave no answer for job ${name} within ${waitMs} ms`, { job: name }) : err;
+      });
       const parsed = jobRunSchema.safeParse(answer);
       if (!parsed.success) throw new ArmoryError('WIRE_E_MALFORMED', `node ${node} answered job.run with a malformed result`);
       const run = { ...parsed.data, runner: node };
