@@ -84,7 +84,13 @@ describe('redundant jobs in the console, on the local agent', () => {
     await app.by('config-applied').waitFor({ timeout: 15_000 });
     expect(await app.by('config-applied').textContent()).toMatch(/local: ok/);
     await jobs.open();
-    await jobs.by('job-row-odd-one').waitFor();
+    // On a miss, what the screen showed instead (an empty list, an error, still loading).
+    await jobs
+      .by('job-row-odd-one')
+      .waitFor()
+      .catch(async (e: unknown) => {
+        throw new Error(`no row for odd-one; the Jobs screen says: ${(await jobs.by('view-jobs').textContent())?.slice(0, 600)}`, { cause: e });
+      });
     expect(await jobs.by('job-row-odd-one').textContent()).toMatch(/3 local sandboxes.*2 of 3.*10\.0 s.*never run/);
     expect(await jobs.by('jobs-table').locator('tbody tr').count()).toBe(4);
   });
