@@ -31,11 +31,18 @@ describe('stdout/stderr capture', () => {
   });
 
   it('loses no output written while the agent was down', async () => {
-    const script = 'i=0; while [ $i -lt 30 ]; do echo "tick $i"; i=$((i+1)); sleep 0.05; done; exec sleep 1000';
+    // The program writes its ticks only once the agent is dead (a flag file says so), so that each of
+    // them is written while no agent reads the pipe. (A line the agent had read in the instant it was
+    // SIGKILLed, between its read and its write, is gone with it: no pipe can give it back.)
+    const flag = path.join(fs.mkdtempSync('/tmp/armory-logs-'), 'agent-dead');
+    const script = `echo before; while [ ! -e ${flag} ]; do sleep 0.02; done; i=0; while [ $i -lt 30 ]; do echo "tick $i"; i=$((i+1)); done; exec sleep 1000`;
     h = new AgentHarness(`services:\n  ticker:\n    command: /bin/sh\n    args: ["-c", ${JSON.stringify(script)}]\n`);
     await h.start();
     await h.waitService('ticker', 'running', (s) => s.state === 'running');
+    await waitFor('the first line in the log', async () => (await cli(['logs', 'ticker', '--state-dir', h!.stateDir])).stdout.includes('out| before'));
     await h.killAgent();
+    fs.writeFileSync(flag, '');
+    // The ticks wait in the pipe meanwhile.
     await new Promise((r) => setTimeout(r, 800));
     await h.start();
     const out = await waitFor('every tick', async () => {
@@ -43,5 +50,6 @@ describe('stdout/stderr capture', () => {
       return r.stdout.includes('tick 29') ? r.stdout : undefined;
     });
     for (let i = 0; i < 30; i += 1) expect(out).toContain(`tick ${i}\n`);
+    fs.rmSync(path.dirname(flag), { recursive: true, force: true });
   });
 });
