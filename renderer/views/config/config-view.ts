@@ -8,6 +8,9 @@ export function configView(ctx: ViewContext): View {
   const file = h('input', { type: 'file', accept: '.yaml,.yml,text/yaml', id: 'config-file', testid: 'config-file' });
   const preview = h('div', { testid: 'config-preview', 'aria-live': 'polite' });
   let previewed: string | null = null;
+  // Whether the text holds the user's own edits: the configuration in force, when it arrives, must
+  // not wipe them (its answer can come after the user started typing); Reload replaces them.
+  let edited = false;
   const apply = button('Apply', 'config-apply', async () => {
     if (previewed !== text.value) return;
     apply.disabled = true;
@@ -15,24 +18,35 @@ export function configView(ctx: ViewContext): View {
       const r = await ctx.bridge.config.apply({ yaml: text.value });
       clear(preview, h('p', { testid: 'config-applied' }, `Applied as v${r.version}. `, r.pushed.map((p) => `${p.node}: ${p.ok ? 'ok' : `not delivered (${p.message})`}`).join('; ')));
       previewed = null;
+      edited = false;
       await load();
     } catch (e) {
       clear(preview, h('p', { class: 'error' }, errorText(e)));
     }
   });
   apply.disabled = true;
-  const load = () =>
+  const load = (replace = false) =>
     ctx.bridge.config.get().then((c) => {
-      text.value = c.yaml;
-      version.textContent = c.version === null ? 'No configuration applied yet: write one here, or create a service on the Services screen.' : `Configuration v${c.version} is in force.`;
+      if (replace || !edited) {
+        text.value = c.yaml;
+        edited = false;
+      }
+      const inForce = c.version === null ? 'No configuration applied yet: write one here, or create a service on the Services screen.' : `Configuration v${c.version} is in force.`;
+      version.textContent = edited ? `${inForce} Your edits are kept (Reload shows the configuration in force).` : inForce;
     }, ctx.reportError);
-  text.addEventListener('input', () => {
+  const changed = () => {
+    edited = true;
     apply.disabled = true;
     previewed = null;
-  });
+  };
+  text.addEventListener('input', changed);
   file.addEventListener('change', () => {
     const f = file.files?.[0];
-    if (f) void f.text().then((t) => ((text.value = t), (apply.disabled = true), (previewed = null)));
+    if (f)
+      void f.text().then((t) => {
+        text.value = t;
+        changed();
+      });
   });
   const doPreview = button('Preview changes', 'config-preview-button', async () => {
     const yaml = text.value;
@@ -63,7 +77,7 @@ export function configView(ctx: ViewContext): View {
     { class: 'view', testid: 'view-config', 'aria-labelledby': 'config-title' },
     h('h1', { id: 'config-title' }, 'Configuration'),
     version,
-    h('div', { class: 'toolbar' }, h('label', { for: 'config-file' }, 'Import a YAML file '), file, exportButton, button('Reload', 'config-reload', () => void load())),
+    h('div', { class: 'toolbar' }, h('label', { for: 'config-file' }, 'Import a YAML file '), file, exportButton, button('Reload', 'config-reload', () => void load(true))),
     h('label', { for: 'config-yaml' }, 'The whole configuration as YAML'),
     text,
     h('div', { class: 'actions' }, doPreview, apply),
