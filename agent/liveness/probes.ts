@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { splitHostPort, statusInRange, type ProbeConfig } from '../../common/config/probes.js';
-import { AnswerMatcher, MAX_ANSWER_BYTES } from '../../common/node/answer-matcher.js';
+import { MAX_ANSWER_BYTES, awaitAnswer } from '../../common/node/answer-matcher.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -37,28 +37,30 @@ function tcpProbe(target: string, send: string | undefined, expect: string | und
   const { host, port } = splitHostPort(target);
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
-    const answer = expect !== undefined ? new AnswerMatcher(expect) : null;
     let connected = false;
     const done = (r: ProbeResult) => {
       clearTimeout(timer);
       socket.destroy();
       resolve(r);
     };
+    const answer =
+      expect === undefined
+        ? null
+        : awaitAnswer(socket, { send, text: expect }, (r) =>
+            done(
+              r === 'found'
+                ? { ok: true, detail: `${target} answered ${shown(expect)}` }
+                : r === 'too-long'
+                  ? { ok: false, detail: `${target}: no ${shown(expect)} in the first ${MAX_ANSWER_BYTES} bytes of its answer` }
+                  : { ok: false, detail: `${target}: closed the connection without answering ${shown(expect)}${said()}` },
+            ),
+          );
     const said = () => (answer?.said() ? `; it said ${answer.said()}` : '');
     const timer = setTimeout(() => done({ ok: false, detail: !connected ? `no connection to ${target} within ${timeoutMs}ms` : `${target}: no answer with ${shown(expect ?? '')} within ${timeoutMs}ms${said()}` }), timeoutMs);
     socket.once('connect', () => {
       connected = true;
-      if (!answer) return done({ ok: true, detail: `connected to ${target}` });
-      if (send !== undefined) socket.write(send);
+      if (!answer) done({ ok: true, detail: `connected to ${target}` });
     });
-    if (answer) {
-      socket.on('data', (chunk: Buffer) => {
-        const r = answer.push(chunk);
-        if (r === 'found') done({ ok: true, detail: `${target} answered ${shown(answer.expect)}` });
-        else if (r === 'too-long') done({ ok: false, detail: `${target}: no ${shown(answer.expect)} in the first ${MAX_ANSWER_BYTES} bytes of its answer` });
-      });
-      socket.once('end', () => done({ ok: false, detail: `${target}: closed the connection without answering ${shown(answer.expect)}${said()}` }));
-    }
     socket.once('error', (e: NodeJS.ErrnoException) => done({ ok: false, detail: `${target}: ${e.code ?? e.message}` }));
   });
 }

@@ -1,3 +1,5 @@
+import type net from 'node:net';
+
 /** How much of an answer is searched for the expected text. */
 export const MAX_ANSWER_BYTES = 64 * 1024;
 
@@ -29,4 +31,22 @@ export class AnswerMatcher {
   said(): string {
     return this.answer.length ? JSON.stringify(this.answer.subarray(0, 80).toString('latin1')) : '';
   }
+}
+
+/**
+ * Asks for an answer on a connecting socket: writes `send` (if any) once connected, then feeds
+ * what comes back to a matcher, and reports once: the text found, more than its bytes without it,
+ * or the connection closed first. The caller times it out and destroys the socket.
+ */
+export function awaitAnswer(socket: net.Socket, ask: { send?: string | undefined; text: string }, settle: (r: 'found' | 'too-long' | 'closed', answer: AnswerMatcher) => void): AnswerMatcher {
+  const answer = new AnswerMatcher(ask.text);
+  socket.once('connect', () => {
+    if (ask.send !== undefined) socket.write(ask.send);
+  });
+  socket.on('data', (chunk: Buffer) => {
+    const r = answer.push(chunk);
+    if (r !== 'more') settle(r, answer);
+  });
+  socket.once('end', () => settle('closed', answer));
+  return answer;
 }

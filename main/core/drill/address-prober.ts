@@ -1,7 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { statusInRange } from '../../../common/config/probes.js';
-import { AnswerMatcher } from '../../../common/node/answer-matcher.js';
+import { awaitAnswer } from '../../../common/node/answer-matcher.js';
 import type { ProbeSample } from './drill-measure.js';
 import type { ProbeAddress } from './drill-target.js';
 
@@ -71,17 +71,7 @@ export class AddressProber {
       this.sockets.add(s);
       const expect = this.address.expect;
       if (!expect) s.once('connect', () => settle(true));
-      else {
-        const answer = new AnswerMatcher(expect.text);
-        s.once('connect', () => {
-          if (expect.send !== undefined) s.write(expect.send);
-        });
-        s.on('data', (chunk: Buffer) => {
-          const r = answer.push(chunk);
-          if (r !== 'more') settle(r === 'found');
-        });
-        s.once('end', () => settle(false));
-      }
+      else awaitAnswer(s, expect, (r) => settle(r === 'found'));
       s.once('error', () => settle(false));
     }
   }
